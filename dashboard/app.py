@@ -1,0 +1,33 @@
+"""DiffGeo Lab entrypoint: page config and navigation. Run with ``streamlit run dashboard/app.py``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run dashboard/app.py` puts dashboard/ on sys.path, not the project root; make the
+# packages importable even when the project is not pip-installed (e.g. in a fresh clone).
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+import streamlit as st  # noqa: E402
+
+from dashboard.labs import LABS  # noqa: E402
+
+_PAGES = Path(__file__).parent / "pages"
+
+st.set_page_config(
+    page_title="DiffGeo Lab",
+    page_icon=":material/blur_on:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+home = st.Page(str(_PAGES / "home.py"), title="Home", icon=":material/home:", default=True)
+labs = [
+    st.Page(str(_PAGES / lab.page_file), title=lab.title, icon=lab.icon, url_path=lab.slug)
+    for lab in LABS
+]
+page = st.navigation({"DiffGeo Lab": [home], "Labs": labs})
+page.run()

@@ -1,0 +1,28 @@
+"""The list of labs: one place that the navigation and the Home page both read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Lab:
+    slug: str
+    title: str
+    icon: str
+    page_file: str
+    what_you_see: str
+
+
+LABS: tuple[Lab, ...] = (
+    Lab(
+        slug="geometry",
+        title="Surfaces & geodesics",
+        icon=":material/public:",
+        page_file="geometry.py",
+        what_you_see=(
+            "curvature-coloured surfaces, geodesics and their sprays, shortest paths, parallel "
+            "transport with holonomy, and statistical manifolds under the Fisher metric"
+        ),
+    ),
+)

@@ -1,0 +1,270 @@
+"""Safe parsing of user formulas into sympy expressions.
+
+User text never reaches ``eval``, ``exec``, ``sympify`` or ``parse_expr``. The text is parsed
+by Python's :mod:`ast` (which only builds a tree and executes nothing), every node is checked
+against a whitelist, and the sympy expression is assembled node by node from that tree.
+
+Accepted: numbers, the named variables and parameters, the constants ``pi`` and ``e``, the
+operators ``+ - * / **`` (exponents bounded), unary ``+``/``-``, parentheses and calls of the
+elementary functions in :data:`FUNCTIONS`. Everything else (attribute access, subscripts,
+lambdas, comprehensions, strings, comparisons, keyword arguments, unknown names, overlong
+input, absurd exponents) is rejected with an :class:`ExpressionError` that says what and where.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Iterable, Mapping
+from fractions import Fraction
+
+import sympy as sp
+
+__all__ = [
+    "ExpressionError",
+    "FUNCTIONS",
+    "CONSTANTS",
+    "MAX_LENGTH",
+    "MAX_NODES",
+    "MAX_EXPONENT",
+    "parse_expression",
+]
+
+MAX_LENGTH = 300
+"""Longest accepted formula, in characters."""
+MAX_NODES = 200
+"""Most syntax-tree nodes in one formula (bounds the symbolic work that follows)."""
+MAX_EXPONENT = 12
+"""Largest absolute value of a constant exponent."""
+MAX_LITERAL = 1e6
+"""Largest absolute value of a numeric literal."""
+MAX_DEPTH = 30
+"""Deepest nesting of operations."""
+
+FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
+    "sin": sp.sin,
+    "cos": sp.cos,
+    "tan": sp.tan,
+    "cot": sp.cot,
+    "sec": sp.sec,
+    "csc": sp.csc,
+    "asin": sp.asin,
+    "acos": sp.acos,
+    "atan": sp.atan,
+    "arcsin": sp.asin,
+    "arccos": sp.acos,
+    "arctan": sp.atan,
+    "sinh": sp.sinh,
+    "cosh": sp.cosh,
+    "tanh": sp.tanh,
+    "sech": sp.sech,
+    "csch": sp.csch,
+    "coth": sp.coth,
+    "asinh": sp.asinh,
+    "acosh": sp.acosh,
+    "atanh": sp.atanh,
+    "exp": sp.exp,
+    "log": sp.log,
+    "ln": sp.log,
+    "sqrt": sp.sqrt,
+    "abs": sp.Abs,
+}
+"""Elementary functions a formula may call, each with one argument."""
+
+CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "e": sp.E}
+
+_BINARY = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
+
+
+class ExpressionError(ValueError):
+    """A formula was rejected. The message says what is wrong and where."""
+
+
+def _where(node: ast.AST) -> str:
+    col = getattr(node, "col_offset", None)
+    return f" at column {col + 1}" if col is not None else ""
+
+
+def _reserved(names: Iterable[str]) -> None:
+    for name in names:
+        if not name.isidentifier():
+            raise ExpressionError(f"{name!r} is not a valid variable or parameter name")
+        if name in FUNCTIONS or name in CONSTANTS:
+            raise ExpressionError(f"{name!r} is reserved (a function or constant name)")
+
+
+class _Builder:
+    """Turns a whitelisted ``ast`` tree into a sympy expression (never executes it)."""
+
+    def __init__(self, symbols: Mapping[str, sp.Symbol]):
+        self.symbols = symbols
+
+    def build(self, node: ast.AST, depth: int = 0) -> sp.Expr:
+        if depth > MAX_DEPTH:
+            raise ExpressionError(f"formula is nested too deeply (more than {MAX_DEPTH} levels)")
+        if isinstance(node, ast.Constant):
+            return self._number(node)
+        if isinstance(node, ast.Name):
+            return self._name(node)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.build(node.operand, depth + 1)
+            return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            left = self.build(node.left, depth + 1)
+            right = self.build(node.right, depth + 1)
+            return _BINARY[type(node.op)](left, right)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            return self._power(node, depth)
+        if isinstance(node, ast.Call):
+            return self._call(node, depth)
+        if isinstance(node, ast.BinOp):
+            op = type(node.op).__name__
+            raise ExpressionError(f"operator {op} is not allowed{_where(node)}; use + - * / **")
+        raise ExpressionError(f"{_describe(node)} is not allowed{_where(node)}")
+
+    def _number(self, node: ast.Constant) -> sp.Expr:
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ExpressionError(f"{_describe(node)} is not allowed{_where(node)}")
+        if abs(value) > MAX_LITERAL:
+            raise ExpressionError(
+                f"number {value:g}{_where(node)} is too large (at most {MAX_LITERAL:g})"
+            )
+        if isinstance(value, int):
+            return sp.Integer(value)
+        # repr gives the shortest decimal that round-trips, so 0.1 becomes exactly 1/10.
+        frac = Fraction(repr(value))
+        return sp.Rational(frac.numerator, frac.denominator)
+
+    def _name(self, node: ast.Name) -> sp.Expr:
+        if node.id in self.symbols:
+            return self.symbols[node.id]
+        if node.id in CONSTANTS:
+            return CONSTANTS[node.id]
+        if node.id in FUNCTIONS:
+            raise ExpressionError(f"function {node.id!r}{_where(node)} needs an argument")
+        allowed = ", ".join(sorted(self.symbols)) or "none"
+        raise ExpressionError(
+            f"unknown name {node.id!r}{_where(node)}; variables and parameters here: {allowed}"
+        )
+
+    def _power(self, node: ast.BinOp, depth: int) -> sp.Expr:
+        base = self.build(node.left, depth + 1)
+        exponent = self.build(node.right, depth + 1)
+        if exponent.is_number:
+            value = complex(exponent.evalf(15))
+            if value.imag != 0 or abs(value.real) > MAX_EXPONENT:
+                raise ExpressionError(
+                    f"exponent{_where(node.right)} must be a real number of size at most "
+                    f"{MAX_EXPONENT}"
+                )
+        elif _contains_power(node.right):
+            raise ExpressionError(f"nested powers in an exponent are not allowed{_where(node)}")
+        return base**exponent
+
+    def _call(self, node: ast.Call, depth: int) -> sp.Expr:
+        if not isinstance(node.func, ast.Name):
+            raise ExpressionError(f"only plain function names may be called{_where(node)}")
+        name = node.func.id
+        if name not in FUNCTIONS:
+            known = ", ".join(sorted(FUNCTIONS))
+            raise ExpressionError(f"unknown function {name!r}{_where(node)}; known: {known}")
+        if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
+            raise ExpressionError(f"{name}(...){_where(node)} takes exactly one argument")
+        return FUNCTIONS[name](self.build(node.args[0], depth + 1))
+
+
+def _contains_power(node: ast.AST) -> bool:
+    return any(
+        isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow) for n in ast.walk(node)
+    )
+
+
+def _describe(node: ast.AST) -> str:
+    kinds = {
+        ast.Attribute: "attribute access",
+        ast.Subscript: "indexing",
+        ast.Lambda: "lambda",
+        ast.ListComp: "a comprehension",
+        ast.GeneratorExp: "a generator",
+        ast.Compare: "a comparison",
+        ast.BoolOp: "a boolean operation",
+        ast.IfExp: "a conditional expression",
+        ast.NamedExpr: "an assignment",
+        ast.JoinedStr: "an f-string",
+        ast.Tuple: "a tuple",
+        ast.List: "a list",
+        ast.Dict: "a dict",
+        ast.Set: "a set",
+        ast.Starred: "unpacking",
+    }
+    if isinstance(node, ast.Constant):
+        return f"constant {node.value!r:.20}"
+    return kinds.get(type(node), f"syntax {type(node).__name__}")
+
+
+def parse_expression(
+    text: str,
+    variables: Iterable[str] = ("u", "v"),
+    params: Mapping[str, float] | Iterable[str] | None = None,
+) -> sp.Expr:
+    """Parse a formula such as ``"(2 + cos(u)) * cos(v)"`` into a sympy expression.
+
+    Parameters
+    ----------
+    text
+        The formula, in Python syntax (``**`` for powers; ``^`` is accepted as a power too).
+    variables
+        Names that become real sympy symbols (``sympy.Symbol(name, real=True)``).
+    params
+        Extra names that become real symbols as well (a mapping's keys, or names). Their values
+        are substituted by the caller; the parser only needs the names.
+
+    Returns
+    -------
+    sympy.Expr
+        The expression, built from the whitelisted syntax tree.
+
+    Raises
+    ------
+    ExpressionError
+        If the text is empty, too long, not valid syntax, or uses anything outside the whitelist.
+    """
+    if not isinstance(text, str):
+        raise ExpressionError(f"a formula must be text, got {type(text).__name__}")
+    stripped = text.strip()
+    if not stripped:
+        raise ExpressionError("the formula is empty")
+    if len(stripped) > MAX_LENGTH:
+        raise ExpressionError(
+            f"the formula has {len(stripped)} characters; at most {MAX_LENGTH} are allowed"
+        )
+    if not stripped.isascii() or not stripped.isprintable():
+        raise ExpressionError("the formula may only use printable ASCII characters")
+    variables = tuple(variables)
+    param_names = tuple(params or ())
+    _reserved(variables + param_names)
+    # '^' is what most people type for a power; Python would read it as xor.
+    source = stripped.replace("^", "**")
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError as exc:
+        col = f" at column {exc.offset}" if exc.offset else ""
+        raise ExpressionError(f"not a valid formula{col}: {exc.msg}") from None
+    except (ValueError, RecursionError, MemoryError):
+        raise ExpressionError("not a valid formula") from None
+    n_nodes = sum(1 for _ in ast.walk(tree))
+    if n_nodes > MAX_NODES:
+        raise ExpressionError(f"the formula is too complex ({n_nodes} parts; at most {MAX_NODES})")
+    symbols = {name: sp.Symbol(name, real=True) for name in variables + param_names}
+    try:
+        expr = _Builder(symbols).build(tree.body)
+    except (ZeroDivisionError, OverflowError):
+        raise ExpressionError("the formula divides by zero or overflows") from None
+    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise ExpressionError("the formula is infinite or undefined everywhere (e.g. 1/0)")
+    return expr

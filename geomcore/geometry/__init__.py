@@ -1,0 +1,33 @@
+"""Surfaces, Riemannian metrics and geodesics (the Surfaces & geodesics lab)."""
+
+from geomcore.geometry import geodesics, metrics, surfaces
+from geomcore.geometry.geodesics import (  # noqa: F401
+    Geodesic,
+    distance,
+    exp_map,
+    holonomy_angle,
+    log_map,
+    parallel_transport,
+    spray,
+)
+from geomcore.geometry.metrics import RiemannianMetric, gaussian_fisher, poincare_half_plane
+from geomcore.geometry.surfaces import ParametricSurface, from_expressions, total_curvature
+
+__all__ = [
+    "Geodesic",
+    "ParametricSurface",
+    "RiemannianMetric",
+    "distance",
+    "exp_map",
+    "from_expressions",
+    "gaussian_fisher",
+    "geodesics",
+    "holonomy_angle",
+    "log_map",
+    "metrics",
+    "parallel_transport",
+    "poincare_half_plane",
+    "spray",
+    "surfaces",
+    "total_curvature",
+]

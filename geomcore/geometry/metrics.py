@@ -1,0 +1,363 @@
+"""Riemannian metrics given in coordinates, with their connection and curvature.
+
+A :class:`RiemannianMetric` is an ``n x n`` symmetric sympy matrix ``g_ij(x)`` in coordinates
+``x = (x^1, ..., x^n)``. Everything else is derived symbolically and compiled once:
+
+* Christoffel symbols  ``Γ^k_ij = ½ g^{kl} (∂_i g_lj + ∂_j g_li − ∂_l g_ij)``,
+* Riemann tensor ``R^ρ_σμν = ∂_μ Γ^ρ_νσ − ∂_ν Γ^ρ_μσ + Γ^ρ_μλ Γ^λ_νσ − Γ^ρ_νλ Γ^λ_μσ``,
+* Ricci tensor ``R_σν = R^ρ_σρν`` and scalar curvature ``R = g^{σν} R_σν``
+  (for a surface the Gaussian curvature is ``K = R / 2``),
+* the geodesic equation ``ẍ^k = −Γ^k_ij ẋ^i ẋ^j`` as a first-order system, and its
+  variational equation (used by the shooting method in :mod:`geomcore.geometry.geodesics`).
+
+Shape parameters (a sphere's radius...) stay sympy symbols, so one family is derived once and
+evaluated for any parameter values. Numeric methods take points of shape ``(..., n)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache, cached_property
+
+import numpy as np
+import sympy as sp
+
+from geomcore.geometry._compile import ArrayFunction, ScalarSystem, simplify_light
+
+__all__ = ["RiemannianMetric", "poincare_half_plane", "gaussian_fisher", "euclidean_plane"]
+
+
+@dataclass(frozen=True, eq=False)
+class _Symbolic:
+    """The symbolic objects of one metric family (shared by every parameter value)."""
+
+    matrix: sp.Matrix
+    coords: tuple[sp.Symbol, ...]
+    params: tuple[sp.Symbol, ...]
+
+    @cached_property
+    def inverse(self) -> sp.Matrix:
+        return self.matrix.inv().applyfunc(simplify_light)
+
+    @cached_property
+    def christoffel(self) -> sp.Array:
+        """Γ^k_ij indexed [k, i, j]."""
+        g, ginv, x = self.matrix, self.inverse, self.coords
+        n = len(x)
+        dg = [[[sp.diff(g[i, j], x[k]) for k in range(n)] for j in range(n)] for i in range(n)]
+        gam = sp.MutableDenseNDimArray.zeros(n, n, n)
+        for k in range(n):
+            for i in range(n):
+                for j in range(i, n):
+                    s = sum(
+                        ginv[k, l] * (dg[l][j][i] + dg[l][i][j] - dg[i][j][l]) for l in range(n)
+                    )
+                    s = simplify_light(s / 2)
+                    gam[k, i, j] = s
+                    gam[k, j, i] = s
+        return sp.Array(gam)
+
+    @cached_property
+    def riemann(self) -> sp.Array:
+        """R^ρ_σμν indexed [ρ, σ, μ, ν]."""
+        gam, x = self.christoffel, self.coords
+        n = len(x)
+        R = sp.MutableDenseNDimArray.zeros(n, n, n, n)
+        for r in range(n):
+            for s in range(n):
+                for m in range(n):
+                    for v in range(m + 1, n):
+                        val = sp.diff(gam[r, v, s], x[m]) - sp.diff(gam[r, m, s], x[v])
+                        val += sum(
+                            gam[r, m, l] * gam[l, v, s] - gam[r, v, l] * gam[l, m, s]
+                            for l in range(n)
+                        )
+                        val = simplify_light(val, max_ops=120)
+                        R[r, s, m, v] = val
+                        R[r, s, v, m] = -val
+        return sp.Array(R)
+
+    @cached_property
+    def ricci(self) -> sp.Matrix:
+        n = len(self.coords)
+        R = self.riemann
+        return sp.Matrix(n, n, lambda s, v: sum(R[r, s, r, v] for r in range(n)))
+
+    @cached_property
+    def scalar_curvature(self) -> sp.Expr:
+        n = len(self.coords)
+        ginv, ric = self.inverse, self.ricci
+        total = sum(ginv[s, v] * ric[s, v] for s in range(n) for v in range(n))
+        return simplify_light(total, max_ops=200)
+
+    @cached_property
+    def velocities(self) -> tuple[sp.Symbol, ...]:
+        return tuple(sp.Symbol(f"d{c.name}", real=True) for c in self.coords)
+
+    @cached_property
+    def acceleration(self) -> list[sp.Expr]:
+        """ẍ^k = −Γ^k_ij ẋ^i ẋ^j."""
+        gam, dx = self.christoffel, self.velocities
+        n = len(dx)
+        return [
+            -sum(gam[k, i, j] * dx[i] * dx[j] for i in range(n) for j in range(n))
+            for k in range(n)
+        ]
+
+    @cached_property
+    def geodesic_system(self) -> ScalarSystem:
+        """State (x, ẋ) of size 2n."""
+        return ScalarSystem(self.coords + self.velocities, list(self.velocities)
+                            + self.acceleration, self.params)
+
+    @cached_property
+    def variational_system(self) -> ScalarSystem:
+        """State (x, ẋ, Φ) with Φ = ∂(x, ẋ)/∂ẋ(0), a 2n x n matrix, flattened row-major.
+
+        Φ' = Df Φ with Df = [[0, I], [∂a/∂x, ∂a/∂ẋ]]; Φ(0) = [[0], [I]].
+        """
+        n = len(self.coords)
+        state = self.coords + self.velocities
+        acc = self.acceleration
+        phi = sp.Matrix(2 * n, n, lambda i, j: sp.Symbol(f"phi_{i}_{j}", real=True))
+        jac = sp.Matrix(n, 2 * n, lambda k, s: sp.diff(acc[k], state[s]))
+        top = phi[n:, :]
+        bottom = jac * phi
+        rhs = list(self.velocities) + acc + list(top) + list(bottom)
+        return ScalarSystem(state + tuple(phi), rhs, self.params)
+
+    @cached_property
+    def metric_fn(self) -> ArrayFunction:
+        return ArrayFunction(self.matrix, self.coords, self.params)
+
+    @cached_property
+    def christoffel_fn(self) -> ArrayFunction:
+        return ArrayFunction(self.christoffel, self.coords, self.params)
+
+    @cached_property
+    def riemann_fn(self) -> ArrayFunction:
+        return ArrayFunction(self.riemann, self.coords, self.params)
+
+    @cached_property
+    def ricci_fn(self) -> ArrayFunction:
+        return ArrayFunction(self.ricci, self.coords, self.params)
+
+    @cached_property
+    def scalar_fn(self) -> ArrayFunction:
+        return ArrayFunction([self.scalar_curvature], self.coords, self.params)
+
+
+class RiemannianMetric:
+    """A Riemannian metric ``g_ij(x)`` on a coordinate domain.
+
+    Parameters
+    ----------
+    matrix
+        Symmetric ``n x n`` sympy matrix in the symbols ``coords`` (and ``params``).
+    coords
+        The coordinate symbols ``(x^1, ..., x^n)``.
+    params
+        Values of the shape parameters appearing in ``matrix``: a mapping from symbol (or its
+        name) to a float.
+    domain
+        ``(low, high)`` for each coordinate; ``±inf`` allowed. Defaults to the whole line.
+    periodic
+        For each coordinate, whether it wraps around its ``(low, high)`` interval.
+    name
+        A label for pictures and messages.
+    coord_labels
+        LaTeX labels of the coordinates (defaults to the symbol names).
+
+    Examples
+    --------
+    >>> hp = poincare_half_plane()
+    >>> float(hp.scalar_curvature([0.0, 1.0]) / 2)
+    -1.0
+    """
+
+    def __init__(
+        self,
+        matrix: sp.Matrix,
+        coords: Sequence[sp.Symbol],
+        *,
+        params: Mapping[sp.Symbol | str, float] | None = None,
+        domain: Sequence[tuple[float, float]] | None = None,
+        periodic: Sequence[bool] | None = None,
+        name: str = "metric",
+        coord_labels: Sequence[str] | None = None,
+        _symbolic: _Symbolic | None = None,
+    ):
+        matrix = sp.Matrix(matrix)
+        coords = tuple(coords)
+        n = len(coords)
+        if matrix.shape != (n, n):
+            raise ValueError(f"metric must be {n}x{n} for {n} coordinates, got {matrix.shape}")
+        if matrix != matrix.T:
+            raise ValueError("metric matrix must be symmetric")
+        params = dict(params or {})
+        by_name = {str(k): float(v) for k, v in params.items()}
+        free = sorted(matrix.free_symbols - set(coords), key=lambda s: s.name)
+        missing = [s.name for s in free if s.name not in by_name]
+        if missing:
+            raise ValueError(f"no value given for parameter(s) {', '.join(missing)}")
+        self._sym = _symbolic or _Symbolic(matrix, coords, tuple(free))
+        self.param_values: tuple[float, ...] = tuple(by_name[s.name] for s in self._sym.params)
+        self.params: dict[str, float] = {s.name: by_name[s.name] for s in self._sym.params}
+        self.dim = n
+        self.domain: tuple[tuple[float, float], ...] = tuple(
+            (float(lo), float(hi)) for lo, hi in (domain or [(-np.inf, np.inf)] * n)
+        )
+        self.periodic: tuple[bool, ...] = tuple(bool(p) for p in (periodic or [False] * n))
+        if len(self.domain) != n or len(self.periodic) != n:
+            raise ValueError("domain and periodic need one entry per coordinate")
+        for (lo, hi), per in zip(self.domain, self.periodic, strict=True):
+            if not lo < hi:
+                raise ValueError(f"empty coordinate range ({lo}, {hi})")
+            if per and not (np.isfinite(lo) and np.isfinite(hi)):
+                raise ValueError("a periodic coordinate needs a finite range")
+        self.name = name
+        self.coord_labels = tuple(coord_labels or [sp.latex(c) for c in coords])
+
+    # -- symbolic ---------------------------------------------------------------------------
+    @property
+    def coords(self) -> tuple[sp.Symbol, ...]:
+        return self._sym.coords
+
+    @property
+    def matrix(self) -> sp.Matrix:
+        return self._sym.matrix
+
+    @property
+    def symbolic(self) -> _Symbolic:
+        """The symbolic derivations (metric, Christoffel symbols, Riemann, Ricci, R)."""
+        return self._sym
+
+    def with_params(self, **values: float) -> RiemannianMetric:
+        """The same family with other parameter values (nothing is re-derived)."""
+        merged = {**self.params, **values}
+        return RiemannianMetric(
+            self.matrix,
+            self.coords,
+            params=merged,
+            domain=self.domain,
+            periodic=self.periodic,
+            name=self.name,
+            coord_labels=self.coord_labels,
+            _symbolic=self._sym,
+        )
+
+    # -- numeric ----------------------------------------------------------------------------
+    def metric(self, x: np.ndarray) -> np.ndarray:
+        """g_ij at points ``x`` of shape (..., n); returns (..., n, n)."""
+        return self._sym.metric_fn(x, self.param_values)
+
+    def christoffel(self, x: np.ndarray) -> np.ndarray:
+        """Γ^k_ij at ``x`` (..., n); returns (..., n, n, n) indexed [k, i, j]."""
+        return self._sym.christoffel_fn(x, self.param_values)
+
+    def riemann(self, x: np.ndarray) -> np.ndarray:
+        """R^ρ_σμν at ``x`` (..., n); returns (..., n, n, n, n) indexed [ρ, σ, μ, ν]."""
+        return self._sym.riemann_fn(x, self.param_values)
+
+    def ricci(self, x: np.ndarray) -> np.ndarray:
+        """R_σν = R^ρ_σρν at ``x`` (..., n); returns (..., n, n)."""
+        return self._sym.ricci_fn(x, self.param_values)
+
+    def scalar_curvature(self, x: np.ndarray) -> np.ndarray:
+        """R = g^{σν} R_σν at ``x`` (..., n); returns (...)."""
+        return self._sym.scalar_fn(x, self.param_values)[..., 0]
+
+    def gaussian_curvature(self, x: np.ndarray) -> np.ndarray:
+        """K = R / 2 for a two-dimensional metric; returns (...)."""
+        if self.dim != 2:
+            raise ValueError("Gaussian curvature is defined for two-dimensional metrics")
+        return self.scalar_curvature(x) / 2.0
+
+    def inner(self, x: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """g_x(a, b) for tangent vectors of shape (..., n); returns (...)."""
+        return np.einsum("...i,...ij,...j->...", a, self.metric(x), b)
+
+    def norm(self, x: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """|a|_g = sqrt(g_x(a, a)); returns (...)."""
+        return np.sqrt(np.maximum(self.inner(x, a, a), 0.0))
+
+    def latex(self) -> dict[str, str]:
+        """LaTeX of the metric, the non-zero Christoffel symbols and the curvature."""
+        return _latex_of(self._sym, self.coord_labels)
+
+    def __repr__(self) -> str:
+        return f"RiemannianMetric({self.name!r}, dim={self.dim}, params={self.params})"
+
+
+def _latex_of(sym: _Symbolic, labels: Sequence[str]) -> dict[str, str]:
+    n = len(sym.coords)
+    metric = sp.latex(sym.matrix.applyfunc(simplify_light))
+    gam = sym.christoffel
+    lines = []
+    for k in range(n):
+        for i in range(n):
+            for j in range(i, n):
+                if gam[k, i, j] != 0:
+                    lines.append(
+                        rf"\Gamma^{{{labels[k]}}}_{{{labels[i]}{labels[j]}}} = "
+                        + sp.latex(gam[k, i, j])
+                    )
+    out = {
+        "metric": r"g = " + metric,
+        "christoffel": r" \\ ".join(lines) if lines else r"\Gamma^k_{ij} = 0",
+        "scalar_curvature": "R = " + sp.latex(sym.scalar_curvature),
+    }
+    if n == 2:
+        out["gaussian_curvature"] = "K = " + sp.latex(simplify_light(sym.scalar_curvature / 2))
+    return out
+
+
+# -- presets ------------------------------------------------------------------------------------
+_X, _Y = sp.symbols("x y", real=True)
+_MU = sp.Symbol("mu", real=True)
+_SIGMA = sp.Symbol("sigma", positive=True)
+
+
+@cache
+def _half_plane_symbolic() -> _Symbolic:
+    return _Symbolic(sp.diag(1 / _Y**2, 1 / _Y**2), (_X, _Y), ())
+
+
+@cache
+def _gaussian_fisher_symbolic() -> _Symbolic:
+    return _Symbolic(sp.diag(1 / _SIGMA**2, 2 / _SIGMA**2), (_MU, _SIGMA), ())
+
+
+def poincare_half_plane(*, x_range: tuple[float, float] = (-4.0, 4.0),
+                        y_max: float = 6.0) -> RiemannianMetric:
+    """The Poincaré half-plane ``g = (dx² + dy²) / y²`` on ``y > 0``; K = −1.
+
+    Its geodesics are vertical lines and semicircles centred on the x-axis.
+    """
+    sym = _half_plane_symbolic()
+    return RiemannianMetric(
+        sym.matrix, sym.coords, domain=[x_range, (0.0, y_max)], name="Poincaré half-plane",
+        _symbolic=sym,
+    )
+
+
+def gaussian_fisher(*, mu_range: tuple[float, float] = (-4.0, 4.0),
+                    sigma_max: float = 6.0) -> RiemannianMetric:
+    """The Fisher–Rao metric of the normal family N(μ, σ²): ``g = (dμ² + 2 dσ²) / σ²``; K = −½.
+
+    This is the metric natural gradient descent follows: with ``F(θ)`` the Fisher information,
+    the natural gradient ``F⁻¹∇L`` is the steepest-descent direction measured in this metric.
+    Substituting ``μ = √2 x`` turns it into twice the Poincaré half-plane metric.
+    """
+    sym = _gaussian_fisher_symbolic()
+    return RiemannianMetric(
+        sym.matrix, sym.coords, domain=[mu_range, (0.0, sigma_max)],
+        name="Gaussian family (Fisher metric)", coord_labels=(r"\mu", r"\sigma"),
+        _symbolic=sym,
+    )
+
+
+def euclidean_plane() -> RiemannianMetric:
+    """The flat plane ``g = dx² + dy²`` (a reference for tests and comparisons)."""
+    return RiemannianMetric(sp.eye(2), (_X, _Y), name="Euclidean plane")

@@ -1,0 +1,427 @@
+"""Parametric surfaces in R³ and the geometry derived from their immersion.
+
+A :class:`ParametricSurface` is its immersion ``r(u, v) = (x, y, z)``, a sympy expression in
+``u, v`` and shape parameters. From it we derive, symbolically then compiled to numpy:
+
+* first fundamental form ``g = [[E, F], [F, G]]`` with ``E = r_u·r_u, F = r_u·r_v, G = r_v·r_v``,
+* second fundamental form ``L = r_uu·n, M = r_uv·n, N = r_vv·n`` with ``n = r_u×r_v/|r_u×r_v|``,
+* Gaussian curvature ``K = (LN − M²)/(EG − F²)`` and mean curvature
+  ``H = (EN − 2FM + GL) / (2(EG − F²))`` (sign follows the normal ``r_u × r_v``),
+* the Christoffel symbols and the geodesic equation, from the intrinsic metric
+  (:meth:`ParametricSurface.intrinsic_metric`). By Gauss's Theorema Egregium the intrinsic
+  ``K = R/2`` equals the extrinsic one above; the tests check the two routes agree.
+
+The catalog (:func:`names`, :func:`get`) holds the classic surfaces with shape parameters;
+:func:`from_expressions` builds one from user formulas through :mod:`geomcore.expr`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+
+import numpy as np
+import sympy as sp
+
+from geomcore.expr import ExpressionError, parse_expression
+from geomcore.geometry._compile import ArrayFunction, simplify_light
+from geomcore.geometry.metrics import RiemannianMetric, _latex_of, _Symbolic
+
+__all__ = [
+    "ParametricSurface",
+    "SurfaceSpec",
+    "names",
+    "get",
+    "spec",
+    "from_expressions",
+    "total_curvature",
+    "DegenerateSurfaceError",
+]
+
+U, V = sp.symbols("u v", real=True)
+PI = float(np.pi)
+
+
+class DegenerateSurfaceError(ValueError):
+    """The immersion is not regular (r_u × r_v = 0) on most of its domain."""
+
+
+@dataclass(frozen=True, eq=False)
+class _SurfaceSymbolic:
+    """Symbolic derivations shared by every parameter value of one surface family."""
+
+    xyz: tuple[sp.Expr, sp.Expr, sp.Expr]
+    params: tuple[sp.Symbol, ...]
+
+    @cached_property
+    def first_form(self) -> sp.Matrix:
+        r = sp.Matrix(self.xyz)
+        ru, rv = r.diff(U), r.diff(V)
+        E, F, G = ru.dot(ru), ru.dot(rv), rv.dot(rv)
+        return sp.Matrix([[E, F], [F, G]]).applyfunc(lambda e: simplify_light(e, 80))
+
+    @cached_property
+    def intrinsic(self) -> _Symbolic:
+        return _Symbolic(self.first_form, (U, V), self.params)
+
+    @cached_property
+    def second_form_unnormalised(self) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+        """L̃, M̃, Ñ = r_uu·(r_u×r_v), ... (the normal not yet divided by its length)."""
+        r = sp.Matrix(self.xyz)
+        ru, rv = r.diff(U), r.diff(V)
+        cross = ru.cross(rv)
+        return (r.diff(U, 2).dot(cross), r.diff(U, V).dot(cross), r.diff(V, 2).dot(cross))
+
+    @cached_property
+    def point_fn(self) -> ArrayFunction:
+        return ArrayFunction(list(self.xyz), (U, V), self.params)
+
+    @cached_property
+    def curvature_fn(self) -> ArrayFunction:
+        """Returns [EG−F², L̃Ñ−M̃², EÑ − 2FM̃ + GL̃] from which K and H follow."""
+        g = self.first_form
+        E, F, G = g[0, 0], g[0, 1], g[1, 1]
+        L, M, N = self.second_form_unnormalised
+        return ArrayFunction([E * G - F**2, L * N - M**2, E * N - 2 * F * M + G * L],
+                             (U, V), self.params)
+
+    @cached_property
+    def normal_fn(self) -> ArrayFunction:
+        r = sp.Matrix(self.xyz)
+        return ArrayFunction(list(r.diff(U).cross(r.diff(V))), (U, V), self.params)
+
+    @cached_property
+    def gaussian_curvature_expr(self) -> sp.Expr:
+        g = self.first_form
+        det = g[0, 0] * g[1, 1] - g[0, 1] ** 2
+        L, M, N = self.second_form_unnormalised
+        return simplify_light((L * N - M**2) / det**2, max_ops=150)
+
+
+@dataclass(frozen=True)
+class SurfaceSpec:
+    """A catalog entry: the immersion and its defaults."""
+
+    name: str
+    title: str
+    xyz: tuple[str, str, str]
+    u_range: tuple[float, float]
+    v_range: tuple[float, float]
+    periodic: tuple[bool, bool] = (False, False)
+    params: Mapping[str, float] = field(default_factory=dict)
+    param_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    description: str = ""
+
+
+class ParametricSurface:
+    """A regular parametric surface ``r: [u0, u1] x [v0, v1] -> R³``.
+
+    Use :func:`get` for the catalog or :func:`from_expressions` for formulas. Numeric methods
+    take ``u`` and ``v`` as arrays of any (broadcastable) shape.
+
+    Attributes
+    ----------
+    name, title : str
+    u_range, v_range : tuple[float, float]
+    periodic : tuple[bool, bool]
+        Whether ``u``, ``v`` wrap around (the torus's two angles, a sphere's longitude...).
+    params : dict[str, float]
+        The shape parameters' values.
+    """
+
+    def __init__(
+        self,
+        symbolic: _SurfaceSymbolic,
+        *,
+        name: str,
+        title: str,
+        u_range: tuple[float, float],
+        v_range: tuple[float, float],
+        periodic: tuple[bool, bool] = (False, False),
+        params: Mapping[str, float] | None = None,
+        description: str = "",
+    ):
+        self._sym = symbolic
+        params = dict(params or {})
+        missing = [p.name for p in symbolic.params if p.name not in params]
+        if missing:
+            raise ValueError(f"no value for parameter(s) {', '.join(missing)}")
+        self.params = {p.name: float(params[p.name]) for p in symbolic.params}
+        self._pv = tuple(self.params.values())
+        self.name = name
+        self.title = title
+        self.u_range = (float(u_range[0]), float(u_range[1]))
+        self.v_range = (float(v_range[0]), float(v_range[1]))
+        for lo, hi in (self.u_range, self.v_range):
+            if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+                raise ValueError(f"a parameter range must be finite with low < high, got {lo, hi}")
+        self.periodic = (bool(periodic[0]), bool(periodic[1]))
+        self.description = description
+
+    # -- evaluation -------------------------------------------------------------------------
+    @staticmethod
+    def _stack(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        u, v = np.broadcast_arrays(np.asarray(u, float), np.asarray(v, float))
+        return np.stack([u, v], axis=-1)
+
+    def point(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """r(u, v); returns shape (..., 3)."""
+        return self._sym.point_fn(self._stack(u, v), self._pv)
+
+    def points(self, uv: np.ndarray) -> np.ndarray:
+        """r at coordinates ``uv`` of shape (..., 2); returns (..., 3)."""
+        return self._sym.point_fn(np.asarray(uv, float), self._pv)
+
+    def metric(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """First fundamental form; returns (..., 2, 2)."""
+        return self._sym.intrinsic.metric_fn(self._stack(u, v), self._pv)
+
+    def christoffel(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Γ^k_ij; returns (..., 2, 2, 2) indexed [k, i, j] (0 = u, 1 = v)."""
+        return self._sym.intrinsic.christoffel_fn(self._stack(u, v), self._pv)
+
+    def normal(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """Unit normal n = r_u × r_v / |r_u × r_v|; returns (..., 3) (NaN where singular)."""
+        nrm = self._sym.normal_fn(self._stack(u, v), self._pv)
+        with np.errstate(all="ignore"):
+            return nrm / np.linalg.norm(nrm, axis=-1, keepdims=True)
+
+    def _curvature_parts(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return self._sym.curvature_fn(self._stack(u, v), self._pv)
+
+    def gaussian_curvature(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """K = (LN − M²)/(EG − F²); NaN where the immersion is singular. Returns (...)."""
+        parts = self._curvature_parts(u, v)
+        det, num = parts[..., 0], parts[..., 1]
+        with np.errstate(all="ignore"):
+            return np.where(det > 1e-14, num / det**2, np.nan)
+
+    def mean_curvature(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """H = (EN − 2FM + GL) / (2(EG − F²)) for the normal r_u × r_v. Returns (...)."""
+        parts = self._curvature_parts(u, v)
+        det, num = parts[..., 0], parts[..., 2]
+        with np.errstate(all="ignore"):
+            return np.where(det > 1e-14, num / (2.0 * det**1.5), np.nan)
+
+    def area_element(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+        """dA = sqrt(EG − F²) du dv; returns (...)."""
+        det = self._curvature_parts(u, v)[..., 0]
+        return np.sqrt(np.maximum(det, 0.0))
+
+    def grid(self, n_u: int = 60, n_v: int = 60) -> tuple[np.ndarray, np.ndarray]:
+        """A ``meshgrid`` (indexing "ij") over the parameter domain, shapes (n_u, n_v)."""
+        u = np.linspace(*self.u_range, n_u)
+        v = np.linspace(*self.v_range, n_v)
+        return np.meshgrid(u, v, indexing="ij")
+
+    # -- structure --------------------------------------------------------------------------
+    @cached_property
+    def _intrinsic(self) -> RiemannianMetric:
+        sym = self._sym.intrinsic
+        return RiemannianMetric(
+            sym.matrix, sym.coords, params=self.params,
+            domain=[self.u_range, self.v_range], periodic=self.periodic,
+            name=self.title, _symbolic=sym,
+        )
+
+    def intrinsic_metric(self) -> RiemannianMetric:
+        """The first fundamental form as a :class:`RiemannianMetric` in (u, v)."""
+        return self._intrinsic
+
+    @property
+    def xyz_expressions(self) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+        return self._sym.xyz
+
+    def latex(self) -> dict[str, str]:
+        """LaTeX strings: the immersion, metric, Christoffel symbols and K."""
+        out = _latex_of(self._sym.intrinsic, ("u", "v"))
+        out["gaussian_curvature"] = "K = " + sp.latex(self._sym.gaussian_curvature_expr)
+        out["immersion"] = r"r(u,v) = \left(" + ",\\ ".join(sp.latex(e) for e in self._sym.xyz) \
+            + r"\right)"
+        return out
+
+    def with_params(self, **values: float) -> ParametricSurface:
+        """The same surface with other shape-parameter values (nothing is re-derived)."""
+        return ParametricSurface(
+            self._sym, name=self.name, title=self.title, u_range=self.u_range,
+            v_range=self.v_range, periodic=self.periodic, params={**self.params, **values},
+            description=self.description,
+        )
+
+    def __repr__(self) -> str:
+        return f"ParametricSurface({self.name!r}, params={self.params})"
+
+
+# -- catalog -------------------------------------------------------------------------------------
+_CATALOG: dict[str, SurfaceSpec] = {
+    s.name: s
+    for s in [
+        SurfaceSpec("sphere", "Sphere", ("r*sin(u)*cos(v)", "r*sin(u)*sin(v)", "r*cos(u)"),
+                    (0.0, PI), (0.0, 2 * PI), (False, True), {"r": 1.0}, {"r": (0.2, 3.0)},
+                    "Constant K = 1/r². u is the polar angle, v the longitude; the poles are "
+                    "coordinate singularities."),
+        SurfaceSpec("ellipsoid", "Ellipsoid",
+                    ("a*sin(u)*cos(v)", "b*sin(u)*sin(v)", "c*cos(u)"),
+                    (0.0, PI), (0.0, 2 * PI), (False, True), {"a": 1.6, "b": 1.0, "c": 0.7},
+                    {"a": (0.3, 3.0), "b": (0.3, 3.0), "c": (0.3, 3.0)},
+                    "Positive but varying curvature; geodesic circles develop caustics."),
+        SurfaceSpec("torus", "Torus",
+                    ("(R + r*cos(u))*cos(v)", "(R + r*cos(u))*sin(v)", "r*sin(u)"),
+                    (0.0, 2 * PI), (0.0, 2 * PI), (True, True), {"R": 2.0, "r": 0.8},
+                    {"R": (1.0, 4.0), "r": (0.2, 0.95)},
+                    "K = cos u / (r(R + r cos u)): positive outside, negative inside; "
+                    "∫K dA = 0."),
+        SurfaceSpec("saddle", "Saddle (hyperbolic paraboloid)", ("u", "v", "a*(u**2 - v**2)"),
+                    (-1.5, 1.5), (-1.5, 1.5), (False, False), {"a": 0.5}, {"a": (0.05, 2.0)},
+                    "Negative curvature everywhere; K(0,0) = −4a²."),
+        SurfaceSpec("monkey_saddle", "Monkey saddle", ("u", "v", "a*(u**3 - 3*u*v**2)"),
+                    (-1.2, 1.2), (-1.2, 1.2), (False, False), {"a": 0.5}, {"a": (0.05, 2.0)},
+                    "K ≤ 0 with a flat point at the origin."),
+        SurfaceSpec("paraboloid", "Paraboloid", ("u", "v", "a*(u**2 + v**2)"),
+                    (-1.5, 1.5), (-1.5, 1.5), (False, False), {"a": 0.5}, {"a": (0.05, 2.0)},
+                    "K = 4a² at the vertex, decaying outward."),
+        SurfaceSpec("catenoid", "Catenoid",
+                    ("c*cosh(u/c)*cos(v)", "c*cosh(u/c)*sin(v)", "u"),
+                    (-1.5, 1.5), (0.0, 2 * PI), (False, True), {"c": 1.0}, {"c": (0.3, 3.0)},
+                    "A minimal surface (H = 0) with K = −1/(c² cosh⁴(u/c))."),
+        SurfaceSpec("helicoid", "Helicoid", ("u*cos(v)", "u*sin(v)", "c*v"),
+                    (-1.5, 1.5), (-PI, PI), (False, False), {"c": 0.5}, {"c": (0.1, 2.0)},
+                    "Minimal (H = 0), locally isometric to the catenoid."),
+        SurfaceSpec("pseudosphere", "Pseudosphere",
+                    ("r/cosh(u)*cos(v)", "r/cosh(u)*sin(v)", "r*(u - tanh(u))"),
+                    (0.0, 3.0), (0.0, 2 * PI), (False, True), {"r": 1.0}, {"r": (0.3, 3.0)},
+                    "Constant K = −1/r² (Beltrami's tractroid); singular along its rim u = 0."),
+        SurfaceSpec("gaussian_bump", "Gaussian bump", ("u", "v", "h*exp(-(u**2 + v**2)/(2*s**2))"),
+                    (-2.5, 2.5), (-2.5, 2.5), (False, False), {"h": 1.0, "s": 0.6},
+                    {"h": (-2.0, 2.0), "s": (0.2, 1.5)},
+                    "Positive curvature on top, a negative ring around it; geodesics bend "
+                    "around the bump."),
+        SurfaceSpec("cylinder", "Cylinder", ("r*cos(v)", "r*sin(v)", "u"),
+                    (-2.0, 2.0), (0.0, 2 * PI), (False, True), {"r": 1.0}, {"r": (0.2, 3.0)},
+                    "Flat (K = 0) though curved in space: geodesics are helices."),
+        SurfaceSpec("cone", "Cone", ("u*cos(v)", "u*sin(v)", "k*u"),
+                    (0.0, 2.0), (0.0, 2 * PI), (False, True), {"k": 1.0}, {"k": (0.1, 3.0)},
+                    "Flat away from the apex (u = 0), where the metric is singular and all "
+                    "curvature is concentrated."),
+    ]
+}
+
+
+def names() -> list[str]:
+    """The catalog's surface names."""
+    return list(_CATALOG)
+
+
+def spec(name: str) -> SurfaceSpec:
+    """The catalog entry (formulas, ranges, default parameters and their slider ranges)."""
+    try:
+        return _CATALOG[name]
+    except KeyError:
+        raise ValueError(f"unknown surface {name!r}; choose one of {', '.join(_CATALOG)}") \
+            from None
+
+
+@lru_cache(maxsize=64)
+def _symbolic_for(xyz: tuple[str, str, str], param_names: tuple[str, ...]) -> _SurfaceSymbolic:
+    exprs = tuple(parse_expression(t, ("u", "v"), param_names) for t in xyz)
+    used = set().union(*(e.free_symbols for e in exprs))
+    params = tuple(sp.Symbol(p, real=True) for p in param_names if sp.Symbol(p, real=True) in used)
+    return _SurfaceSymbolic(exprs, params)  # type: ignore[arg-type]
+
+
+def get(name: str, **params: float) -> ParametricSurface:
+    """A catalog surface with shape parameters (defaults from :func:`spec`).
+
+    >>> get("sphere", r=2.0).gaussian_curvature(1.0, 0.0)  # 1/r²
+    array(0.25)
+    """
+    s = spec(name)
+    unknown = set(params) - set(s.params)
+    if unknown:
+        raise ValueError(
+            f"{name} has no parameter(s) {', '.join(sorted(unknown))}; "
+            f"its parameters are {', '.join(s.params) or 'none'}"
+        )
+    values = {**s.params, **params}
+    for key, val in values.items():
+        if not np.isfinite(val):
+            raise ValueError(f"parameter {key} must be finite, got {val}")
+    sym = _symbolic_for(s.xyz, tuple(s.params))
+    return ParametricSurface(
+        sym, name=s.name, title=s.title, u_range=s.u_range, v_range=s.v_range,
+        periodic=s.periodic, params={k: v for k, v in values.items()}, description=s.description,
+    )
+
+
+def from_expressions(
+    x: str,
+    y: str,
+    z: str,
+    u_range: tuple[float, float],
+    v_range: tuple[float, float],
+    params: Mapping[str, float] | None = None,
+    *,
+    periodic: tuple[bool, bool] = (False, False),
+    name: str = "custom",
+    check: bool = True,
+) -> ParametricSurface:
+    """A surface from three formulas in ``u`` and ``v`` (parsed safely by :mod:`geomcore.expr`).
+
+    Raises
+    ------
+    geomcore.expr.ExpressionError
+        A formula is invalid (the message says which coordinate and why).
+    DegenerateSurfaceError
+        ``r_u × r_v`` vanishes on most of the domain (e.g. ``z`` depends on neither variable
+        and ``x``, ``y`` on one only), or the formulas are not finite on the domain.
+    """
+    params = dict(params or {})
+    for label, text in zip("xyz", (x, y, z), strict=True):
+        try:
+            parse_expression(text, ("u", "v"), tuple(params))
+        except ExpressionError as exc:
+            raise ExpressionError(f"{label}(u, v): {exc}") from None
+    sym = _symbolic_for((x, y, z), tuple(params))
+    surf = ParametricSurface(
+        sym, name=name, title="Custom surface", u_range=u_range, v_range=v_range,
+        periodic=periodic, params={p.name: params[p.name] for p in sym.params},
+    )
+    if check:
+        _check_regular(surf)
+    return surf
+
+
+def _check_regular(surf: ParametricSurface, n: int = 24) -> None:
+    uu, vv = surf.grid(n, n)
+    pts = surf.point(uu, vv)
+    if not np.all(np.isfinite(pts)):
+        bad = np.argwhere(~np.isfinite(pts).all(axis=-1))[0]
+        raise DegenerateSurfaceError(
+            f"the formulas are not finite at u={uu[tuple(bad)]:.3g}, v={vv[tuple(bad)]:.3g}; "
+            "narrow the parameter ranges"
+        )
+    det = surf._curvature_parts(uu, vv)[..., 0]
+    scale = np.nanmax(np.abs(pts)) ** 4 + 1e-300
+    if np.mean(det > 1e-10 * scale) < 0.5:
+        raise DegenerateSurfaceError(
+            "the surface is degenerate: r_u × r_v vanishes on most of the domain, so there is "
+            "no tangent plane (do x, y, z really depend on both u and v?)"
+        )
+
+
+def total_curvature(surface: ParametricSurface, n: int = 160) -> float:
+    """∫∫ K dA over the parameter domain, by Gauss–Legendre quadrature (n x n nodes).
+
+    Gauss–Bonnet: 4π for a sphere (any radius, any ellipsoid), 0 for a torus, 2π χ in general
+    for a closed surface.
+    """
+    x, w = np.polynomial.legendre.leggauss(n)
+    (u0, u1), (v0, v1) = surface.u_range, surface.v_range
+    u = 0.5 * (u1 - u0) * x + 0.5 * (u1 + u0)
+    v = 0.5 * (v1 - v0) * x + 0.5 * (v1 + v0)
+    uu, vv = np.meshgrid(u, v, indexing="ij")
+    integrand = surface.gaussian_curvature(uu, vv) * surface.area_element(uu, vv)
+    weights = np.outer(w, w) * 0.25 * (u1 - u0) * (v1 - v0)
+    return float(np.nansum(integrand * weights))
+
