@@ -1,1 +1,1 @@
-"""DiffGeo Lab's Streamlit dashboard: thin pages over geomcore, figures built in dashboard.figures."""
+"""DiffGeo Lab dashboard: thin pages over geomcore, figures built in dashboard.figures."""

@@ -1,4 +1,4 @@
-"""DiffGeo Lab entrypoint: page config and navigation. Run with ``streamlit run dashboard/app.py``."""
+"""DiffGeo Lab entrypoint: page config and navigation (`streamlit run dashboard/app.py`)."""
 
 from __future__ import annotations
 
