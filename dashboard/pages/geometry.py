@@ -75,6 +75,33 @@ with st.sidebar:
     field = st.radio("Colour by", list(figs.FIELDS), format_func=figs.FIELDS.get,
                      key="geo_field", disabled=not is_surface)
 
+def _explain() -> None:
+    with st.expander("Explain: the geodesic equation and what to look for"):
+        st.markdown(
+            "A geodesic $x(t)$ has no acceleration *within* the surface. In coordinates it solves"
+        )
+        st.latex(r"\ddot x^k + \Gamma^k_{ij}(x)\,\dot x^i \dot x^j = 0,\qquad "
+                 r"\Gamma^k_{ij} = \tfrac12 g^{kl}(\partial_i g_{lj} + \partial_j g_{li} "
+                 r"- \partial_l g_{ij}).")
+        st.markdown(
+            "- **One geodesic**: its speed $|\\dot x|_g$ stays constant (the energy drift shown "
+            "measures the integrator's error). On a surface of revolution Clairaut's relation "
+            "$\\rho\\cos\\psi = \\text{const}$ keeps it between two parallels.\n"
+            "- **Spray**: geodesics leaving one point. Where $K>0$ they refocus; the geodesic "
+            "circles (equal distance) fold into cusps — caustics — once neighbouring geodesics "
+            "cross (try the ellipsoid or the inside of the torus).\n"
+            "- **Shortest path**: found by shooting (Newton on the initial velocity) with a "
+            "boundary-value solver as fallback. Its length lies between the chord in space and "
+            "the length of the straight segment in the parameter plane.\n"
+            "- **Parallel transport**: carrying a vector around a loop without turning it still "
+            "rotates it, by the *holonomy* angle. Gauss–Bonnet: the angle equals "
+            "$\\iint K\\,dA$ over the enclosed region (mod $2\\pi$).\n"
+            "- **Statistical manifolds**: the normal family $N(\\mu,\\sigma^2)$ with the Fisher "
+            "metric $g = (d\\mu^2 + 2\\,d\\sigma^2)/\\sigma^2$ has constant "
+            "$K=-\\tfrac12$; natural gradient descent is steepest descent in this geometry."
+        )
+
+
 space = None
 with guarded("this surface"):
     if cfg.kind == "custom" and not (cfg.u_range[0] < cfg.u_range[1]
@@ -84,6 +111,7 @@ with guarded("this surface"):
 
 if space is None:
     st.info("Fix the surface in the sidebar; the rest of the page appears once it is valid.")
+    _explain()
     st.stop()
 
 # -- mode and points -----------------------------------------------------------------------------
@@ -236,30 +264,7 @@ if summary:
         col.metric(label, value, help=helptext)
 
 
-with st.expander("Explain: the geodesic equation and what to look for"):
-    st.markdown(
-        "A geodesic $x(t)$ has no acceleration *within* the surface. In coordinates it solves"
-    )
-    st.latex(r"\ddot x^k + \Gamma^k_{ij}(x)\,\dot x^i \dot x^j = 0,\qquad "
-             r"\Gamma^k_{ij} = \tfrac12 g^{kl}(\partial_i g_{lj} + \partial_j g_{li} "
-             r"- \partial_l g_{ij}).")
-    st.markdown(
-        "- **One geodesic**: its speed $|\\dot x|_g$ stays constant (the energy drift shown "
-        "measures the integrator's error). On a surface of revolution Clairaut's relation "
-        "$\\rho\\cos\\psi = \\text{const}$ keeps it between two parallels.\n"
-        "- **Spray**: geodesics leaving one point. Where $K>0$ they refocus; the geodesic "
-        "circles (equal distance) fold into cusps — caustics — once neighbouring geodesics "
-        "cross (try the ellipsoid or the inside of the torus).\n"
-        "- **Shortest path**: found by shooting (Newton on the initial velocity) with a "
-        "boundary-value solver as fallback. Its length lies between the chord in space and "
-        "the length of the straight segment in the parameter plane.\n"
-        "- **Parallel transport**: carrying a vector around a loop without turning it still "
-        "rotates it, by the *holonomy* angle. Gauss–Bonnet: the angle equals "
-        "$\\iint K\\,dA$ over the enclosed region (mod $2\\pi$).\n"
-        "- **Statistical manifolds**: the normal family $N(\\mu,\\sigma^2)$ with the Fisher "
-        "metric $g = (d\\mu^2 + 2\\,d\\sigma^2)/\\sigma^2$ has constant $K=-\\tfrac12$; natural "
-        "gradient descent is steepest descent in this geometry."
-    )
+_explain()
 
 with st.expander("Formulas: metric, Christoffel symbols, curvature"):
     with guarded("the formulas"):

@@ -1,0 +1,28 @@
+"""AppTest helpers: run a page of the real app (navigation included) without a browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
+
+
+def run_page(page: str, timeout: float = 120) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    at.run()
+    at.switch_page(f"pages/{page}.py")
+    at.run()
+    return at
+
+
+def problems(at: AppTest) -> list[str]:
+    """Exceptions on the page (there must never be one)."""
+    return [str(e.value) for e in at.exception]
+
+
+@pytest.fixture()
+def geometry_page() -> AppTest:
+    return run_page("geometry")
