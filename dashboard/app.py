@@ -15,7 +15,10 @@ import streamlit as st  # noqa: E402
 
 from dashboard.labs import LABS  # noqa: E402
 
-_PAGES = Path(__file__).parent / "pages"
+# The page scripts live in views/, not pages/: Streamlit treats a pages/ folder beside the
+# entrypoint as a legacy multipage app, and a deep link such as /geometry opened before the
+# entrypoint has run would then bypass this file (no layout, no navigation).
+_PAGES = Path(__file__).parent / "views"
 
 st.set_page_config(
     page_title="DiffGeo Lab",

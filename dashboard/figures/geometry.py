@@ -22,6 +22,7 @@ __all__ = [
     "make_metric_plane",
     "make_gaussian_path_figure",
     "split_periodic",
+    "join_curves",
     "transport_arrows",
     "indicatrices",
 ]
@@ -41,6 +42,21 @@ class Curve:
     width: float = 5.0
     show_legend: bool = True
     legend_group: str | None = None
+
+
+def join_curves(parts: Sequence[tuple[np.ndarray, np.ndarray | None]], name: str, *,
+                color_index: int = 0, width: float = 2.5) -> Curve:
+    """Many curves as one, separated by NaN rows: one Plotly trace draws them all, which keeps
+    a 100-geodesic spray fast to build and to render."""
+    coords, xyz = [], []
+    for c, x in parts:
+        coords += [np.asarray(c, float), np.full((1, np.shape(c)[1]), np.nan)]
+        if x is not None:
+            xyz += [np.asarray(x, float), np.full((1, 3), np.nan)]
+    if not coords:
+        return Curve(np.empty((0, 2)), name, None, color_index, width=width)
+    return Curve(np.concatenate(coords), name, np.concatenate(xyz) if xyz else None,
+                 color_index, width=width)
 
 
 @dataclass(frozen=True)
@@ -352,13 +368,23 @@ def make_metric_plane(
     fig.add_traces(_curve_traces_2d(curves, [0.0, 0.0]))
     fig.add_traces(_arrow_traces_2d(arrows))
     fig.add_traces(_point_traces_2d(points))
-    labels = [f"${c}$" for c in metric.coord_labels]
+    labels = [plain_label(c) for c in metric.coord_labels]
     fig.update_xaxes(title_text=labels[0], range=list(domain[0]))
-    fig.update_yaxes(title_text=labels[1], range=[0.0, domain[1][1]])
+    # Equal scales: otherwise the indicatrices' shapes (the whole point) would be distorted.
+    fig.update_yaxes(title_text=labels[1], range=[0.0, domain[1][1]], scaleanchor="x",
+                     scaleratio=1.0)
     fig.update_layout(legend=dict(orientation="h", y=-0.15), clickmode="event+select",
                       dragmode="pan")
     k = float(metric.gaussian_curvature(np.array([0.0, 1.0])))
     return apply_layout(fig, title or f"{metric.name}: K = {k:.3g} everywhere", height=height)
+
+
+_GREEK = {r"\mu": "μ", r"\sigma": "σ", r"\theta": "θ", r"\phi": "φ"}
+
+
+def plain_label(tex: str) -> str:
+    """Axis labels as plain Unicode (Plotly in the app has no MathJax)."""
+    return _GREEK.get(tex, tex)
 
 
 def make_gaussian_path_figure(coords: np.ndarray, n_curves: int = 7,

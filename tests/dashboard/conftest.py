@@ -13,7 +13,7 @@ APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 def run_page(page: str, timeout: float = 120) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.run()
-    at.switch_page(f"pages/{page}.py")
+    at.switch_page(f"views/{page}.py")
     at.run()
     return at
 

@@ -144,4 +144,5 @@ def test_transport_arrows_keep_their_length_on_the_sphere():
 def test_metric_plane_title_states_the_curvature():
     fig = figs.make_metric_plane(metrics.gaussian_fisher())
     assert "-0.5" in fig.layout.title.text
-    assert "mu" in fig.layout.xaxis.title.text
+    assert fig.layout.xaxis.title.text == "μ"
+    assert fig.layout.yaxis.scaleanchor == "x"

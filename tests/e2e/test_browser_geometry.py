@@ -36,3 +36,49 @@ def test_geometry_modes(page, app_url, mode):
         "() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
     assert error_texts(page) == []
     screenshot(page, "geometry-" + mode.split()[0].lower())
+
+
+def _slider_value(page, label: str) -> str:
+    return page.locator(f'[data-testid="stSlider"] input[aria-label="{label}"]').get_attribute(
+        "value")
+
+
+def test_clicking_the_map_moves_the_start_point(page, app_url):
+    open_and_settle(page, f"{app_url}/geometry", min_charts=2)
+    before = _slider_value(page, "Start point: u")
+    chart = page.locator(".js-plotly-plot").nth(1)
+    box = chart.locator(".nsewdrag").first.bounding_box()
+    # a point about 80 % across and 60 % up the parameter map
+    page.mouse.click(box["x"] + 0.8 * box["width"], box["y"] + 0.4 * box["height"])
+    wait_idle(page)
+    after = _slider_value(page, "Start point: u")
+    assert after != before
+    assert 4.5 < float(after) < 5.6  # 80 % of the torus's u range [0, 2π]
+    assert error_texts(page) == []
+
+
+def test_statistical_manifold_page(page, app_url):
+    open_and_settle(page, f"{app_url}/geometry", min_charts=2)
+    page.get_by_text("Statistical manifold", exact=True).click()
+    wait_idle(page)
+    page.get_by_role("radiogroup", name="Explore").get_by_text("Shortest path",
+                                                               exact=True).click()
+    wait_idle(page)
+    page.wait_for_function(
+        "() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
+    assert error_texts(page) == []
+    screenshot(page, "geometry-statistical")
+
+
+def test_invalid_formula_shows_a_message_not_a_traceback(page, app_url):
+    open_and_settle(page, f"{app_url}/geometry", min_charts=2)
+    page.get_by_text("Custom surface", exact=True).click()
+    wait_idle(page)
+    box = page.get_by_label("z(u, v)")
+    box.fill("sin(u) + __import__('os')")
+    box.press("Enter")
+    wait_idle(page)
+    errors = error_texts(page)
+    assert any("Could not compute this surface" in e for e in errors)
+    assert "Traceback" not in page.inner_text("body")
+    screenshot(page, "geometry-invalid-formula")

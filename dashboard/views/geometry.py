@@ -119,7 +119,7 @@ mode = st.radio("Explore", list(MODES), format_func=MODES.get, horizontal=True,
                 key="geo_mode")
 domain = (space.u_range, space.v_range) if is_surface else tuple(
     (lo, hi) for lo, hi in figs._finite_domain(space))
-labels = ("u", "v") if is_surface else space.coord_labels
+labels = ("u", "v") if is_surface else tuple(map(figs.plain_label, space.coord_labels))
 map_key = f"geo_map_{cfg.key}"
 keys = {w: f"geo_{cfg.key}_{w}" for w in ("pu", "pv", "qu", "qv")}
 defaults = {"pu": 0.30, "pv": 0.35, "qu": 0.72, "qv": 0.70}
@@ -190,12 +190,10 @@ with guarded(MODES[mode].lower()):
         gaussian_path = geo.coords
     elif mode == "spray":
         spray, circles = cached.spray_for(cfg, p, n_dirs, length, n_circles)
-        for k, g in enumerate(spray):
-            curves.append(figs.Curve(g.coords, "geodesics", g.xyz, 0, width=2.5,
-                                     show_legend=k == 0, legend_group="spray"))
-        for k, c in enumerate(circles):
-            curves.append(figs.Curve(c.coords, "geodesic circles", c.xyz, 1, width=4,
-                                     show_legend=k == 0, legend_group="circles"))
+        curves.append(figs.join_curves([(g.coords, g.xyz) for g in spray], "geodesics"))
+        if circles:
+            curves.append(figs.join_curves([(c.coords, c.xyz) for c in circles],
+                                           "geodesic circles", color_index=1, width=4))
         stopped = sum(not g.ok for g in spray)
         summary += [("Geodesics", str(len(spray)), None),
                     ("Stopped early", str(stopped), "left the domain or hit a singularity"),
@@ -252,7 +250,9 @@ else:
                 "**Reading the picture.** Each grey ellipse is a unit circle of the metric: "
                 "where the ellipses are small, a small step in coordinates is a long way. "
                 "Geodesics bend towards larger ellipses (smaller σ or y costs more), so the "
-                "shortest way between two distributions detours through wider ones."
+                "shortest way between two distributions detours through wider ones. In the "
+                "half-plane every geodesic is a semicircle centred on the x-axis (or a vertical "
+                "line)."
             )
             if cfg.name == "gaussian":
                 st.caption("Choose 'One geodesic' or 'Shortest path' to see the densities "

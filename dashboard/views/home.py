@@ -14,7 +14,7 @@ st.markdown(
 st.subheader("Labs")
 for lab in LABS:
     with st.container(border=True):
-        st.page_link(f"pages/{lab.page_file}", label=lab.title, icon=lab.icon)
+        st.page_link(f"views/{lab.page_file}", label=lab.title, icon=lab.icon)
         st.caption(f"What you will see: {lab.what_you_see}.")
 st.caption(
     "Tip for lecturers: each page opens with sensible defaults and every plot carries its own "

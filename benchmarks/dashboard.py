@@ -1,0 +1,78 @@
+"""Warm rerun time of each lab page after a widget change, measured with streamlit's AppTest.
+
+Run: ``.venv/bin/python benchmarks/dashboard.py``. Each scenario changes one widget to a value
+not seen before (so the geomcore call is a cache miss where the change demands one) and times
+the rerun of the whole page script; figures are built, serialised and sent as they would be to
+a browser. The target is 300 ms warm. The browser's own drawing time is not included.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+TARGET_MS = 300.0
+
+
+def _page(name: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.run()
+    at.switch_page(f"views/{name}.py")
+    at.run()
+    return at
+
+
+def _time_reruns(at: AppTest, change: Callable[[AppTest, int], None], repeats: int) -> float:
+    times = []
+    for i in range(repeats):
+        change(at, i)
+        t0 = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - t0)
+        if at.exception:
+            raise RuntimeError(at.exception[0].value)
+    return statistics.median(times) * 1e3
+
+
+def geometry_scenarios() -> dict[str, Callable[[AppTest, int], None]]:
+    def move_start(at: AppTest, i: int) -> None:
+        key = next(s.key for s in at.slider if s.key and s.key.endswith("_pu"))
+        at.slider(key=key).set_value(1.0 + 0.013 * i)
+
+    def turn(at: AppTest, i: int) -> None:
+        at.slider(key="geo_angle").set_value(10 + 7 * i)
+
+    def colour(at: AppTest, i: int) -> None:
+        at.radio(key="geo_field").set_value("mean" if i % 2 == 0 else "gaussian")
+
+    return {"geometry: move start point (torus geodesic)": move_start,
+            "geometry: change direction": turn,
+            "geometry: colour by K/H (view only)": colour}
+
+
+def main(repeats: int = 9) -> None:
+    rows = []
+    at = _page("geometry")
+    for label, change in geometry_scenarios().items():
+        rows.append((label, _time_reruns(at, change, repeats)))
+    at.radio(key="geo_mode").set_value("spray")
+    at.run()
+
+    def spray_move(at: AppTest, i: int) -> None:
+        key = next(s.key for s in at.slider if s.key and s.key.endswith("_pv"))
+        at.slider(key=key).set_value(1.5 + 0.017 * i)
+
+    rows.append(("geometry: move spray centre (48 geodesics)",
+                 _time_reruns(at, spray_move, repeats)))
+    print(f"{'scenario':48s} {'median ms':>10s} {'target':>8s}  met")
+    for label, ms in rows:
+        print(f"{label:48s} {ms:10.1f} {TARGET_MS:8.0f}  {'yes' if ms <= TARGET_MS else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
