@@ -77,6 +77,7 @@ def test_invalid_formula_shows_a_message_not_a_traceback(page, app_url):
     box = page.get_by_label("z(u, v)")
     box.fill("sin(u) + __import__('os')")
     box.press("Enter")
+    page.wait_for_selector('[data-testid="stAlertContentError"]', timeout=90_000)
     wait_idle(page)
     errors = error_texts(page)
     assert any("Could not compute this surface" in e for e in errors)
