@@ -17,6 +17,7 @@ import ast
 from collections.abc import Callable, Iterable, Mapping
 from fractions import Fraction
 
+import numpy as np
 import sympy as sp
 
 __all__ = [
@@ -39,6 +40,11 @@ MAX_LITERAL = 1e6
 """Largest absolute value of a numeric literal."""
 MAX_DEPTH = 30
 """Deepest nesting of operations."""
+MAX_BITS = 1100
+"""Largest exact number a power may create, in bits (2**1024 is already beyond float64).
+
+Each power's exponent is bounded by :data:`MAX_EXPONENT`, but nesting them, as in
+``((999999**12)**12)**12...``, would make sympy build integers with millions of digits."""
 
 FUNCTIONS: dict[str, Callable[..., sp.Expr]] = {
     "sin": sp.sin,
@@ -156,11 +162,16 @@ class _Builder:
         base = self.build(node.left, depth + 1)
         exponent = self.build(node.right, depth + 1)
         if exponent.is_number:
-            value = complex(exponent.evalf(15))
-            if value.imag != 0 or abs(value.real) > MAX_EXPONENT:
+            value = _double(exponent)
+            if not abs(value) <= MAX_EXPONENT:  # also rejects NaN (complex or undefined)
                 raise ExpressionError(
                     f"exponent{_where(node.right)} must be a real number of size at most "
                     f"{MAX_EXPONENT}"
+                )
+            bits = max((_bits(a) for a in base.atoms(sp.Rational)), default=0)
+            if bits * abs(value) > MAX_BITS:
+                raise ExpressionError(
+                    f"the power{_where(node)} makes a number too large to compute with"
                 )
         elif _contains_power(node.right):
             raise ExpressionError(f"nested powers in an exponent are not allowed{_where(node)}")
@@ -176,6 +187,69 @@ class _Builder:
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             raise ExpressionError(f"{name}(...){_where(node)} takes exactly one argument")
         return FUNCTIONS[name](self.build(node.args[0], depth + 1))
+
+
+def _double(expr: sp.Expr) -> float:
+    """Value of a constant expression in double precision (NaN if not real or not known).
+
+    ``expr.evalf()`` works in arbitrary precision and can run for minutes on a short formula
+    such as ``exp(exp(exp(100)))`` or ``sin(exp(exp(100)))``; float64 overflows to inf or NaN
+    at once. The tree is walked here rather than compiled, so that nothing is executed.
+    """
+    with np.errstate(all="ignore"):
+        value = _double_of(expr)
+    return float(value)
+
+
+def _double_of(expr: sp.Expr) -> np.float64:
+    if expr.is_Rational:
+        try:
+            return np.float64(int(expr.p) / int(expr.q))
+        except OverflowError:
+            return np.float64(np.inf if expr.p > 0 else -np.inf)
+    if expr is sp.pi:
+        return np.float64(np.pi)
+    if expr is sp.E:
+        return np.float64(np.e)
+    if expr.is_Add:
+        return np.float64(np.sum([_double_of(a) for a in expr.args]))
+    if expr.is_Mul:
+        return np.float64(np.prod([_double_of(a) for a in expr.args]))
+    if expr.is_Pow:
+        return np.power(_double_of(expr.base), _double_of(expr.exp))
+    fn = _NUMERIC.get(expr.func)
+    if fn is not None and len(expr.args) == 1:
+        return np.float64(fn(_double_of(expr.args[0])))
+    return np.float64(np.nan)  # the imaginary unit, infinities, anything unexpected
+
+
+_NUMERIC: dict[type, Callable[[np.float64], np.float64]] = {
+    sp.sin: np.sin,
+    sp.cos: np.cos,
+    sp.tan: np.tan,
+    sp.cot: lambda x: 1.0 / np.tan(x),
+    sp.sec: lambda x: 1.0 / np.cos(x),
+    sp.csc: lambda x: 1.0 / np.sin(x),
+    sp.asin: np.arcsin,
+    sp.acos: np.arccos,
+    sp.atan: np.arctan,
+    sp.sinh: np.sinh,
+    sp.cosh: np.cosh,
+    sp.tanh: np.tanh,
+    sp.sech: lambda x: 1.0 / np.cosh(x),
+    sp.csch: lambda x: 1.0 / np.sinh(x),
+    sp.coth: lambda x: 1.0 / np.tanh(x),
+    sp.asinh: np.arcsinh,
+    sp.acosh: np.arccosh,
+    sp.atanh: np.arctanh,
+    sp.exp: np.exp,
+    sp.log: np.log,
+    sp.Abs: np.abs,
+}
+
+
+def _bits(number: sp.Rational) -> int:
+    return max(abs(int(number.p)).bit_length(), int(number.q).bit_length())
 
 
 def _contains_power(node: ast.AST) -> bool:
@@ -267,4 +341,7 @@ def parse_expression(
         raise ExpressionError("the formula divides by zero or overflows") from None
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise ExpressionError("the formula is infinite or undefined everywhere (e.g. 1/0)")
+    if expr.has(sp.I):
+        # numpy would drop the imaginary part when the surface is evaluated, silently.
+        raise ExpressionError("the formula takes complex values (e.g. sqrt(-1)); use real ones")
     return expr

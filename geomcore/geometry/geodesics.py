@@ -217,7 +217,18 @@ def _integrate_one(metric: RiemannianMetric, y0: np.ndarray, t: np.ndarray,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # failures are reported through the Geodesic's status
         states, info = odeint(rhs, y0, t, rtol=rtol, atol=atol, mxstep=20000, full_output=True)
-    return states, info["message"] == "Integration successful."
+    success = info["message"] == "Integration successful."
+    return (states, True) if success else (states[:_rows_reached(t, info)], False)
+
+
+def _rows_reached(t: np.ndarray, info: dict) -> int:
+    """How many leading rows of a failed ``odeint`` call are states at the requested times.
+
+    After a failure odeint leaves the remaining rows uninitialised (arbitrary memory, which
+    must not be drawn as a curve); ``tcur`` tells how far each output step really got.
+    """
+    reached = np.asarray(info["tcur"], dtype=float) >= t[1:]
+    return 1 + (len(reached) if reached.all() else int(np.argmin(reached)))
 
 
 # -- public API ---------------------------------------------------------------------------------
@@ -255,7 +266,7 @@ def exp_map(
     times = np.linspace(0.0, float(t), n_points)
     states, success = _integrate_one(metric, np.concatenate([p, v]), times)
     status, message = ("ok", "") if success else ("singular", "the integrator could not continue")
-    geo = _finish(space, metric, times, states, status, message)
+    geo = _finish(space, metric, times[: len(states)], states, status, message)
     if not success and geo.status == "ok":
         geo.status, geo.message = "not_converged", "the integrator could not reach the end time"
     return geo
@@ -326,8 +337,11 @@ def spray(
         warnings.simplefilter("ignore")
         states, info = odeint(rhs, y0, times, rtol=rtol, atol=rtol * 1e-2, mxstep=20000,
                               full_output=True)
-    states = states.reshape(n_points, 2 * d, m)
     message = "" if info["message"] == "Integration successful." else "integrator stopped early"
+    if message:
+        n_points = _rows_reached(times, info)
+        states, times = states[:n_points], times[:n_points]
+    states = states.reshape(n_points, 2 * d, m)
     return [
         _finish(space, metric, times, states[:, :, j], "ok" if not message else "not_converged",
                 message)
@@ -429,6 +443,29 @@ def _fan_guesses(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np.nd
     return [(v, target) for _, v, target in candidates[:n_best]]
 
 
+def _continuation(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, max_iter: int,
+                  tol: float) -> np.ndarray | None:
+    """Walk the target along the straight segment, each solve starting from the previous
+    answer (a short geodesic is easy; its velocity is a good next guess)."""
+    v = None
+    for frac in (0.25, 0.5, 0.75, 1.0):
+        mid = p + frac * (target - p)
+        v = _shoot(metric, p, mid, mid - p if v is None else v, max_iter, tol)
+        if v is None:
+            return None
+    return v
+
+
+def _segment_length(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray,
+                    n: int = 64) -> float:
+    """Length of the straight coordinate segment p -> target (midpoint rule); inf if the
+    metric is not finite along it."""
+    s = (np.arange(n) + 0.5) / n
+    mid = p + s[:, None] * (target - p)
+    length = float(np.sum(metric.norm(mid, np.broadcast_to((target - p) / n, mid.shape))))
+    return length if np.isfinite(length) else np.inf
+
+
 def _coordinate_speed_bound(metric: RiemannianMetric, n: int = 41) -> float:
     """≈ min over the domain of sqrt(λ_min(g)), so a curve's length ≥ this × its coordinate
     length. Sampled on a grid (with a 10 % safety margin); 0 when the domain is unbounded."""
@@ -481,8 +518,11 @@ def log_map(
 
     Newton's method on ``v ↦ exp_p(v) − q``, the Jacobian ``∂exp_p/∂v`` from the variational
     (Jacobi) equation integrated with the geodesic, is started from the straight segments to
-    the nearest ``n_starts`` periodic images of ``q``. If none converges,
-    ``scipy.integrate.solve_bvp`` gets a try. The shortest converged geodesic is returned; if
+    the nearest ``n_starts`` periodic images of ``q`` (for the nearest, by continuation from
+    short geodesics if the direct start fails). If none converges, or the shortest found is
+    longer than the straight coordinate segment to the nearest image (so certainly not the
+    shortest), ``scipy.integrate.solve_bvp`` gets a try; if still none is found, a fan of
+    geodesics supplies further starts. The shortest converged geodesic is returned; if
     none converged its status is ``"not_converged"`` (the straight segment in coordinates is
     returned in ``coords`` so a caller can still draw something).
     """
@@ -495,40 +535,42 @@ def log_map(
         raise GeodesicError("the two points coincide; choose two different points")
     found: list[tuple[float, np.ndarray]] = []  # (length, initial velocity)
     lower = _coordinate_speed_bound(metric)
-    for target in _straight_guesses(metric, p, q, n_starts):
+    images = _straight_guesses(metric, p, q, n_starts)
+    for i, target in enumerate(images):
         # Any curve to this image is at least this long; skip it if it cannot be shorter.
-        if found and lower * np.linalg.norm(target - p) >= min(found)[0]:
+        # (compare lengths only: on a tie, min() over the tuples would compare the arrays)
+        if found and lower * np.linalg.norm(target - p) >= min(length for length, _ in found):
             continue
         v = _shoot(metric, p, target, target - p, max_iter, tol)
+        if v is None and i == 0:
+            # The nearest image must not be given up for a farther one (on the sphere that
+            # means the long way round a great circle): continue from short geodesics instead.
+            v = _continuation(metric, p, target, max_iter, tol)
         if v is not None:
             found.append((float(metric.norm(p, v)), v))
-    if not found:
-        # Continuation: walk the target along the straight segment, each solve starting from
-        # the previous answer (a short geodesic is easy; its velocity is a good next guess).
-        target = _straight_guesses(metric, p, q, 1)[0]
-        v = np.zeros_like(p)
-        for frac in (0.25, 0.5, 0.75, 1.0):
-            mid = p + frac * (target - p)
-            v = _shoot(metric, p, mid, v if frac > 0.25 else mid - p, max_iter, tol)
-            if v is None:
-                break
-        if v is not None:
-            found.append((float(metric.norm(p, v)), v))
-    if not found and metric.dim == 2:
-        # Global guess: fire a fan of geodesics and start Newton from the samples that pass
-        # closest to q (any periodic image). Slower, but finds geodesics whose direction is
-        # far from the straight segment's.
-        for v0, target in _fan_guesses(space, metric, p, q):
-            v = _shoot(metric, p, target, v0, max_iter, tol)
-            if v is not None:
-                found.append((float(metric.norm(p, v)), v))
-    if not found and use_bvp:
-        target = _straight_guesses(metric, p, q, 1)[0]
+    # The straight segment to the nearest image is itself a curve from p to q: a geodesic
+    # longer than it is certainly not the shortest, so keep looking as if none was found.
+    bound = 1.01 * _segment_length(metric, p, images[0])
+
+    def settled() -> bool:
+        return bool(found) and min(length for length, _ in found) <= bound
+
+    if not settled() and use_bvp:
+        target = images[0]
         v = _bvp(metric, p, target)
         if v is not None:
             geo = exp_map(space, p, v, 1.0, n_points)
             if geo.ok and np.max(np.abs(geo.unwrapped[-1] - target)) < 1e-6:
-                return geo
+                found.append((float(metric.norm(p, v)), v))
+    if not found and metric.dim == 2:
+        # Global guess: fire a fan of geodesics and start Newton from the samples that pass
+        # closest to q (any periodic image). Slower, but finds geodesics whose direction is
+        # far from the straight segment's. (Only as a last resort: a spray that passes close
+        # to a pole or an apex can take minutes.)
+        for v0, target in _fan_guesses(space, metric, p, q):
+            v = _shoot(metric, p, target, v0, max_iter, tol)
+            if v is not None:
+                found.append((float(metric.norm(p, v)), v))
     for _, v in sorted(found, key=lambda lv: lv[0]):
         # The length of a geodesic on [0, 1] is |v|_g, so the shortest is known before
         # sampling it; only that one is integrated again at full resolution.
