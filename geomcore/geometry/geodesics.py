@@ -163,52 +163,99 @@ def _check_count(n: int, name: str, low: int, high: int) -> int:
     return int(n)
 
 
-def _first_bad(metric: RiemannianMetric, states: np.ndarray) -> tuple[int, str, str]:
-    """Index of the first sample that is not a valid point of the domain (len if none)."""
-    d = metric.dim
-    x = states[:, :d]
-    n = len(states)
-    bad = ~np.all(np.isfinite(states), axis=1)
-    outside = np.zeros(n, dtype=bool)
+_OK, _SINGULAR, _LEFT = 0, 1, 2
+_MESSAGES = {
+    _SINGULAR: "stopped where the metric degenerates (a coordinate singularity)",
+    _LEFT: "left the parameter domain",
+}
+_RUNAWAY = 1e3
+"""A coordinate speed this many times the largest initial one means the curve is running into
+a coordinate singularity (a pole): it is stopped there rather than crawled through."""
+
+
+def _outside(metric: RiemannianMetric, x: np.ndarray) -> np.ndarray:
+    """True where a non-periodic coordinate of ``x`` (..., d) is outside its range."""
+    out = np.zeros(x.shape[:-1], dtype=bool)
     for i, ((lo, hi), per) in enumerate(zip(metric.domain, metric.periodic, strict=True)):
         if not per:
-            outside |= (x[:, i] < lo) | (x[:, i] > hi)
+            out |= (x[..., i] < lo) | (x[..., i] > hi)
+    return out
+
+
+def _first_bad(metric: RiemannianMetric, states: np.ndarray,
+               speed_limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
+    """For states of shape (n, 2d, m): per column, the index of the first sample that is not a
+    valid point of the domain (n if none) and why (_OK, _SINGULAR or _LEFT)."""
+    d = metric.dim
+    n, _, m = states.shape
+    x = np.moveaxis(states[:, :d], 1, -1)  # (n, m, d)
+    bad = ~np.all(np.isfinite(states), axis=1)
+    bad |= np.max(np.abs(states[:, d:]), axis=1) > speed_limit
+    outside = _outside(metric, x)
     finite_x = np.where(np.isfinite(x), x, 0.0)
-    singular = _is_singular(metric, finite_x) & ~outside
-    flags = bad | outside | singular
-    if not flags.any():
-        return n, "ok", ""
-    k = int(np.argmax(flags))
-    if singular[k] or bad[k]:
-        return k, "singular", "stopped where the metric degenerates (a coordinate singularity)"
-    # Leaving through a boundary where the metric degenerates (a pole, an apex) is a singularity.
-    edge = np.clip(x[k], [lo for lo, _ in metric.domain], [hi for _, hi in metric.domain])
-    if _is_singular(metric, edge[None])[0] or (k > 0 and _is_singular(
-            metric, 0.5 * (edge + x[k - 1])[None])[0]):
-        return k, "singular", "reached a point where the metric degenerates (pole or apex)"
-    return k, "left_domain", "left the parameter domain"
+    singular = (_is_singular(metric, finite_x) | bad) & ~outside
+    flags = singular | outside
+    first = np.where(flags.any(axis=0), np.argmax(flags, axis=0), n)
+    why = np.full(m, _OK)
+    lows = np.array([lo for lo, _ in metric.domain])
+    highs = np.array([hi for _, hi in metric.domain])
+    for j in np.flatnonzero(first < n):
+        k = first[j]
+        if singular[k, j]:
+            why[j] = _SINGULAR
+            continue
+        # Leaving through a boundary where the metric degenerates (a pole, an apex) is a
+        # singularity, not an exit from the chart.
+        edge = np.clip(x[k, j], lows, highs)
+        near = edge if k == 0 else 0.5 * (edge + x[k - 1, j])
+        why[j] = _SINGULAR if _is_singular(metric, np.stack([edge, near])).any() else _LEFT
+    return first, why
+
+
+def _finish_batch(space: Space, metric: RiemannianMetric, t: np.ndarray, states: np.ndarray,
+                  status: str = "ok", message: str = "",
+                  speed_limit: float = np.inf) -> list[Geodesic]:
+    """Cut each trajectory of ``states`` (n, 2d, m) where it becomes invalid and package it.
+
+    The metric, the energy and the embedding are evaluated once for the whole batch.
+    """
+    d = metric.dim
+    n, _, m = states.shape
+    first, why = _first_bad(metric, states, speed_limit)
+    x = np.moveaxis(states[:, :d], 1, -1)  # (n, m, d)
+    xdot = np.moveaxis(states[:, d:], 1, -1)
+    safe_x = np.where(np.isfinite(x), x, 0.0)
+    with np.errstate(all="ignore"):
+        energy = metric.inner(safe_x, xdot, xdot)  # (n, m)
+    speed = np.sqrt(np.maximum(energy, 0.0))
+    wrapped = _wrap(metric, safe_x)
+    xyz = _embed(space, wrapped)
+    dt = np.diff(t)
+    out = []
+    for j in range(m):
+        k = int(first[j])
+        st, msg = status, message
+        if k < n:
+            st = "singular" if why[j] == _SINGULAR else "left_domain"
+            msg = f"{_MESSAGES[why[j]]} at t = {t[k]:.3g}" if k > 0 else _MESSAGES[why[j]]
+        if k >= 2:
+            length = float(np.sum(0.5 * (speed[1:k, j] + speed[:k - 1, j]) * dt[:k - 1]))
+            e = energy[:k, j]
+            drift = float(np.max(np.abs(e - e[0])) / max(abs(e[0]), 1e-300))
+        else:
+            length, drift = 0.0, 0.0
+        out.append(Geodesic(
+            coords=wrapped[:k, j], velocities=xdot[:k, j], times=t[:k],
+            xyz=None if xyz is None else xyz[:k, j], length=length, status=st, message=msg,
+            energy_drift=drift, unwrapped=x[:k, j],
+        ))
+    return out
 
 
 def _finish(space: Space, metric: RiemannianMetric, t: np.ndarray, states: np.ndarray,
             status: str = "ok", message: str = "") -> Geodesic:
-    d = metric.dim
-    k, s2, m2 = _first_bad(metric, states)
-    if k < len(states):
-        status, message = s2, f"{m2} at t = {t[k]:.3g}" if k > 0 else m2
-        states, t = states[:k], t[:k]
-    x, xdot = states[:, :d], states[:, d:]
-    if len(t) >= 2:
-        energy = metric.inner(x, xdot, xdot)
-        speed = np.sqrt(np.maximum(energy, 0.0))
-        length = float(np.sum(0.5 * (speed[1:] + speed[:-1]) * np.diff(t)))
-        drift = float(np.max(np.abs(energy - energy[0])) / max(abs(energy[0]), 1e-300))
-    else:
-        length, drift = 0.0, 0.0
-    wrapped = _wrap(metric, x)
-    return Geodesic(
-        coords=wrapped, velocities=xdot, times=t, xyz=_embed(space, wrapped), length=length,
-        status=status, message=message, energy_drift=drift, unwrapped=x,
-    )
+    """:func:`_finish_batch` for one trajectory, ``states`` of shape (n, 2d)."""
+    return _finish_batch(space, metric, t, states[:, :, None], status, message)[0]
 
 
 def _integrate_one(metric: RiemannianMetric, y0: np.ndarray, t: np.ndarray,
@@ -326,10 +373,22 @@ def spray(
     y0 = np.concatenate([np.repeat(p[:, None], m, axis=1), dirs.T]).ravel()
     system, pv = metric.symbolic.geodesic_system, metric.param_values
 
+    lows = np.array([lo if not per else -np.inf for (lo, _), per
+                     in zip(metric.domain, metric.periodic, strict=True)])[:, None]
+    highs = np.array([hi if not per else np.inf for (_, hi), per
+                      in zip(metric.domain, metric.periodic, strict=True)])[:, None]
+    speed_limit = _RUNAWAY * float(np.max(np.abs(dirs)))
+
     def rhs(y: np.ndarray, t: float) -> np.ndarray:
-        out = system.batch(y.reshape(2 * d, m), pv)
-        # A trajectory that has already left the domain would only slow the others down.
-        out[:, ~np.isfinite(out).all(axis=0)] = 0.0
+        Y = y.reshape(2 * d, m)
+        out = system.batch(Y, pv)
+        # Freeze a trajectory once it has left the domain or is running into a coordinate
+        # singularity: otherwise its stiffness would drag every other one (and the stiff
+        # solver's Jacobian of the whole batch) down with it. It is cut there afterwards.
+        frozen = ~np.isfinite(out).all(axis=0)
+        frozen |= ((Y[:d] < lows) | (Y[:d] > highs)).any(axis=0)
+        frozen |= (np.abs(Y[d:]) > speed_limit).any(axis=0)
+        out[:, frozen] = 0.0
         return out.ravel()
 
     times = np.linspace(0.0, 1.0, n_points)
@@ -342,11 +401,8 @@ def spray(
         n_points = _rows_reached(times, info)
         states, times = states[:n_points], times[:n_points]
     states = states.reshape(n_points, 2 * d, m)
-    return [
-        _finish(space, metric, times, states[:, :, j], "ok" if not message else "not_converged",
-                message)
-        for j in range(m)
-    ]
+    return _finish_batch(space, metric, times, states, "ok" if not message else "not_converged",
+                         message, speed_limit=speed_limit)
 
 
 def _straight_guesses(metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
@@ -392,7 +448,7 @@ def _shoot(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, v0: np.n
         y0 = np.concatenate([p, v, phi0.ravel()])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            states, info = odeint(rhs, y0, times, rtol=rtol, atol=rtol * 1e-2, mxstep=5000,
+            states, info = odeint(rhs, y0, times, rtol=rtol, atol=rtol * 1e-2, mxstep=2000,
                                   full_output=True)
         end = states[-1]
         if info["message"] != "Integration successful." or not np.all(np.isfinite(end)):
@@ -418,29 +474,79 @@ def _shoot(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, v0: np.n
 
 
 def _fan_guesses(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
-                 n_directions: int = 48, n_best: int = 4) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(initial velocity, target image) pairs from the spray samples nearest to q."""
-    near = _straight_guesses(metric, p, q, 1)[0]
-    seg = np.linspace(0.0, 1.0, 65)[:, None] * (near - p) + p
-    seg_len = float(np.sum(metric.norm(seg[:-1], np.diff(seg, axis=0))))
-    if not np.isfinite(seg_len) or seg_len <= 0:
+                 reach: float, *, shorter_than: float = np.inf,
+                 known: Sequence[np.ndarray] = (), n_directions: int = 48,
+                 n_best: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(initial velocity, target image) pairs from a fan of geodesics out of ``p``.
+
+    Every geodesic of length < ``shorter_than`` from p to q is swept by the fan (directions
+    2πk/n, lengths up to ``reach``), so some fan sample lies within about one fan spacing of
+    q. With a finite ``shorter_than`` only samples closer to q than the spacing between
+    neighbouring fan geodesics there count (a real shorter geodesic passes between them), and
+    directions within 1.5 fan steps of a ``known`` initial velocity are skipped (they only
+    retrace it); without it, the samples nearest to q are returned whatever their distance.
+    """
+    if not np.isfinite(reach) or reach <= 0:
         return []
-    reach = 1.6 * seg_len
-    fan = spray(space, p, n_directions, reach, n_points=80, rtol=1e-7)
+    fan = spray(space, p, n_directions, reach, n_points=64, rtol=1e-7)
+    n = min(len(g.times) for g in fan)
+    if n < 2:
+        return []
     periods = _periods(metric)
-    candidates = []
-    for geo in fan:
-        x = geo.unwrapped
-        diff = q - x
+
+    def wrapped(diff: np.ndarray) -> np.ndarray:
         for i, per in enumerate(periods):
             if per:
-                diff[:, i] = np.mod(diff[:, i] + per / 2, per) - per / 2
-        dist = np.linalg.norm(diff, axis=1)
-        dist[0] = np.inf
-        k = int(np.argmin(dist))
-        candidates.append((dist[k], geo.velocities[0] * geo.times[k], x[k] + diff[k]))
-    candidates.sort(key=lambda c: c[0])
-    return [(v, target) for _, v, target in candidates[:n_best]]
+                diff[..., i] = np.mod(diff[..., i] + per / 2, per) - per / 2
+        return diff
+
+    x = np.stack([g.unwrapped[:n] for g in fan])  # (m, n, d)
+    diff = wrapped(q - x)
+    dist = np.linalg.norm(diff, axis=-1)
+    dist[:, 0] = np.inf
+    lengths = reach * fan[0].times[:n]
+    if np.isfinite(shorter_than):
+        gap = np.linalg.norm(wrapped(np.roll(x, -1, axis=0) - x), axis=-1)  # to next direction
+        local = np.maximum(gap, np.roll(gap, 1, axis=0))
+        dist[(dist > local) | (lengths[None, :] >= 0.98 * shorter_than)] = np.inf
+        frame_inv = np.linalg.inv(orthonormal_frame(metric, p))
+        angles = 2 * np.pi * np.arange(n_directions) / n_directions
+        for v in known:
+            c = frame_inv @ v
+            gap_angle = np.angle(np.exp(1j * (angles - np.arctan2(c[1], c[0]))))
+            dist[np.abs(gap_angle) < 1.5 * 2 * np.pi / n_directions] = np.inf
+    best_k = np.argmin(dist, axis=1)
+    order = np.argsort(dist[np.arange(len(fan)), best_k])
+    out = []
+    for j in order[:n_best]:
+        k = best_k[j]
+        if not np.isfinite(dist[j, k]):
+            break
+        out.append((fan[j].velocities[0] * fan[j].times[k], x[j, k] + diff[j, k]))
+    return out
+
+
+def _has_conjugate_point(metric: RiemannianMetric, p: np.ndarray, v: np.ndarray,
+                         n: int = 64) -> bool:
+    """Whether exp_p(t v), 0 < t < 1, passes a point conjugate to p.
+
+    J(t) = ∂exp_p(tv)/∂v (the Jacobi fields vanishing at p) is integrated with the geodesic;
+    at a conjugate point det J(t) vanishes and changes sign. By Jacobi's theorem a geodesic
+    that runs past one is not minimising, so a shorter one exists.
+    """
+    d = metric.dim
+    rhs = metric.symbolic.variational_system.scalar_rhs(metric.param_values)
+    phi0 = np.zeros((2 * d, d))
+    phi0[d:, :] = np.eye(d)
+    t = np.linspace(0.0, 1.0, n)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        states, info = odeint(rhs, np.concatenate([p, v, phi0.ravel()]), t, rtol=1e-8,
+                              atol=1e-10, mxstep=2000, full_output=True)
+    k = _rows_reached(t, info) if info["message"] != "Integration successful." else n
+    jac = states[1:k, 2 * d:].reshape(-1, 2 * d, d)[:, :d]
+    det = np.linalg.det(jac)
+    return bool(np.any(np.sign(det[1:]) != np.sign(det[0])))
 
 
 def _continuation(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, max_iter: int,
@@ -495,7 +601,7 @@ def _bvp(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray) -> np.ndar
     sol = solve_bvp(
         lambda t, y: system.batch(y, pv),
         lambda ya, yb: np.concatenate([ya[:d] - p, yb[:d] - target]),
-        s, guess, tol=1e-8, max_nodes=5000,
+        s, guess, tol=1e-8, max_nodes=3000,
     )
     if not sol.success or not np.all(np.isfinite(sol.y)):
         return None
@@ -519,12 +625,14 @@ def log_map(
     Newton's method on ``v ↦ exp_p(v) − q``, the Jacobian ``∂exp_p/∂v`` from the variational
     (Jacobi) equation integrated with the geodesic, is started from the straight segments to
     the nearest ``n_starts`` periodic images of ``q`` (for the nearest, by continuation from
-    short geodesics if the direct start fails). If none converges, or the shortest found is
-    longer than the straight coordinate segment to the nearest image (so certainly not the
-    shortest), ``scipy.integrate.solve_bvp`` gets a try; if still none is found, a fan of
-    geodesics supplies further starts. The shortest converged geodesic is returned; if
-    none converged its status is ``"not_converged"`` (the straight segment in coordinates is
-    returned in ``coords`` so a caller can still draw something).
+    short geodesics if the direct start fails). Newton can converge to a geodesic that is not
+    minimising; when the best one found runs past a conjugate point (Jacobi's theorem: then it
+    is not minimising) or is longer than the straight segment, a fan of geodesics is swept up
+    to its length on surfaces and any sample passing close to q sooner seeds another Newton
+    solve (with no geodesic found, the fan's nearest samples seed it).
+    ``scipy.integrate.solve_bvp`` is the last resort. The shortest converged geodesic is
+    returned; if none converged its status is ``"not_converged"`` (the straight segment in
+    coordinates is returned in ``coords`` so a caller can still draw something).
     """
     metric = _metric_of(space)
     p = _check_point(metric, p, "start point")
@@ -548,28 +656,34 @@ def log_map(
             v = _continuation(metric, p, target, max_iter, tol)
         if v is not None:
             found.append((float(metric.norm(p, v)), v))
-    # The straight segment to the nearest image is itself a curve from p to q: a geodesic
-    # longer than it is certainly not the shortest, so keep looking as if none was found.
-    bound = 1.01 * _segment_length(metric, p, images[0])
-
-    def settled() -> bool:
-        return bool(found) and min(length for length, _ in found) <= bound
-
-    if not settled() and use_bvp:
+    # The straight segment to the nearest image is itself a curve from p to q, so the distance
+    # is at most its length; a longer geodesic is certainly not the shortest.
+    bound = _segment_length(metric, p, images[0])
+    best = min((length for length, _ in found), default=np.inf)
+    # A geodesic that runs past a conjugate point is not minimising, and a shorter one joins
+    # the same points (often a pair of them, on either side of it, as around a torus's outer
+    # equator); one longer than the straight segment is not minimising either.
+    suspicious = (not found or best > 1.0001 * bound
+                  or any(_has_conjugate_point(metric, p, v) for _, v in found))
+    if metric.dim == 2 and np.isfinite(bound) and suspicious:
+        # Sweep a fan of geodesics up to the best length so far and shoot again from the
+        # samples that pass close to q sooner.
+        reach = 1.02 * min(best, bound) if found else 1.6 * bound
+        for v0, target in _fan_guesses(space, metric, p, q, reach,
+                                       shorter_than=best if found else np.inf,
+                                       known=[v for _, v in found],
+                                       n_best=6):
+            v = _shoot(metric, p, target, v0, max_iter, tol)
+            if v is not None:
+                found.append((float(metric.norm(p, v)), v))
+    if use_bvp and (not found or min(length for length, _ in found) > 1.0001 * bound):
+        # Still nothing, or nothing shorter than the straight segment: the boundary-value
+        # solver, started from that segment, gets a try.
         target = images[0]
         v = _bvp(metric, p, target)
         if v is not None:
             geo = exp_map(space, p, v, 1.0, n_points)
             if geo.ok and np.max(np.abs(geo.unwrapped[-1] - target)) < 1e-6:
-                found.append((float(metric.norm(p, v)), v))
-    if not found and metric.dim == 2:
-        # Global guess: fire a fan of geodesics and start Newton from the samples that pass
-        # closest to q (any periodic image). Slower, but finds geodesics whose direction is
-        # far from the straight segment's. (Only as a last resort: a spray that passes close
-        # to a pole or an apex can take minutes.)
-        for v0, target in _fan_guesses(space, metric, p, q):
-            v = _shoot(metric, p, target, v0, max_iter, tol)
-            if v is not None:
                 found.append((float(metric.norm(p, v)), v))
     for _, v in sorted(found, key=lambda lv: lv[0]):
         # The length of a geodesic on [0, 1] is |v|_g, so the shortest is known before

@@ -346,8 +346,6 @@ def test_torus_distance_agrees_with_a_graph_shortest_path():
     assert checked == 24
 
 
-@pytest.mark.xfail(strict=True, reason="log_map's Newton shooting can converge to a longer, "
-                   "non-minimising geodesic for far-apart points (reported, not yet fixed)")
 def test_torus_distance_is_minimising_for_far_points():
     """(0, 0) to (0, π) on the outer equator: the equator arc (R + r)π = 8.80 passes a
     conjugate point (K = 1/(r(R + r)) there), so it is not shortest; Dijkstra finds ≈ 7.2."""
