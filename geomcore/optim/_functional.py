@@ -377,3 +377,17 @@ def cholesky_solve(A: torch.Tensor, b: torch.Tensor, damping: float) -> torch.Te
 def seeded_generator(X: torch.Tensor, seed: int) -> torch.Generator:
     """A generator on ``X``'s device (Monte-Carlo labels), seeded explicitly."""
     return torch.Generator(device=X.device).manual_seed(int(seed))
+
+
+def seeded_output_factor(
+    logits: torch.Tensor,
+    kind: str,
+    y: torch.Tensor | None,
+    n_samples: int,
+    X: torch.Tensor,
+    seed: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``softmax(logits)`` and its :func:`output_factor`, Monte-Carlo labels drawn from ``seed``."""
+    probs = torch.softmax(logits, dim=1)
+    R = output_factor(probs, kind, y=y, n_samples=n_samples, generator=seeded_generator(X, seed))
+    return probs, R

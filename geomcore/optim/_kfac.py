@@ -15,8 +15,7 @@ from geomcore.optim._functional import (
     MAX_DENSE_SIZE,
     as_inputs,
     check_kind,
-    output_factor,
-    seeded_generator,
+    seeded_output_factor,
 )
 from geomcore.optim._layers import (
     FisherError,
@@ -76,9 +75,7 @@ def kfac_factors(
     n = X_t.shape[0]
     with torch.enable_grad():
         logits, captures = forward_capture(model, X_t, layers)
-        probs = torch.softmax(logits.detach(), dim=1)
-        R = output_factor(probs, kind, y=y_t, n_samples=n_samples,
-                          generator=seeded_generator(X_t, seed))
+        _, R = seeded_output_factor(logits.detach(), kind, y_t, n_samples, X_t, seed)
         deltas = output_gradients(logits, captures, R)
     factors = []
     for cap, delta in zip(captures, deltas, strict=True):

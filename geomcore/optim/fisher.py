@@ -54,8 +54,7 @@ from geomcore.optim._functional import (
     fisher_product,
     functional_model,
     lower_gram,
-    output_factor,
-    seeded_generator,
+    seeded_output_factor,
 )
 from geomcore.optim._kfac import KroneckerFactors, kfac_factors, kfac_matrix
 
@@ -131,9 +130,7 @@ def fisher_matrix(
             f"(P <= {MAX_DENSE_SIZE}); use fisher_vector_product or a smaller network"
         )
     lin = Linearization(model, f, params, X_t)
-    probs = torch.softmax(lin.logits, dim=1)
-    R = output_factor(probs, kind, y=y_t, n_samples=n_samples,
-                      generator=seeded_generator(X_t, seed))
+    _, R = seeded_output_factor(lin.logits, kind, y_t, n_samples, X_t, seed)
     m = X_t.shape[0] * R.shape[2]
     if m * P > _MAX_G_ENTRIES:
         raise FisherError(
@@ -173,9 +170,7 @@ def fisher_vector_product(
     check_kind(kind, y_t, n_samples)
     v_t = _as_vector(v, params)
     lin = Linearization(model, f, params, X_t)
-    probs = torch.softmax(lin.logits, dim=1)
-    R = output_factor(probs, kind, y=y_t, n_samples=n_samples,
-                      generator=seeded_generator(X_t, seed))
+    _, R = seeded_output_factor(lin.logits, kind, y_t, n_samples, X_t, seed)
     return fisher_product(lin.factor(R), v_t)
 
 
@@ -269,13 +264,11 @@ def natural_gradient_step(
     # One forward pass serves the loss, the gradient (a vjp) and every CG product.
     lin = Linearization(model, f, params, X_t)
     logits = lin.logits
-    probs = torch.softmax(logits, dim=1)
+    probs, R = seeded_output_factor(logits, kind, y_t, n_samples, X_t, seed)
     C = probs.shape[1]
     onehot = nn.functional.one_hot(y_t, C).to(probs.dtype)
     loss = nn.functional.cross_entropy(logits, y_t)
     g = lin.gradient((probs - onehot) / n)
-    R = output_factor(probs, kind, y=y_t, n_samples=n_samples,
-                      generator=seeded_generator(X_t, seed))
     m = n * R.shape[2]
     factor = lin.factor(R)
 
@@ -389,9 +382,7 @@ def fisher_spectrum(
     check_kind(kind, y_t, n_samples)
     P = _n_params(params)
     lin = Linearization(model, f, params, X_t)
-    probs = torch.softmax(lin.logits, dim=1)
-    R = output_factor(probs, kind, y=y_t, n_samples=n_samples,
-                      generator=seeded_generator(X_t, seed))
+    _, R = seeded_output_factor(lin.logits, kind, y_t, n_samples, X_t, seed)
     m = X_t.shape[0] * R.shape[2]
     if min(P, m) > MAX_DENSE_SIZE or (not lin.layerwise and m * P > _MAX_G_ENTRIES):
         raise FisherError(

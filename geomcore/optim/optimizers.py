@@ -37,7 +37,33 @@ from geomcore.optim.fisher import SOLVERS, FisherError, natural_gradient_step
 __all__ = ["KFAC", "NaturalGradient"]
 
 
-class NaturalGradient(torch.optim.Optimizer):
+class _ModelOptimizer(torch.optim.Optimizer):
+    """What both optimizers share: one parameter group over a model and a step counter."""
+
+    def __init__(self, model: nn.Module, defaults: dict) -> None:
+        super().__init__(model.parameters(), defaults)
+        self.model = model
+        self.last_info: dict[str, float | str | int] = {}
+
+    def _begin_step(self) -> tuple[dict, list[torch.Tensor], dict, int]:
+        """The group, its parameters, the state holding the step counter, and the step index."""
+        group = self.param_groups[0]
+        params = group["params"]
+        counter = self.state[params[0]]
+        return group, params, counter, int(counter.get("step", 0))
+
+
+def _clipped_lr(group: dict, quadratic: float) -> tuple[float, float]:
+    """The step size after KL clipping and the predicted KL ``η² q / 2`` of the step."""
+    lr = float(group["lr"])
+    predicted_kl = 0.5 * lr**2 * quadratic
+    if group["kl_clip"] is not None and predicted_kl > group["kl_clip"]:
+        lr = math.sqrt(2.0 * group["kl_clip"] / quadratic)
+        predicted_kl = float(group["kl_clip"])
+    return lr, predicted_kl
+
+
+class NaturalGradient(_ModelOptimizer):
     """Damped natural-gradient descent, ``θ ← θ - η (F + λI)⁻¹ ∇L``.
 
     ``L`` is the mean cross-entropy of the batch and ``F`` its Fisher (see
@@ -94,33 +120,21 @@ class NaturalGradient(torch.optim.Optimizer):
         _check_choice("fisher", fisher, FISHER_KINDS)
         _check_choice("solver", solver, SOLVERS)
         _check_int("cg_iters", cg_iters, 1, 10_000)
-        if kl_clip is not None:
-            _check_positive("kl_clip", kl_clip)
-        _check_int("n_samples", n_samples, 1, 1000)
-        _check_int("seed", seed, 0, 2**62)
+        _check_sampling(kl_clip, n_samples, seed)
         defaults = dict(lr=float(lr), damping=float(damping), fisher=fisher, solver=solver,
                         cg_iters=int(cg_iters), kl_clip=kl_clip, n_samples=int(n_samples),
                         seed=int(seed))
-        super().__init__(model.parameters(), defaults)
-        self.model = model
-        self.last_info: dict[str, float | str | int] = {}
+        super().__init__(model, defaults)
 
     def step(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """One update on the batch ``(inputs [n, d], targets [n])``; returns the loss before it."""
-        group = self.param_groups[0]
-        params = group["params"]
-        counter = self.state[params[0]]
-        k = int(counter.get("step", 0))
+        group, params, counter, k = self._begin_step()
         res = natural_gradient_step(
             self.model, inputs, targets, group["damping"], group["fisher"],
             solver=group["solver"], cg_iters=group["cg_iters"], n_samples=group["n_samples"],
             seed=group["seed"] + k,
         )
-        lr = float(group["lr"])
-        predicted_kl = 0.5 * lr**2 * res.quadratic
-        if group["kl_clip"] is not None and predicted_kl > group["kl_clip"]:
-            lr = math.sqrt(2.0 * group["kl_clip"] / res.quadratic)
-            predicted_kl = float(group["kl_clip"])
+        lr, predicted_kl = _clipped_lr(group, res.quadratic)
         named = dict(self.model.named_parameters())
         grads = unflatten(res.gradient, named)
         steps = unflatten(res.direction, named)
@@ -141,7 +155,7 @@ class NaturalGradient(torch.optim.Optimizer):
         return res.loss
 
 
-class KFAC(torch.optim.Optimizer):
+class KFAC(_ModelOptimizer):
     """Kronecker-factored approximate curvature (Martens & Grosse, 2015) for Linear layers.
 
     Each layer's Fisher block is approximated by ``G ⊗ A`` with ``A = E[ã ãᵀ]`` (inputs with a
@@ -195,10 +209,7 @@ class KFAC(torch.optim.Optimizer):
         _check_choice("fisher", fisher, FISHER_KINDS)
         if not (isinstance(factor_decay, int | float) and 0.0 <= factor_decay < 1.0):
             raise ValueError(f"factor_decay={factor_decay!r} must be in [0, 1)")
-        if kl_clip is not None:
-            _check_positive("kl_clip", kl_clip)
-        _check_int("n_samples", n_samples, 1, 1000)
-        _check_int("seed", seed, 0, 2**62)
+        _check_sampling(kl_clip, n_samples, seed)
         try:
             self.layers = linear_params_check(model)
         except FisherError as err:
@@ -207,16 +218,11 @@ class KFAC(torch.optim.Optimizer):
                         update_interval=int(update_interval), fisher=fisher,
                         factor_decay=float(factor_decay), kl_clip=kl_clip,
                         n_samples=int(n_samples), seed=int(seed))
-        super().__init__(model.parameters(), defaults)
-        self.model = model
-        self.last_info: dict[str, float | str | int] = {}
+        super().__init__(model, defaults)
 
     def step(self, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """One update on the batch ``(inputs [n, d], targets [n])``; returns the loss before it."""
-        group = self.param_groups[0]
-        params = group["params"]
-        counter = self.state[params[0]]
-        k = int(counter.get("step", 0))
+        group, params, counter, k = self._begin_step()
         X, y = as_inputs(self.model, inputs, targets)
         refresh = k % group["update_interval"] == 0 or "A" not in self.state[self.layers[0].weight]
         with torch.enable_grad():
@@ -250,12 +256,8 @@ class KFAC(torch.optim.Optimizer):
                 delta = st["G_inv"] @ grad @ st["A_inv"]
                 quadratics.append(torch.sum(delta * grad))
                 updates.append(delta)
-            lr = float(group["lr"])
             quadratic = float(torch.stack(quadratics).sum())  # one sync for all layers
-            predicted_kl = 0.5 * lr**2 * quadratic
-            if group["kl_clip"] is not None and predicted_kl > group["kl_clip"]:
-                lr = math.sqrt(2.0 * group["kl_clip"] / quadratic)
-                predicted_kl = float(group["kl_clip"])
+            lr, predicted_kl = _clipped_lr(group, quadratic)
             for layer, delta in zip(self.layers, updates, strict=True):
                 layer.weight.add_(delta[:, : layer.in_features], alpha=-lr)
                 if layer.bias is not None:
@@ -327,6 +329,14 @@ def _check_nonnegative(name: str, value: object) -> None:
         math.isfinite(value) and value >= 0
     ):
         raise ValueError(f"{name}={value!r} must be a finite number >= 0")
+
+
+def _check_sampling(kl_clip: object, n_samples: object, seed: object) -> None:
+    """The ``kl_clip``, ``n_samples`` and ``seed`` arguments both optimizers take."""
+    if kl_clip is not None:
+        _check_positive("kl_clip", kl_clip)
+    _check_int("n_samples", n_samples, 1, 1000)
+    _check_int("seed", seed, 0, 2**62)
 
 
 def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:

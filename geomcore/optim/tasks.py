@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.datasets import load_digits, make_blobs, make_circles, make_moons
 
+from geomcore.optim._checks import check_int
+
 __all__ = ["DEFAULT_NOISE", "MAX_SAMPLES", "TASK_NAMES", "Task", "TaskError", "make_task"]
 
 TASK_NAMES: tuple[str, ...] = ("moons", "circles", "spirals", "xor", "blobs", "digits")
@@ -189,8 +191,4 @@ def _digits(n: int, noise: float, seed: int, rng: np.random.Generator) -> Task:
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TaskError(f"{name}={value!r} must be an integer")
-    if not low <= int(value) <= high:
-        raise TaskError(f"{name}={value} is out of range; use {low} <= {name} <= {high}")
-    return int(value)
+    return check_int(name, value, low, high, TaskError)

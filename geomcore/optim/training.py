@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from geomcore.optim import models
+from geomcore.optim._checks import check_int
 from geomcore.optim._functional import FisherError
 from geomcore.optim._specs import (
     OPTIMIZER_KINDS,
@@ -427,8 +428,4 @@ def _batches(n: int, batch_size: int | None, steps: int, seed: int
 
 
 def _check_int(name: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise TrainingError(f"{name}={value!r} must be an integer")
-    if not low <= int(value) <= high:
-        raise TrainingError(f"{name}={value} is out of range; use {low} <= {name} <= {high}")
-    return int(value)
+    return check_int(name, value, low, high, TrainingError)
