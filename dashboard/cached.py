@@ -8,12 +8,21 @@ has ``max_entries`` so one visitor cannot fill the server's memory.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import copy
+import math
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import streamlit as st
+import torch
 
+from geomcore import optim
 from geomcore.geometry import analysis, geodesics, metrics, surfaces
+from geomcore.optim import models as optim_models
 
 Space = surfaces.ParametricSurface | metrics.RiemannianMetric
 
@@ -107,3 +116,276 @@ def transport_for(cfg: SpaceConfig, loop: tuple) -> analysis.Transport:
     else:
         path = geodesics.coordinate_loop(space, loop[1], n_points=361)
     return analysis.transport_around(space, path)
+
+
+# ------------------------------------------------------------------------------------------------
+# The Natural-gradient lab (dashboard/views/optim.py).
+#
+# One cached training call per experiment (``histories_for``); every picture's data is cached on
+# the same config, so a view-only change reruns the page against cache hits and never retrains.
+# Training histories are plain data plus a small float64 network: they pickle (about 0.5 MB for
+# the default experiment), so they live in ``st.cache_data`` like every other result.
+
+
+MAX_HIDDEN_LAYERS = 3
+MAX_HIDDEN_WIDTH = 64
+MAX_TRAIN_STEPS = 1000
+MAX_SNAPSHOTS = 30
+SPECTRUM_POINTS = 500
+
+SpecItems = tuple[tuple[str, Any], ...]
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """Hidden widths from text such as ``"16, 16"`` (empty: softmax regression).
+
+    Raises ``ValueError`` saying what to type when the text is not a list of at most
+    :data:`MAX_HIDDEN_LAYERS` whole numbers in ``1..MAX_HIDDEN_WIDTH``.
+    """
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+    try:
+        widths = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"hidden widths {text!r} must be whole numbers separated by commas, "
+                         "e.g. '16, 16'") from None
+    if len(widths) > MAX_HIDDEN_LAYERS:
+        raise ValueError(f"{len(widths)} hidden layers requested; use at most "
+                         f"{MAX_HIDDEN_LAYERS}")
+    bad = [w for w in widths if not 1 <= w <= MAX_HIDDEN_WIDTH]
+    if bad:
+        raise ValueError(f"hidden width {bad[0]} is out of range; use 1..{MAX_HIDDEN_WIDTH}")
+    return widths
+
+
+def freeze_specs(specs: Mapping[str, Mapping[str, Any]]) -> tuple[tuple[str, SpecItems], ...]:
+    """Optimizer specs as nested tuples, so that they can be part of a frozen cache key."""
+    return tuple((name, tuple(sorted(spec.items()))) for name, spec in specs.items())
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Arguments of :func:`geomcore.optim.make_task`."""
+
+    name: str = "moons"
+    n: int = 500
+    noise: float = 0.2
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One experiment of the Natural-gradient page: everything that changes the training."""
+
+    task: TaskConfig
+    hidden: tuple[int, ...] = (16, 16)
+    activation: str = "tanh"
+    optimizers: tuple[tuple[str, SpecItems], ...] = ()
+    batch_size: int | None = None
+    steps: int = 300
+    seed: int = 0
+
+    @property
+    def snapshot_every(self) -> int:
+        """Keep about :data:`MAX_SNAPSHOTS` snapshots: the animation's frames."""
+        return max(1, math.ceil(self.steps / MAX_SNAPSHOTS))
+
+    def specs(self) -> dict[str, dict[str, Any]]:
+        return {name: dict(items) for name, items in self.optimizers}
+
+    def sizes(self, task: optim.Task) -> list[int]:
+        return [task.n_features, *self.hidden, task.n_classes]
+
+
+@contextlib.contextmanager
+def _one_thread() -> Iterator[None]:
+    """Tiny networks: OpenMP's extra thread only waits on a busy 2-core server (a Fisher
+    spectrum took 3 s with 2 threads and 10 ms with one). Changes speed, never results."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+class ProgressBar:
+    """A ``st.progress`` bar that a cached training call drives through its callback.
+
+    Streamlit records every element a cached function draws and replays it on a cache hit; a
+    bar created outside the function and updated inside it cannot be replayed
+    (``CacheReplayClosureError`` on the next hit). The updates therefore run in the context
+    captured here, outside the cached call, where Streamlit records nothing: on a miss the bar
+    moves, on a hit it is never touched. Pass it as the cached function's ``_progress``
+    argument (ignored by the cache key: it does not change the result), then call
+    :meth:`clear`.
+    """
+
+    def __init__(self, text: str) -> None:
+        self._context = contextvars.copy_context()
+        self._slot = st.empty()
+        self._text = text
+
+    def __call__(self, fraction: float) -> None:
+        fraction = min(max(float(fraction), 0.0), 1.0)
+        self._context.run(self._slot.progress, fraction, text=f"{self._text} {fraction:.0%}")
+
+    def clear(self) -> None:
+        self._slot.empty()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def task_for(cfg: TaskConfig) -> optim.Task:
+    return optim.make_task(cfg.name, n=cfg.n, noise=cfg.noise, seed=cfg.seed)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def histories_for(cfg: TrainConfig, _progress: Callable[[float], None] | None = None
+                  ) -> dict[str, optim.TrainingHistory]:
+    """The experiment: one :func:`geomcore.optim.compare` call (the slow part of the page)."""
+    task = task_for(cfg.task)
+    return optim.compare(task, cfg.sizes(task), cfg.activation, optimizers=cfg.specs(),
+                         steps=cfg.steps, batch_size=cfg.batch_size, seed=cfg.seed,
+                         snapshot_every=cfg.snapshot_every, progress=_progress)
+
+
+def _at_snapshot(history: optim.TrainingHistory, index: int) -> torch.nn.Module:
+    """A private copy of the run's network holding snapshot ``index`` (the stored model of a
+    diverged run holds the non-finite parameters that stopped it; snapshots are finite)."""
+    model = copy.deepcopy(history.model)
+    theta = torch.as_tensor(history.snapshots[index], dtype=next(model.parameters()).dtype)
+    optim_models.set_flat_parameters(model, theta)
+    return model
+
+
+DECISION_CELLS = 160_000
+"""Grid cells over all panels and frames of the decision-boundary animation: about 0.9 MB of
+float32 sent to the browser, whatever the number of optimizers and snapshots."""
+
+
+def decision_resolution(snapshot_steps: Mapping[str, np.ndarray]) -> int:
+    """Grid points per axis that keep the animation (one panel per run, one frame per distinct
+    snapshot step) within :data:`DECISION_CELLS`."""
+    frames = np.unique(np.concatenate([np.asarray(s) for s in snapshot_steps.values()])).size
+    cells = max(1, len(snapshot_steps) * frames)
+    return int(np.clip(math.isqrt(DECISION_CELLS // cells), 24, 60))
+
+
+@st.cache_data(max_entries=16, show_spinner="Evaluating the decision boundaries…")
+def decision_grids_for(cfg: TrainConfig, resolution: int = 40) -> dict[str, optim.DecisionGrid]:
+    """Class probabilities on a grid at every snapshot of every run (2-d tasks only)."""
+    task = task_for(cfg.task)
+    runs = histories_for(cfg)
+    X = np.concatenate([task.X_train, task.X_test])
+    with _one_thread():
+        return {name: optim.decision_grid(h.model, X, snapshots=h.snapshots,
+                                          resolution=resolution)
+                for name, h in runs.items()}
+
+
+@st.cache_data(max_entries=32, show_spinner="Projecting the trajectories…")
+def trajectories_for(cfg: TrainConfig, names: tuple[str, ...] | None = None
+                     ) -> tuple[optim.TrajectoryPCA, tuple[str, ...]]:
+    """The PCA plane of the runs ``names`` (default all) that finished (a diverged run's huge
+    last state would flatten the others); returns the projection and the names left out for
+    having stopped early."""
+    task = task_for(cfg.task)
+    runs = histories_for(cfg)
+    chosen = {name: h for name, h in runs.items() if names is None or name in names}
+    kept = {name: h for name, h in chosen.items() if h.status == "ok"} or chosen or runs
+    left_out = tuple(name for name in chosen if name not in kept)
+    with _one_thread():
+        return optim.trajectory_pca(kept, task.X_train, task.y_train), left_out
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing Fisher spectra…")
+def spectra_for(cfg: TrainConfig, kind: str) -> dict[str, optim.FisherSpectrum]:
+    """Fisher eigenvalues at the shared initial network and at each run's last state, on the
+    first :data:`SPECTRUM_POINTS` training inputs. Key ``""`` is the initial network."""
+    task = task_for(cfg.task)
+    runs = histories_for(cfg)
+    X, y = task.X_train[:SPECTRUM_POINTS], task.y_train[:SPECTRUM_POINTS]
+    out: dict[str, optim.FisherSpectrum] = {}
+    with _one_thread():
+        first = next(iter(runs.values()))
+        out[""] = optim.fisher_spectrum(_at_snapshot(first, 0), X, kind, y=y, seed=cfg.seed)
+        for name, h in runs.items():
+            out[name] = optim.fisher_spectrum(_at_snapshot(h, -1), X, kind, y=y,
+                                              seed=cfg.seed)
+    return out
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def logistic_for(lr_gd: float, lr_ngd: float, steps: int) -> optim.LogisticGeometry:
+    return optim.logistic_geometry(lr_gd=lr_gd, lr_ngd=lr_ngd, steps=steps)
+
+
+@dataclass(frozen=True)
+class ReparamConfig:
+    """The reparametrisation demo: SGD and NGD trained in coordinates ``c = 1`` and ``c``."""
+
+    task: TaskConfig
+    hidden: tuple[int, ...] = ()
+    activation: str = "tanh"
+    sgd_lr: float = 1.0
+    ngd_lr: float = 0.5
+    damping: float = 1e-8
+    kl_clip: float | None = 0.1
+    solver: str = "exact"
+    steps: int = 50
+    c: float = 10.0
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class ReparamDemo:
+    """Results of :func:`reparam_for`.
+
+    ``probs[(optimizer, c)]`` are the predicted probabilities on the training inputs at the
+    run's snapshot steps ``steps[(optimizer, c)]`` (``shape=[S, n, C]``); ``gaps[optimizer]``
+    the largest ``|p_1 - p_c|`` at the snapshot steps ``gap_steps[optimizer]`` both runs have;
+    ``loss[(optimizer, c)]`` the training loss per step; ``messages`` why a run stopped early.
+    """
+
+    c: float
+    probs: dict[tuple[str, float], np.ndarray]
+    steps: dict[tuple[str, float], np.ndarray]
+    gaps: dict[str, np.ndarray]
+    gap_steps: dict[str, np.ndarray]
+    loss: dict[tuple[str, float], list[float]]
+    messages: tuple[str, ...]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def reparam_for(cfg: ReparamConfig, _progress: Callable[[float], None] | None = None
+                ) -> ReparamDemo:
+    task = task_for(cfg.task)
+    sizes = [task.n_features, *cfg.hidden, task.n_classes]
+    specs = {
+        "SGD": {"kind": "sgd", "lr": cfg.sgd_lr},
+        "NGD": {"kind": "ngd", "lr": cfg.ngd_lr, "damping": cfg.damping, "fisher": "true",
+                "solver": cfg.solver, "kl_clip": cfg.kl_clip},
+    }
+    every = max(1, math.ceil(cfg.steps / MAX_SNAPSHOTS))
+    runs = {}
+    for i, c in enumerate((1.0, float(cfg.c))):
+        def part(f: float, i: int = i) -> None:
+            if _progress is not None:
+                _progress((i + f) / 2)
+        runs[c] = optim.compare(task, sizes, cfg.activation, optimizers=specs, steps=cfg.steps,
+                                seed=cfg.seed, reparametrize=c, snapshot_every=every,
+                                progress=part)
+    a, b = runs[1.0], runs[float(cfg.c)]
+    with _one_thread():
+        gaps = {name: optim.prediction_gap(a[name], b[name], task.X_train) for name in specs}
+        probs = {(name, c): optim.predict_snapshots(runs[c][name], task.X_train)
+                 for c in runs for name in specs}
+    messages = tuple(h.message for r in runs.values() for h in r.values() if h.message)
+    return ReparamDemo(
+        c=float(cfg.c), probs=probs,
+        steps={(name, c): runs[c][name].snapshot_steps for c in runs for name in specs},
+        gaps=gaps,
+        gap_steps={name: np.intersect1d(a[name].snapshot_steps, b[name].snapshot_steps)
+                   for name in specs},
+        loss={(name, c): list(runs[c][name].loss) for c in runs for name in specs},
+        messages=messages,
+    )

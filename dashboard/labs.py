@@ -25,4 +25,15 @@ LABS: tuple[Lab, ...] = (
             "transport with holonomy, and statistical manifolds under the Fisher metric"
         ),
     ),
+    Lab(
+        slug="optim",
+        title="Natural gradient",
+        icon=":material/trending_down:",
+        page_file="optim.py",
+        what_you_see=(
+            "natural gradient, K-FAC, SGD, Momentum and Adam training the same network side by "
+            "side: loss per step and per second, animated decision boundaries, trajectories, "
+            "the Fisher spectrum and its ellipses, and the reparametrisation-invariance demo"
+        ),
+    ),
 )

@@ -1,0 +1,626 @@
+"""Figures of the Natural-gradient lab (pure: geomcore results in, go.Figure out).
+
+Every optimizer keeps one Okabe–Ito colour across all pictures (by its kind: SGD blue, NGD
+vermillion, ...), so a class can follow "the orange one" from the loss curves to the decision
+boundaries and the trajectories.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.figures.theme import FONT, PALETTE, apply_layout, color
+from geomcore.optim import (
+    DecisionGrid,
+    FisherSpectrum,
+    LogisticGeometry,
+    TrainingHistory,
+    TrajectoryPCA,
+)
+
+__all__ = [
+    "KIND_COLORS",
+    "colors_for",
+    "function_space_paths",
+    "make_decision_animation",
+    "make_kl_figure",
+    "make_logistic_figure",
+    "make_reparam_figure",
+    "make_spectrum_figure",
+    "make_training_curves",
+    "make_trajectory_figure",
+    "summary_rows",
+    "trade_off_text",
+]
+
+KIND_COLORS = {
+    "sgd": PALETTE[0],  # blue
+    "ngd": PALETTE[1],  # vermillion
+    "momentum": PALETTE[2],  # bluish green
+    "kfac": PALETTE[3],  # reddish purple
+    "adam": PALETTE[4],  # orange
+}
+# Probability of class 1: blue (class 0) – white (undecided) – red (class 1), ColorBrewer's
+# RdBu (safe for red–green deficiencies) with its darkest ends left out, so that the points,
+# in the two matching Okabe–Ito colours with black rims, stand out on either side.
+PROBABILITY_SCALE = [[0.0, "#4393c3"], [0.25, "#92c5de"], [0.5, "#f7f7f7"],
+                     [0.75, "#f4a582"], [1.0, "#d6604d"]]
+# Loss landscapes under coloured paths: white valleys to grey hills, so that every palette
+# colour keeps its contrast along the whole path (Cividis' navy and yellow swallow blue and
+# orange paths).
+LOSS_SCALE = [[0.0, "#ffffff"], [1.0, "#8a919c"]]
+CLASS_SYMBOLS = ("circle", "diamond", "square", "triangle-up", "cross", "x", "star",
+                 "triangle-down", "pentagon", "hexagon")
+_MAX_POINTS = 600  # data points drawn per decision panel (enough to see the task)
+
+
+def colors_for(histories: Mapping[str, TrainingHistory]) -> dict[str, str]:
+    """A colour per run: its kind's colour; a second run of the same kind gets the next free
+    palette colour."""
+    used: set[str] = set()
+    out = {}
+    spare = iter([c for c in PALETTE if c not in KIND_COLORS.values()] + list(PALETTE))
+    for name, h in histories.items():
+        c = KIND_COLORS.get(h.spec.get("kind", ""), None)
+        if c is None or c in used:
+            c = next(spare)
+        used.add(c)
+        out[name] = c
+    return out
+
+
+def _label(name: str, h: TrainingHistory) -> str:
+    return name if h.status == "ok" else f"{name} ({h.status} at step {h.steps + 1})"
+
+
+# -- training curves -------------------------------------------------------------------------------
+
+
+def make_training_curves(
+    histories: Mapping[str, TrainingHistory],
+    *,
+    log_y: bool = True,
+    target_loss: float | None = None,
+    height: int = 360,
+) -> go.Figure:
+    """Training loss against step and against wall-clock time, and test accuracy, side by side.
+
+    The time axis is each run's cumulative optimizer-step time (``TrainingHistory.elapsed``),
+    so a method with cheap steps moves left. A run that stopped early ends in a cross.
+    """
+    fig = make_subplots(
+        rows=1, cols=3, horizontal_spacing=0.07,
+        subplot_titles=("Training loss per step", "Training loss per second of compute",
+                        "Test accuracy per step"),
+    )
+    colors = colors_for(histories)
+    for name, h in histories.items():
+        loss = np.asarray(h.loss, dtype=float)
+        steps = np.arange(loss.size)
+        common = dict(legendgroup=name, line=dict(color=colors[name], width=2.5),
+                      mode="lines")
+        fig.add_trace(go.Scatter(x=steps, y=loss, name=_label(name, h), **common,
+                                 hovertemplate="step %{x}: loss %{y:.4g}<extra>"
+                                 + name + "</extra>"), row=1, col=1)
+        fig.add_trace(go.Scatter(x=h.elapsed, y=loss, name=name, showlegend=False, **common,
+                                 hovertemplate="%{x:.3f} s: loss %{y:.4g}<extra>"
+                                 + name + "</extra>"), row=1, col=2)
+        fig.add_trace(go.Scatter(x=steps, y=np.asarray(h.test_accuracy, dtype=float),
+                                 name=name, showlegend=False, **common,
+                                 hovertemplate="step %{x}: %{y:.1%}<extra>"
+                                 + name + "</extra>"), row=1, col=3)
+        if h.status != "ok" and loss.size:
+            end = dict(mode="markers", legendgroup=name, showlegend=False, hoverinfo="skip",
+                       marker=dict(symbol="x", size=12, color=colors[name]))
+            fig.add_trace(go.Scatter(x=[steps[-1]], y=[loss[-1]], **end), row=1, col=1)
+            fig.add_trace(go.Scatter(x=[h.elapsed[-1]], y=[loss[-1]], **end), row=1, col=2)
+    if target_loss is not None:
+        for col in (1, 2):
+            fig.add_hline(y=target_loss, line=dict(color="#6b7280", dash="dot", width=1.5),
+                          row=1, col=col)
+        fig.add_annotation(x=1.0, xref="x domain", y=target_loss, yref="y",
+                           text=f"target {target_loss:g}", showarrow=False, xanchor="right",
+                           yanchor="bottom", font=dict(size=12, color="#4b5563"))
+    fig.update_xaxes(title_text="step", row=1, col=1)
+    fig.update_xaxes(title_text="wall-clock time of the steps (s)", row=1, col=2)
+    fig.update_xaxes(title_text="step", row=1, col=3)
+    loss_axis = dict(title_text="training loss (cross-entropy)",
+                     type="log" if log_y else "linear", exponentformat="power")
+    fig.update_yaxes(**loss_axis, row=1, col=1)
+    fig.update_yaxes(**{**loss_axis, "title_text": None}, row=1, col=2)
+    fig.update_yaxes(title_text="test accuracy", tickformat=".0%", row=1, col=3)
+    fig.update_annotations(font=dict(size=15))
+    apply_layout(fig, "Training: loss per step, per second, and test accuracy", height=height)
+    fig.update_layout(legend=dict(x=1.02, xanchor="left", y=1.0, yanchor="top",
+                                  title=dict(text="optimizer")),
+                      margin=dict(t=85, r=20))
+    return fig
+
+
+# -- decision boundaries ---------------------------------------------------------------------------
+
+
+def _lighten(hex_color: str, amount: float = 0.55) -> str:
+    rgb = np.array([int(hex_color[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
+    mixed = (1 - amount) * rgb + amount * 255.0
+    return "rgb({},{},{})".format(*(int(round(v)) for v in mixed))
+
+
+def _class_scale(n_classes: int) -> list[list[Any]]:
+    """A stepwise colour scale mapping class k (z = k) to a light version of palette colour k."""
+    scale: list[list[Any]] = []
+    for k in range(n_classes):
+        c = _lighten(_class_color(k, n_classes))
+        scale += [[k / n_classes, c], [(k + 1) / n_classes, c]]
+    return scale
+
+
+def _class_color(k: int, n_classes: int) -> str:
+    """Palette colour k: with two classes blue and vermillion, the ends of the probability
+    scale, so a point's colour matches the side of the boundary it belongs to."""
+    return color(k)
+
+
+def _panel_values(probs: np.ndarray) -> np.ndarray:
+    """p(class 1) for two classes, else the predicted class; ``[ny, nx, C] -> [ny, nx]``."""
+    if probs.shape[-1] == 2:
+        return probs[..., 1].astype(np.float32)
+    return probs.argmax(axis=-1).astype(np.float32)
+
+
+def make_decision_animation(
+    grids: Mapping[str, DecisionGrid],
+    snapshot_steps: Mapping[str, np.ndarray],
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    colors: Mapping[str, str] | None = None,
+    stopped: Mapping[str, int] | None = None,
+    height: int = 430,
+) -> go.Figure:
+    """Each optimizer's decision boundary, animated over its training snapshots.
+
+    One panel per optimizer; the slider (and the replay button) moves every panel to the same
+    training step in the browser, without a rerun. It opens at the end of training. With two
+    classes the colour is ``p(class 1 | x)`` on a diverging scale whose white is 0.5 (the
+    boundary); with more, the predicted class. A run that stopped early keeps showing its
+    last state; ``stopped`` (name → step) adds where to its panel's title. Training points on
+    top (at most 600 per panel).
+    """
+    if not grids:
+        raise ValueError("make_decision_animation needs at least one run")
+    names = list(grids)
+    first = grids[names[0]]
+    n_classes = first.probs.shape[-1]
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y)
+    if X.shape[0] > _MAX_POINTS:  # an even subsample keeps every class's share
+        keep = np.linspace(0, X.shape[0] - 1, _MAX_POINTS).round().astype(int)
+        X, y = X[keep], y[keep]
+    all_steps = np.unique(np.concatenate([np.asarray(snapshot_steps[n]) for n in names]))
+    last = int(all_steps[-1])
+
+    def frame_index(name: str, step: int) -> int:
+        s = np.asarray(snapshot_steps[name])
+        return int(np.clip(np.searchsorted(s, step, side="right") - 1, 0, len(s) - 1))
+
+    titles = [name if name not in (stopped or {}) else f"{name} (stopped at step "
+              f"{stopped[name]})" for name in names]
+    fig = make_subplots(rows=1, cols=len(names), subplot_titles=titles,
+                        horizontal_spacing=0.035 if len(names) > 3 else 0.06)
+    two = n_classes == 2
+    heat_indices = []
+    for j, name in enumerate(names, start=1):
+        g = grids[name]
+        heat_indices.append(len(fig.data))
+        fig.add_trace(go.Heatmap(
+            x=g.xs, y=g.ys, z=_panel_values(g.probs[frame_index(name, last)]),
+            coloraxis="coloraxis", zsmooth="best" if two else False, name=name,
+            hovertemplate="x₁ %{x:.2f}, x₂ %{y:.2f}: "
+            + ("p(class 1) = %{z:.2f}" if two else "class %{z}") + "<extra>" + name
+            + "</extra>",
+        ), row=1, col=j)
+        for k in range(n_classes):
+            mask = y == k
+            fig.add_trace(go.Scatter(
+                x=X[mask, 0], y=X[mask, 1], mode="markers", name=f"class {k}",
+                legendgroup=f"class {k}", showlegend=j == 1,
+                marker=dict(size=5, color=_class_color(k, n_classes),
+                            symbol=CLASS_SYMBOLS[k % len(CLASS_SYMBOLS)],
+                            line=dict(color="black", width=0.6)),
+                hoverinfo="skip",
+            ), row=1, col=j)
+        fig.update_xaxes(range=[g.xs[0], g.xs[-1]], title_text="x₁", title_standoff=10,
+                         row=1, col=j, constrain="domain")
+        fig.update_yaxes(range=[g.ys[0], g.ys[-1]], row=1, col=j,
+                         title_text="x₂" if j == 1 else None, showticklabels=j == 1)
+    if colors:
+        for ann, name in zip(fig.layout.annotations, names, strict=False):
+            ann.font = dict(size=15, color=colors.get(name, FONT["color"]))
+
+    fig.frames = [
+        go.Frame(data=[go.Heatmap(z=_panel_values(grids[n].probs[frame_index(n, int(step))]))
+                       for n in names],
+                 traces=heat_indices, name=str(int(step)))
+        for step in all_steps
+    ]
+
+    if two:
+        coloraxis = dict(colorscale=PROBABILITY_SCALE, cmin=0.0, cmax=1.0, cmid=0.5,
+                         colorbar=dict(title=dict(text="p(class 1 | x)", side="right"),
+                                       thickness=14, len=1.0, x=1.01))
+    else:
+        coloraxis = dict(colorscale=_class_scale(n_classes), cmin=-0.5,
+                         cmax=n_classes - 0.5,
+                         colorbar=dict(title=dict(text="predicted class", side="right"),
+                                       tickvals=list(range(n_classes)), thickness=14,
+                                       len=1.0, x=1.01))
+    top, bottom = 85, 140
+    below = -70.0 / max(height - top - bottom, 1)  # 70 px under the panels, past the x-axes
+    frame_args = dict(frame=dict(duration=0, redraw=True), transition=dict(duration=0),
+                      mode="immediate")
+    play = dict(
+        type="buttons", direction="left", x=0.0, y=below, xanchor="left", yanchor="top",
+        pad=dict(r=6, t=18), showactive=False,
+        buttons=[
+            dict(label="▶ Replay", method="animate",
+                 args=[None, dict(frame=dict(duration=250, redraw=True), fromcurrent=False,
+                                  transition=dict(duration=0), mode="immediate")]),
+            dict(label="❚❚ Pause", method="animate", args=[[None], frame_args]),
+        ],
+    )
+    slider = dict(
+        active=len(all_steps) - 1, x=0.17, y=below, len=0.83, xanchor="left", yanchor="top",
+        pad=dict(t=0, b=0),
+        currentvalue=dict(prefix="training step ", font=dict(size=14), offset=6),
+        steps=[dict(label=str(int(s)), method="animate", args=[[str(int(s))], frame_args])
+               for s in all_steps],
+    )
+    apply_layout(fig, "Decision boundaries during training (▶ replays it; drag the slider)",
+                 height=height)
+    fig.update_layout(
+        coloraxis=coloraxis, updatemenus=[play], sliders=[slider],
+        legend=dict(orientation="h", x=1.0, xanchor="right", y=1.1, yanchor="bottom"),
+        margin=dict(t=top, b=bottom, r=90),
+    )
+    fig.update_annotations(yshift=2)
+    return fig
+
+
+# -- trajectories ----------------------------------------------------------------------------------
+
+
+def make_trajectory_figure(
+    pca: TrajectoryPCA,
+    *,
+    colors: Mapping[str, str] | None = None,
+    height: int = 560,
+) -> go.Figure:
+    """Parameter paths projected on the plane of their first two principal directions, over
+    the training loss on that plane (log₁₀ colour: the valleys span decades)."""
+    ratio = pca.explained_variance_ratio
+    fig = go.Figure(go.Contour(
+        x=pca.a, y=pca.b, z=np.log10(np.maximum(pca.loss, 1e-300)),
+        colorscale=LOSS_SCALE, ncontours=24, line=dict(width=0.6, color="#6b7280"),
+        colorbar=dict(title=dict(text="log₁₀ training loss", side="right"), thickness=14),
+        hovertemplate="PC 1 %{x:.3g}, PC 2 %{y:.3g}: log₁₀ loss %{z:.2f}<extra></extra>",
+        name="loss",
+    ))
+    for i, (name, path) in enumerate(pca.paths.items()):
+        c = (colors or {}).get(name, color(i))
+        fig.add_trace(go.Scatter(
+            x=path[:, 0], y=path[:, 1], mode="lines+markers", name=name, legendgroup=name,
+            line=dict(color=c, width=3), marker=dict(size=5, color=c),
+            hovertemplate="snapshot %{pointNumber}<extra>" + name + "</extra>",
+        ))
+        fig.add_trace(go.Scatter(
+            x=[path[-1, 0]], y=[path[-1, 1]], mode="markers", name=f"{name} end",
+            showlegend=False, legendgroup=name, hoverinfo="skip",
+            marker=dict(size=13, color=c, symbol="star", line=dict(color="white", width=1)),
+        ))
+    if pca.paths:
+        start = next(iter(pca.paths.values()))[0]
+        fig.add_trace(go.Scatter(
+            x=[start[0]], y=[start[1]], mode="markers+text", text=["start"],
+            textposition="top center", name="shared start",
+            textfont=dict(color="black", size=14),
+            marker=dict(size=12, color="black", line=dict(color="white", width=1.5)),
+        ))
+    fig.update_xaxes(title_text=f"PC 1 ({ratio[0]:.0%} of the snapshots' variance)")
+    fig.update_yaxes(title_text=f"PC 2 ({ratio[1]:.0%})")
+    apply_layout(fig, "Parameter trajectories on their principal plane, over the loss",
+                 height=height)
+    fig.update_layout(legend=dict(orientation="h", y=-0.16, traceorder="normal"))
+    return fig
+
+
+# -- Fisher spectrum -------------------------------------------------------------------------------
+
+
+def make_spectrum_figure(
+    spectra: Mapping[str, FisherSpectrum],
+    *,
+    damping: float | None = None,
+    kind: str = "true",
+    colors: Mapping[str, str] | None = None,
+    height: int = 540,
+) -> go.Figure:
+    """Sorted Fisher eigenvalues (log scale) per network, with rank and condition numbers.
+
+    Key ``""`` is the shared initial network (black, dashed). Eigenvalues at or below
+    ``rtol · λ_max`` (numerically zero) are not drawn; the legend gives how many remain and
+    ``κ(F + λI)``, the condition number a damped natural-gradient solve faces. A horizontal
+    line marks ``λ``: directions below it are barely rescaled by ``(F + λI)⁻¹``.
+    """
+    fig = go.Figure()
+    for i, (name, s) in enumerate(spectra.items()):
+        ev = np.asarray(s.eigenvalues, dtype=float)
+        kept = ev[: s.rank]
+        label = "initial network" if name == "" else f"{name}, trained"
+        cond = (f"κ(F+λI) {s.damped_condition_number(damping):.2g}" if damping else
+                f"κ {s.condition_number:.2g}")
+        c = "black" if name == "" else (colors or {}).get(name, color(i))
+        fig.add_trace(go.Scatter(
+            x=np.arange(1, kept.size + 1), y=kept, mode="lines",
+            name=f"{label}: rank {s.rank}/{ev.size}, {cond}",
+            line=dict(color=c, width=2.5, dash="dash" if name == "" else "solid"),
+            hovertemplate="eigenvalue %{x}: %{y:.3g}<extra>" + label + "</extra>",
+        ))
+    if damping:
+        fig.add_hline(y=damping, line=dict(color="#4b5563", dash="dot", width=1.5),
+                      annotation_text=f"damping λ = {damping:g}",
+                      annotation_position="top right", annotation_font_size=13)
+    fig.update_xaxes(title_text="eigenvalue index (largest first)")
+    fig.update_yaxes(title_text="eigenvalue of F", type="log", exponentformat="power",
+                     dtick=2)
+    kind_text = {"true": "true", "empirical": "empirical", "monte_carlo": "Monte-Carlo"}.get(
+        kind, kind)
+    apply_layout(fig, f"Eigenvalues of the {kind_text} Fisher F (log scale)", height=height)
+    fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.2, yanchor="top"),
+                      margin=dict(b=40))
+    return fig
+
+
+# -- KL per step -----------------------------------------------------------------------------------
+
+
+def make_kl_figure(
+    histories: Mapping[str, TrainingHistory],
+    *,
+    kl_clip: float | None = None,
+    height: int = 440,
+) -> go.Figure:
+    """How far each step moves: in predictions (KL between consecutive predictive
+    distributions) and in parameters (Euclidean step length), both on log scales."""
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.09, subplot_titles=(
+        "KL divergence of each step (how far the predictions move)",
+        "Euclidean length of each step ‖Δθ‖"))
+    colors = colors_for(histories)
+    for name, h in histories.items():
+        steps = np.arange(1, h.steps + 1)
+        kl = np.asarray(h.kl, dtype=float)
+        kl = np.where(kl > 0, kl, np.nan)  # exact zeros (round-off) have no logarithm
+        common = dict(mode="lines", legendgroup=name, line=dict(color=colors[name], width=2))
+        fig.add_trace(go.Scatter(x=steps, y=kl, name=_label(name, h), **common,
+                                 hovertemplate="step %{x}: KL %{y:.3g}<extra>" + name
+                                 + "</extra>"), row=1, col=1)
+        fig.add_trace(go.Scatter(x=steps, y=np.asarray(h.step_norm, dtype=float), name=name,
+                                 showlegend=False, **common,
+                                 hovertemplate="step %{x}: ‖Δθ‖ %{y:.3g}<extra>" + name
+                                 + "</extra>"), row=1, col=2)
+    if kl_clip:
+        fig.add_hline(y=kl_clip, line=dict(color="#6b7280", dash="dot", width=1.5), row=1,
+                      col=1, annotation_text=f"KL budget of a step = {kl_clip:g}",
+                      annotation_position="top right", annotation_font_size=12)
+    fig.update_xaxes(title_text="step")
+    fig.update_yaxes(title_text="mean KL(p_k ‖ p_k+1)", type="log", exponentformat="power",
+                     dtick=_log_dtick([h.kl for h in histories.values()]), row=1, col=1)
+    fig.update_yaxes(title_text="‖θ_k+1 − θ_k‖", type="log", exponentformat="power",
+                     dtick=_log_dtick([h.step_norm for h in histories.values()]), row=1,
+                     col=2)
+    fig.update_annotations(font=dict(size=15))
+    apply_layout(fig, "Step sizes measured in predictions (KL) and in parameters",
+                 height=height)
+    fig.update_layout(legend=dict(orientation="h", y=-0.2), margin=dict(t=95))
+    return fig
+
+
+def _log_dtick(series: Sequence[Sequence[float]]) -> int | None:
+    """One labelled tick per decade (or per two) on a log axis spanning several decades;
+    ``None`` (Plotly's own 2-5-10 ticks) on a short one."""
+    values = np.concatenate([np.asarray(v, dtype=float).ravel() for v in series] or [[]])
+    values = values[np.isfinite(values) & (values > 0)]
+    if values.size == 0:
+        return None
+    decades = np.log10(values.max() / values.min())
+    return None if decades < 2 else (1 if decades < 8 else 2)
+
+
+# -- two-weight logistic regression ----------------------------------------------------------------
+
+
+def make_logistic_figure(geo: LogisticGeometry, *, height: int = 620) -> go.Figure:
+    """The parameter plane of two-weight logistic regression: loss contours, the Fisher
+    metric's indicatrices ``{w : (w − c)ᵀ F(c) (w − c) = r²}``, and the GD and NGD paths.
+
+    Both axes have the same scale, so the ellipses' shapes are true.
+    """
+    fig = go.Figure(go.Contour(
+        x=geo.w1, y=geo.w2, z=geo.loss, colorscale=LOSS_SCALE, ncontours=22,
+        line=dict(width=0.6, color="#6b7280"),
+        colorbar=dict(title=dict(text="loss L(w)", side="right"), thickness=14),
+        hovertemplate="w₁ %{x:.2f}, w₂ %{y:.2f}: L = %{z:.3f}<extra></extra>", name="loss",
+    ))
+    ell = np.concatenate([np.concatenate([e, np.full((1, 2), np.nan)]) for e in geo.ellipses])
+    fig.add_trace(go.Scatter(
+        x=ell[:, 0], y=ell[:, 1], mode="lines", name="Fisher ellipses (equal KL)",
+        line=dict(color="#1f2937", width=1.2), hoverinfo="skip",
+    ))
+    for path, name, c, symbol in ((geo.gd_path, "gradient descent", KIND_COLORS["sgd"],
+                                   "circle"),
+                                  (geo.ngd_path, "natural gradient", KIND_COLORS["ngd"],
+                                   "diamond")):
+        fig.add_trace(go.Scatter(
+            x=path[:, 0], y=path[:, 1], mode="lines+markers", name=f"{name} ({len(path) - 1}"
+            " steps)", line=dict(color=c, width=3), marker=dict(size=7, color=c,
+                                                                  symbol=symbol,
+                                                                  line=dict(color="white",
+                                                                            width=1)),
+            hovertemplate="step %{pointNumber}: (%{x:.2f}, %{y:.2f})<extra>" + name
+            + "</extra>",
+        ))
+    fig.add_trace(go.Scatter(
+        x=[geo.optimum[0]], y=[geo.optimum[1]], mode="markers", name="minimum",
+        marker=dict(size=16, symbol="star", color="black", line=dict(color="white", width=1.5)),
+    ))
+    start = geo.gd_path[0]
+    fig.add_trace(go.Scatter(
+        x=[start[0]], y=[start[1]], mode="markers+text", text=["start"],
+        textposition="top center", textfont=dict(color="black", size=14), showlegend=False,
+        marker=dict(size=11, color="black", line=dict(color="white", width=1.5)),
+        hoverinfo="skip",
+    ))
+    fig.update_xaxes(title_text="weight w₁", range=[geo.w1[0], geo.w1[-1]], constrain="domain")
+    fig.update_yaxes(title_text="weight w₂", range=[geo.w2[0], geo.w2[-1]], scaleanchor="x",
+                     scaleratio=1.0, constrain="domain")
+    apply_layout(fig, "Logistic regression with two weights: Fisher ellipses, GD vs NGD",
+                 height=height)
+    fig.update_layout(legend=dict(orientation="h", y=-0.14))
+    return fig
+
+
+# -- reparametrisation -----------------------------------------------------------------------------
+
+
+def function_space_paths(probs: Mapping[Any, np.ndarray]) -> tuple[dict[Any, np.ndarray],
+                                                                    np.ndarray]:
+    """Project runs' predictions onto the two principal directions of all of them together.
+
+    ``probs[key]`` is ``shape=[S, n, C]`` (predicted probabilities on the same inputs). Each
+    snapshot is one point ``vec(p) ∈ R^{nC}`` of function space. Returns the ``[S, 2]`` paths
+    and the share of variance of each direction. Two runs that compute the same functions
+    have the same path, whatever their parameters.
+    """
+    keys = list(probs)
+    flat = [np.asarray(probs[k], dtype=float).reshape(len(probs[k]), -1) for k in keys]
+    centered = np.concatenate(flat)
+    centered = centered - centered.mean(axis=0)
+    # PCA through the small [S, S] Gram matrix: its eigenvectors times the singular values are
+    # the projected coordinates (an SVD of the wide [S, nC] matrix is 100× slower here).
+    evals, evecs = np.linalg.eigh(centered @ centered.T)
+    evals, evecs = np.maximum(evals[::-1], 0.0), evecs[:, ::-1]
+    k = min(2, evals.size)
+    coords = np.zeros((centered.shape[0], 2))
+    coords[:, :k] = evecs[:, :k] * np.sqrt(evals[:k])
+    ratio = np.zeros(2)
+    if evals.sum() > 0:
+        ratio[:k] = evals[:k] / evals.sum()
+    bounds = np.cumsum([0] + [len(f) for f in flat])
+    return {key: coords[a:b] for key, a, b in zip(keys, bounds[:-1], bounds[1:], strict=True)}, \
+        ratio
+
+
+def make_reparam_figure(
+    probs: Mapping[tuple[str, float], np.ndarray],
+    gaps: Mapping[str, np.ndarray],
+    gap_steps: Mapping[str, np.ndarray],
+    c: float,
+    *,
+    height: int = 480,
+) -> go.Figure:
+    """The reparametrisation demo: SGD and NGD trained in coordinates ``c = 1`` and ``c``.
+
+    Left: each run's predictions as a path in function space (projected as in
+    :func:`function_space_paths`); solid is ``c = 1``, dashed is ``c``. Right: the largest
+    difference ``max |p_1 − p_c|`` between the two coordinate systems after each snapshot.
+    """
+    paths, ratio = function_space_paths(probs)
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+        "Paths in function space (predictions on the training set)",
+        f"Largest prediction gap between c = 1 and c = {c:g}"))
+    for (name, cc), path in paths.items():
+        col = KIND_COLORS["ngd" if name.upper().startswith("N") else "sgd"]
+        first = cc == 1.0
+        fig.add_trace(go.Scatter(
+            x=path[:, 0], y=path[:, 1], mode="lines+markers", name=f"{name}, c = {cc:g}",
+            legendgroup=name,
+            line=dict(color=col, width=4 if first else 2.5, dash="solid" if first else "dash"),
+            marker=dict(size=8 if first else 6, color=col if first else "white",
+                        symbol="circle" if first else "x-thin",
+                        line=dict(color=col, width=2)),
+            opacity=0.55 if first else 1.0,
+            hovertemplate="snapshot %{pointNumber}<extra>%{fullData.name}</extra>",
+        ), row=1, col=1)
+    for name, gap in gaps.items():
+        col = KIND_COLORS["ngd" if name.upper().startswith("N") else "sgd"]
+        g = np.asarray(gap, dtype=float)
+        fig.add_trace(go.Scatter(
+            x=np.asarray(gap_steps[name]), y=np.where(g > 0, g, np.nan),
+            mode="lines+markers", name=f"{name}: gap", legendgroup=name, showlegend=False,
+            line=dict(color=col, width=2.5), marker=dict(size=6, color=col),
+            hovertemplate="step %{x}: max |Δp| = %{y:.2e}<extra>" + name + "</extra>",
+        ), row=1, col=2)
+    fig.update_xaxes(title_text=f"function-space PC 1 ({ratio[0]:.0%})", row=1, col=1)
+    fig.update_yaxes(title_text=f"function-space PC 2 ({ratio[1]:.0%})", row=1, col=1)
+    fig.update_xaxes(title_text="step", row=1, col=2)
+    fig.update_yaxes(title_text="max over inputs and classes |p₁ − p_c|", type="log",
+                     exponentformat="power", row=1, col=2)
+    fig.update_annotations(font=dict(size=15))
+    apply_layout(fig, f"Same network, coordinates scaled by c = {c:g}: does training change?",
+                 height=height)
+    fig.update_layout(legend=dict(orientation="h", y=-0.2), margin=dict(t=95))
+    return fig
+
+
+# -- table and text --------------------------------------------------------------------------------
+
+
+def summary_rows(rows: Sequence[Mapping[str, Any]], target_loss: float) -> list[dict[str, Any]]:
+    """``geomcore.optim.summary_table`` rows with the page's column names and units."""
+    out = []
+    for r in rows:
+        ttt = r.get("time_to_target")
+        out.append({
+            "optimizer": r["name"],
+            "status": r["status"],
+            "final training loss": r["final_loss"],
+            "test accuracy (%)": 100.0 * r["test_accuracy"],
+            f"steps to loss ≤ {target_loss:g}": r["steps_to_target"],
+            "time to target (ms)": None if ttt is None else 1e3 * ttt,
+            "ms per step": r["ms_per_step"],
+            "cost of a step (× SGD)": r["relative_cost"],
+        })
+    return out
+
+
+def trade_off_text(rows: Sequence[Mapping[str, Any]], target_loss: float) -> str:
+    """One honest sentence per curvature method: fewer steps, dearer steps, and who wins on
+    time. Empty when there is nothing to compare."""
+    by_name = {r["name"]: r for r in rows}
+    reached = {n: r for n, r in by_name.items() if r["steps_to_target"] is not None}
+    if not reached:
+        return (f"No optimizer reached a training loss of {target_loss:g}: raise the steps or "
+                "lower the target.")
+    fastest_steps = min(reached, key=lambda n: reached[n]["steps_to_target"])
+    fastest_time = min(reached, key=lambda n: reached[n]["time_to_target"])
+    r_s, r_t = reached[fastest_steps], reached[fastest_time]
+    text = (f"To reach a training loss of {target_loss:g}, **{fastest_steps}** needed the "
+            f"fewest steps ({r_s['steps_to_target']}), at {r_s['relative_cost']:.1f}× the "
+            "cost of an SGD step")
+    if fastest_time == fastest_steps:
+        text += ", and it was also fastest in wall-clock time "
+        text += f"({1e3 * r_t['time_to_target']:.0f} ms of steps)."
+    else:
+        text += (f"; **{fastest_time}** got there first in wall-clock time "
+                 f"({1e3 * r_t['time_to_target']:.0f} ms of steps against "
+                 f"{1e3 * r_s['time_to_target']:.0f} ms), with {r_t['steps_to_target']} "
+                 "cheaper steps.")
+    missed = [n for n in by_name if n not in reached]
+    if missed:
+        text += f" Not reached by: {', '.join(missed)}."
+    return text
