@@ -8,21 +8,17 @@ has ``max_entries`` so one visitor cannot fill the server's memory.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
-import copy
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import streamlit as st
-import torch
 
 from geomcore import optim
 from geomcore.geometry import analysis, geodesics, metrics, surfaces
-from geomcore.optim import models as optim_models
 
 Space = surfaces.ParametricSurface | metrics.RiemannianMetric
 
@@ -196,18 +192,6 @@ class TrainConfig:
         return [task.n_features, *self.hidden, task.n_classes]
 
 
-@contextlib.contextmanager
-def _one_thread() -> Iterator[None]:
-    """Tiny networks: OpenMP's extra thread only waits on a busy 2-core server (a Fisher
-    spectrum took 3 s with 2 threads and 10 ms with one). Changes speed, never results."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 class ProgressBar:
     """A ``st.progress`` bar that a cached training call drives through its callback.
 
@@ -248,15 +232,6 @@ def histories_for(cfg: TrainConfig, _progress: Callable[[float], None] | None = 
                          snapshot_every=cfg.snapshot_every, progress=_progress)
 
 
-def _at_snapshot(history: optim.TrainingHistory, index: int) -> torch.nn.Module:
-    """A private copy of the run's network holding snapshot ``index`` (the stored model of a
-    diverged run holds the non-finite parameters that stopped it; snapshots are finite)."""
-    model = copy.deepcopy(history.model)
-    theta = torch.as_tensor(history.snapshots[index], dtype=next(model.parameters()).dtype)
-    optim_models.set_flat_parameters(model, theta)
-    return model
-
-
 DECISION_CELLS = 160_000
 """Grid cells over all panels and frames of the decision-boundary animation: about 0.9 MB of
 float32 sent to the browser, whatever the number of optimizers and snapshots."""
@@ -276,7 +251,7 @@ def decision_grids_for(cfg: TrainConfig, resolution: int = 40) -> dict[str, opti
     task = task_for(cfg.task)
     runs = histories_for(cfg)
     X = np.concatenate([task.X_train, task.X_test])
-    with _one_thread():
+    with optim.single_threaded():
         return {name: optim.decision_grid(h.model, X, snapshots=h.snapshots,
                                           resolution=resolution)
                 for name, h in runs.items()}
@@ -293,7 +268,7 @@ def trajectories_for(cfg: TrainConfig, names: tuple[str, ...] | None = None
     chosen = {name: h for name, h in runs.items() if names is None or name in names}
     kept = {name: h for name, h in chosen.items() if h.status == "ok"} or chosen or runs
     left_out = tuple(name for name in chosen if name not in kept)
-    with _one_thread():
+    with optim.single_threaded():
         return optim.trajectory_pca(kept, task.X_train, task.y_train), left_out
 
 
@@ -305,11 +280,11 @@ def spectra_for(cfg: TrainConfig, kind: str) -> dict[str, optim.FisherSpectrum]:
     runs = histories_for(cfg)
     X, y = task.X_train[:SPECTRUM_POINTS], task.y_train[:SPECTRUM_POINTS]
     out: dict[str, optim.FisherSpectrum] = {}
-    with _one_thread():
+    with optim.single_threaded():
         first = next(iter(runs.values()))
-        out[""] = optim.fisher_spectrum(_at_snapshot(first, 0), X, kind, y=y, seed=cfg.seed)
+        out[""] = optim.fisher_spectrum(optim.model_at(first, 0), X, kind, y=y, seed=cfg.seed)
         for name, h in runs.items():
-            out[name] = optim.fisher_spectrum(_at_snapshot(h, -1), X, kind, y=y,
+            out[name] = optim.fisher_spectrum(optim.model_at(h, -1), X, kind, y=y,
                                               seed=cfg.seed)
     return out
 
@@ -336,56 +311,11 @@ class ReparamConfig:
     seed: int = 0
 
 
-@dataclass(frozen=True)
-class ReparamDemo:
-    """Results of :func:`reparam_for`.
-
-    ``probs[(optimizer, c)]`` are the predicted probabilities on the training inputs at the
-    run's snapshot steps ``steps[(optimizer, c)]`` (``shape=[S, n, C]``); ``gaps[optimizer]``
-    the largest ``|p_1 - p_c|`` at the snapshot steps ``gap_steps[optimizer]`` both runs have;
-    ``loss[(optimizer, c)]`` the training loss per step; ``messages`` why a run stopped early.
-    """
-
-    c: float
-    probs: dict[tuple[str, float], np.ndarray]
-    steps: dict[tuple[str, float], np.ndarray]
-    gaps: dict[str, np.ndarray]
-    gap_steps: dict[str, np.ndarray]
-    loss: dict[tuple[str, float], list[float]]
-    messages: tuple[str, ...]
-
-
 @st.cache_data(max_entries=16, show_spinner=False)
 def reparam_for(cfg: ReparamConfig, _progress: Callable[[float], None] | None = None
-                ) -> ReparamDemo:
-    task = task_for(cfg.task)
-    sizes = [task.n_features, *cfg.hidden, task.n_classes]
-    specs = {
-        "SGD": {"kind": "sgd", "lr": cfg.sgd_lr},
-        "NGD": {"kind": "ngd", "lr": cfg.ngd_lr, "damping": cfg.damping, "fisher": "true",
-                "solver": cfg.solver, "kl_clip": cfg.kl_clip},
-    }
-    every = max(1, math.ceil(cfg.steps / MAX_SNAPSHOTS))
-    runs = {}
-    for i, c in enumerate((1.0, float(cfg.c))):
-        def part(f: float, i: int = i) -> None:
-            if _progress is not None:
-                _progress((i + f) / 2)
-        runs[c] = optim.compare(task, sizes, cfg.activation, optimizers=specs, steps=cfg.steps,
-                                seed=cfg.seed, reparametrize=c, snapshot_every=every,
-                                progress=part)
-    a, b = runs[1.0], runs[float(cfg.c)]
-    with _one_thread():
-        gaps = {name: optim.prediction_gap(a[name], b[name], task.X_train) for name in specs}
-        probs = {(name, c): optim.predict_snapshots(runs[c][name], task.X_train)
-                 for c in runs for name in specs}
-    messages = tuple(h.message for r in runs.values() for h in r.values() if h.message)
-    return ReparamDemo(
-        c=float(cfg.c), probs=probs,
-        steps={(name, c): runs[c][name].snapshot_steps for c in runs for name in specs},
-        gaps=gaps,
-        gap_steps={name: np.intersect1d(a[name].snapshot_steps, b[name].snapshot_steps)
-                   for name in specs},
-        loss={(name, c): list(runs[c][name].loss) for c in runs for name in specs},
-        messages=messages,
-    )
+                ) -> optim.ReparametrizationDemo:
+    """SGD and NGD in coordinates c = 1 and c (two trainings, hence the progress bar)."""
+    return optim.reparametrization_demo(
+        task_for(cfg.task), cfg.hidden, cfg.activation, c=cfg.c, sgd_lr=cfg.sgd_lr,
+        ngd_lr=cfg.ngd_lr, damping=cfg.damping, kl_clip=cfg.kl_clip, solver=cfg.solver,
+        steps=cfg.steps, seed=cfg.seed, max_snapshots=MAX_SNAPSHOTS, progress=_progress)

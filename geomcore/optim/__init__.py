@@ -29,6 +29,7 @@ from geomcore.optim._views import (
     prediction_gap,
     trajectory_pca,
 )
+from geomcore.optim.experiments import ReparametrizationDemo, model_at, reparametrization_demo
 from geomcore.optim.fisher import (
     FisherError,
     FisherSpectrum,
@@ -47,10 +48,15 @@ from geomcore.optim.training import (
     TrainingError,
     TrainingHistory,
     compare,
+    single_threaded,
     summary_table,
 )
 
 __all__ = [
+    "ReparametrizationDemo",
+    "model_at",
+    "reparametrization_demo",
+    "single_threaded",
     "DEFAULT_OPTIMIZERS",
     "DecisionGrid",
     "KFAC",

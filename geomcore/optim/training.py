@@ -231,7 +231,7 @@ def compare(
     total = steps * len(runs)
     report = _Progress(progress, total)
     histories: dict[str, TrainingHistory] = {}
-    with _single_threaded(data.cuda):
+    with single_threaded(data.cuda):
         for i, (name, spec, model, opt) in enumerate(runs):
             histories[name] = _train_one(
                 name, spec, model, opt, data, steps, batch_size, seed, snapshot_every,
@@ -243,7 +243,7 @@ def compare(
 
 
 @contextlib.contextmanager
-def _single_threaded(cuda: bool) -> Iterator[None]:
+def single_threaded(cuda: bool = False) -> Iterator[None]:
     """Run CPU training with one intra-op thread, restoring the previous setting afterwards.
 
     These networks are tiny: a second thread saves little per step, and on a busy 2-core

@@ -1,0 +1,102 @@
+"""Experiments built from :func:`~geomcore.optim.training.compare` for the lab's pictures."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from geomcore.optim import models
+from geomcore.optim._views import predict_snapshots, prediction_gap
+from geomcore.optim.tasks import Task
+from geomcore.optim.training import TrainingHistory, compare, single_threaded
+
+__all__ = ["ReparametrizationDemo", "reparametrization_demo", "model_at"]
+
+
+def model_at(history: TrainingHistory, index: int) -> nn.Module:
+    """A private copy of the run's network holding snapshot ``index``.
+
+    (The stored model of a diverged run holds the non-finite parameters that stopped it; its
+    snapshots are finite.)
+    """
+    model = copy.deepcopy(history.model)
+    theta = torch.as_tensor(history.snapshots[index], dtype=next(model.parameters()).dtype)
+    models.set_flat_parameters(model, theta)
+    return model
+
+
+@dataclass(frozen=True)
+class ReparametrizationDemo:
+    """The same network trained in coordinates ``c = 1`` and ``c`` by SGD and by NGD.
+
+    ``probs[(optimizer, c)]`` are the predicted probabilities on the training inputs at the
+    run's snapshot steps ``steps[(optimizer, c)]`` (``shape=[S, n, C]``); ``gaps[optimizer]``
+    the largest ``|p_1 − p_c|`` at the snapshot steps ``gap_steps[optimizer]`` both runs have;
+    ``loss[(optimizer, c)]`` the training loss per step; ``messages`` why a run stopped early.
+    """
+
+    c: float
+    probs: dict[tuple[str, float], np.ndarray]
+    steps: dict[tuple[str, float], np.ndarray]
+    gaps: dict[str, np.ndarray]
+    gap_steps: dict[str, np.ndarray]
+    loss: dict[tuple[str, float], list[float]]
+    messages: tuple[str, ...]
+
+
+def reparametrization_demo(
+    task: Task,
+    hidden: Sequence[int] = (),
+    activation: str = "tanh",
+    *,
+    c: float = 10.0,
+    sgd_lr: float = 1.0,
+    ngd_lr: float = 0.5,
+    damping: float = 1e-8,
+    kl_clip: float | None = 0.1,
+    solver: str = "exact",
+    steps: int = 50,
+    seed: int = 0,
+    max_snapshots: int = 30,
+    progress: Callable[[float], None] | None = None,
+) -> ReparametrizationDemo:
+    """Train SGD and exact-Fisher NGD on the network stored with first-layer weights scaled by
+    1 and by ``c`` (same function, other coordinates) and measure how far their predictions
+    drift apart. With the exact Fisher and tiny damping NGD's predictions agree up to round-off
+    (the natural gradient is a property of the function, not of the coordinates); SGD's do not.
+    """
+    sizes = [task.n_features, *hidden, task.n_classes]
+    specs = {
+        "SGD": {"kind": "sgd", "lr": sgd_lr},
+        "NGD": {"kind": "ngd", "lr": ngd_lr, "damping": damping, "fisher": "true",
+                "solver": solver, "kl_clip": kl_clip},
+    }
+    every = max(1, math.ceil(steps / max_snapshots))
+    runs: dict[float, dict[str, TrainingHistory]] = {}
+    for i, scale in enumerate((1.0, float(c))):
+        def part(f: float, i: int = i) -> None:
+            if progress is not None:
+                progress((i + f) / 2)
+
+        runs[scale] = compare(task, sizes, activation, optimizers=specs, steps=steps, seed=seed,
+                              reparametrize=scale, snapshot_every=every, progress=part)
+    a, b = runs[1.0], runs[float(c)]
+    with single_threaded():
+        gaps = {name: prediction_gap(a[name], b[name], task.X_train) for name in specs}
+        probs = {(name, s): predict_snapshots(runs[s][name], task.X_train)
+                 for s in runs for name in specs}
+    return ReparametrizationDemo(
+        c=float(c), probs=probs,
+        steps={(name, s): runs[s][name].snapshot_steps for s in runs for name in specs},
+        gaps=gaps,
+        gap_steps={name: np.intersect1d(a[name].snapshot_steps, b[name].snapshot_steps)
+                   for name in specs},
+        loss={(name, s): list(runs[s][name].loss) for s in runs for name in specs},
+        messages=tuple(h.message for r in runs.values() for h in r.values() if h.message),
+    )
