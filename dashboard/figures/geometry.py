@@ -320,7 +320,7 @@ def indicatrices(metric: RiemannianMetric, n: int = 9, scale: float = 0.3,
                  n_segments: int = 40) -> np.ndarray:
     """Tissot-style ellipses ``{w : g_x(w, w) = ε²}`` at an n x n grid, as one polyline with NaN
     breaks; shape (k, 2). ε is chosen so the largest ellipse fits ``scale`` of a grid cell."""
-    (x0, x1), (y0, y1) = _finite_domain(metric)
+    (x0, x1), (y0, y1) = finite_domain(metric)
     xs = np.linspace(x0, x1, n + 2)[1:-1]
     ys = np.linspace(y0, y1, n + 2)[1:-1]
     centers = np.stack(np.meshgrid(xs, ys, indexing="ij"), axis=-1).reshape(-1, 2)
@@ -340,7 +340,7 @@ def indicatrices(metric: RiemannianMetric, n: int = 9, scale: float = 0.3,
     return np.concatenate(out)
 
 
-def _finite_domain(metric: RiemannianMetric) -> list[tuple[float, float]]:
+def finite_domain(metric: RiemannianMetric) -> list[tuple[float, float]]:
     out = []
     for lo, hi in metric.domain:
         out.append((lo if np.isfinite(lo) else -5.0, hi if np.isfinite(hi) else 5.0))
@@ -358,7 +358,7 @@ def make_metric_plane(
 ) -> go.Figure:
     """A two-dimensional metric drawn in its coordinate plane: the indicatrices (unit circles of
     g, which shrink where distances grow) with the curves on top. Clickable like the map."""
-    domain = _finite_domain(metric)
+    domain = finite_domain(metric)
     ell = indicatrices(metric)
     fig = go.Figure(go.Scatter(
         x=ell[:, 0], y=ell[:, 1], mode="lines", name="unit circles of g (indicatrices)",

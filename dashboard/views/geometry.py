@@ -118,7 +118,7 @@ if space is None:
 mode = st.radio("Explore", list(MODES), format_func=MODES.get, horizontal=True,
                 key="geo_mode")
 domain = (space.u_range, space.v_range) if is_surface else tuple(
-    (lo, hi) for lo, hi in figs._finite_domain(space))
+    (lo, hi) for lo, hi in figs.finite_domain(space))
 labels = ("u", "v") if is_surface else tuple(map(figs.plain_label, space.coord_labels))
 map_key = f"geo_map_{cfg.key}"
 keys = {w: f"geo_{cfg.key}_{w}" for w in ("pu", "pv", "qu", "qv")}
