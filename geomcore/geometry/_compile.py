@@ -103,7 +103,7 @@ class ScalarSystem:
         """Evaluate on ``Y`` of shape ``(n_state, ...)``; returns the same shape."""
         with np.errstate(all="ignore"):
             values = self._numpy(*Y, *param_values)
-        out = np.empty_like(Y, dtype=float)
+        out = np.empty(Y.shape, dtype=float)
         for i, val in enumerate(values):
-            out[i] = val
+            out[i] = val  # broadcasts a component that comes back as a scalar
         return out

@@ -150,9 +150,14 @@ def _check_point(metric: RiemannianMetric, p: Sequence[float], what: str = "poin
     return p
 
 
-def _is_singular(metric: RiemannianMetric, x: np.ndarray) -> np.ndarray:
-    g = metric.metric(x)
-    det = np.linalg.det(g)
+def _is_singular(metric: RiemannianMetric, x: np.ndarray,
+                 g: np.ndarray | None = None) -> np.ndarray:
+    """True where the metric at ``x`` (..., d) is degenerate or not finite (``g`` if known)."""
+    g = metric.metric(x) if g is None else g
+    with np.errstate(all="ignore"):
+        # the 2 x 2 case (every surface) in closed form: LAPACK per point is the slow part
+        det = (g[..., 0, 0] * g[..., 1, 1] - g[..., 0, 1] * g[..., 1, 0] if metric.dim == 2
+               else np.linalg.det(g))
     scale = np.maximum(np.abs(np.trace(g, axis1=-2, axis2=-1)) / metric.dim, 1e-300)
     return ~np.isfinite(det) | (det <= _SINGULAR_DET * scale**metric.dim)
 
@@ -182,18 +187,18 @@ def _outside(metric: RiemannianMetric, x: np.ndarray) -> np.ndarray:
     return out
 
 
-def _first_bad(metric: RiemannianMetric, states: np.ndarray,
+def _first_bad(metric: RiemannianMetric, states: np.ndarray, g: np.ndarray,
                speed_limit: float = np.inf) -> tuple[np.ndarray, np.ndarray]:
-    """For states of shape (n, 2d, m): per column, the index of the first sample that is not a
-    valid point of the domain (n if none) and why (_OK, _SINGULAR or _LEFT)."""
+    """For states of shape (n, 2d, m) and the metric ``g`` (n, m, d, d) at their points: per
+    column, the index of the first sample that is not a valid point of the domain (n if none)
+    and why (_OK, _SINGULAR or _LEFT)."""
     d = metric.dim
     n, _, m = states.shape
     x = np.moveaxis(states[:, :d], 1, -1)  # (n, m, d)
     bad = ~np.all(np.isfinite(states), axis=1)
     bad |= np.max(np.abs(states[:, d:]), axis=1) > speed_limit
     outside = _outside(metric, x)
-    finite_x = np.where(np.isfinite(x), x, 0.0)
-    singular = (_is_singular(metric, finite_x) | bad) & ~outside
+    singular = (_is_singular(metric, x, g) | bad) & ~outside
     flags = singular | outside
     first = np.where(flags.any(axis=0), np.argmax(flags, axis=0), n)
     why = np.full(m, _OK)
@@ -221,12 +226,13 @@ def _finish_batch(space: Space, metric: RiemannianMetric, t: np.ndarray, states:
     """
     d = metric.dim
     n, _, m = states.shape
-    first, why = _first_bad(metric, states, speed_limit)
     x = np.moveaxis(states[:, :d], 1, -1)  # (n, m, d)
     xdot = np.moveaxis(states[:, d:], 1, -1)
     safe_x = np.where(np.isfinite(x), x, 0.0)
+    g = metric.metric(safe_x)  # once for the whole batch: validity, energy and length
+    first, why = _first_bad(metric, states, g, speed_limit)
     with np.errstate(all="ignore"):
-        energy = metric.inner(safe_x, xdot, xdot)  # (n, m)
+        energy = np.einsum("...i,...ij,...j->...", xdot, g, xdot)  # (n, m)
     speed = np.sqrt(np.maximum(energy, 0.0))
     wrapped = _wrap(metric, safe_x)
     xyz = _embed(space, wrapped)
@@ -344,7 +350,7 @@ def spray(
     length: float,
     n_points: int = 100,
     *,
-    rtol: float = 1e-9,
+    rtol: float = 1e-8,
 ) -> list[Geodesic]:
     """Geodesics from ``p`` in ``n_directions`` equally spaced unit directions, to ``length``.
 
@@ -373,10 +379,9 @@ def spray(
     y0 = np.concatenate([np.repeat(p[:, None], m, axis=1), dirs.T]).ravel()
     system, pv = metric.symbolic.geodesic_system, metric.param_values
 
-    lows = np.array([lo if not per else -np.inf for (lo, _), per
-                     in zip(metric.domain, metric.periodic, strict=True)])[:, None]
-    highs = np.array([hi if not per else np.inf for (_, hi), per
-                      in zip(metric.domain, metric.periodic, strict=True)])[:, None]
+    bounded = [i for i, per in enumerate(metric.periodic) if not per]
+    lows = np.array([metric.domain[i][0] for i in bounded])[:, None]
+    highs = np.array([metric.domain[i][1] for i in bounded])[:, None]
     speed_limit = _RUNAWAY * float(np.max(np.abs(dirs)))
 
     def rhs(y: np.ndarray, t: float) -> np.ndarray:
@@ -385,10 +390,13 @@ def spray(
         # Freeze a trajectory once it has left the domain or is running into a coordinate
         # singularity: otherwise its stiffness would drag every other one (and the stiff
         # solver's Jacobian of the whole batch) down with it. It is cut there afterwards.
-        frozen = ~np.isfinite(out).all(axis=0)
-        frozen |= ((Y[:d] < lows) | (Y[:d] > highs)).any(axis=0)
-        frozen |= (np.abs(Y[d:]) > speed_limit).any(axis=0)
-        out[:, frozen] = 0.0
+        frozen = ~np.isfinite(out.sum(axis=0))
+        if bounded:
+            x = Y[bounded]
+            frozen |= ((x < lows) | (x > highs)).any(axis=0)
+        frozen |= np.abs(Y[d:]).max(axis=0) > speed_limit
+        if frozen.any():
+            out[:, frozen] = 0.0
         return out.ravel()
 
     times = np.linspace(0.0, 1.0, n_points)
