@@ -15,8 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.figures import optim as optim_figures
 from geomcore import optim
 from geomcore.geometry import analysis, geodesics, metrics, surfaces
 
@@ -255,6 +257,23 @@ def decision_grids_for(cfg: TrainConfig, resolution: int = 40) -> dict[str, opti
         return {name: optim.decision_grid(h.model, X, snapshots=h.snapshots,
                                           resolution=resolution)
                 for name, h in runs.items()}
+
+
+@st.cache_resource(max_entries=8, show_spinner="Drawing the decision boundaries…")
+def decision_animation_for(cfg: TrainConfig) -> go.Figure:
+    """The decision-boundary animation of an experiment, built once.
+
+    It is the heaviest figure on the page (one heat map per run and snapshot); keeping the
+    built figure (never mutated afterwards) makes a view-only rerun skip its construction.
+    """
+    task = task_for(cfg.task)
+    runs = histories_for(cfg)
+    steps_of = {name: h.snapshot_steps for name, h in runs.items()}
+    grids = decision_grids_for(cfg, decision_resolution(steps_of))
+    stopped = {name: h.steps + 1 for name, h in runs.items() if h.status != "ok"}
+    return optim_figures.make_decision_animation(
+        grids, steps_of, task.X_train, task.y_train, colors=optim_figures.colors_for(runs),
+        stopped=stopped)
 
 
 @st.cache_data(max_entries=32, show_spinner="Projecting the trajectories…")

@@ -176,13 +176,7 @@ def _training_view() -> None:
                         key="optim_curves", **PLOT)
     if task.n_features == 2:
         with guarded("the decision boundaries"):
-            steps_of = {name: h.snapshot_steps for name, h in histories.items()}
-            grids = cached.decision_grids_for(cfg, cached.decision_resolution(steps_of))
-            stopped = {name: h.steps + 1 for name, h in histories.items() if h.status != "ok"}
-            st.plotly_chart(figs.make_decision_animation(grids, steps_of, task.X_train,
-                                                         task.y_train, colors=colors,
-                                                         stopped=stopped),
-                            key="optim_boundaries", **PLOT)
+            st.plotly_chart(cached.decision_animation_for(cfg), key="optim_boundaries", **PLOT)
     else:
         st.info(f"Decision boundaries need 2-d inputs; this task has {task.n_features} "
                 "features. The other views work for every task.")
