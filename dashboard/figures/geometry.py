@@ -371,12 +371,16 @@ def make_metric_plane(
     labels = [plain_label(c) for c in metric.coord_labels]
     fig.update_xaxes(title_text=labels[0], range=list(domain[0]))
     # Equal scales: otherwise the indicatrices' shapes (the whole point) would be distorted.
-    fig.update_yaxes(title_text=labels[1], range=[0.0, domain[1][1]], scaleanchor="x",
+    fig.update_yaxes(title_text=labels[1], range=list(domain[1]), scaleanchor="x",
                      scaleratio=1.0)
     fig.update_layout(legend=dict(orientation="h", y=-0.15), clickmode="event+select",
                       dragmode="pan")
-    k = float(metric.gaussian_curvature(np.array([0.0, 1.0])))
-    return apply_layout(fig, title or f"{metric.name}: K = {k:.3g} everywhere", height=height)
+    probe = np.stack(np.meshgrid(*[np.linspace(lo, hi, 7)[1:-1] for lo, hi in domain]),
+                     axis=-1).reshape(-1, 2)
+    ks = metric.gaussian_curvature(probe)
+    where = "everywhere" if np.ptp(ks) < 1e-9 * (1 + np.abs(ks).max()) else "at the centre"
+    k = float(ks[len(ks) // 2])
+    return apply_layout(fig, title or f"{metric.name}: K = {k:.3g} {where}", height=height)
 
 
 _GREEK = {r"\mu": "μ", r"\sigma": "σ", r"\theta": "θ", r"\phi": "φ"}

@@ -166,8 +166,11 @@ with st.sidebar:
                                           "parallel": "parallel u = const"}.get)
         span = min(domain[0][1] - domain[0][0], domain[1][1] - domain[1][0])
         if loop_kind == "circle":
-            radius = st.slider("Loop radius (in coordinates)", 0.02, round(0.45 * span, 2),
-                               round(0.15 * span, 2), key=f"geo_radius_{cfg.key}")
+            # bounds that stay valid however small a custom surface's ranges are
+            r_max = max(round(0.45 * span, 3), 0.002)
+            radius = st.slider("Loop radius (in coordinates)", 0.001, r_max,
+                               min(max(round(0.15 * span, 3), 0.001), r_max),
+                               key=f"geo_radius_{cfg.key}")
         else:
             st.caption("The loop runs once around v at the start point's u.")
 
@@ -221,7 +224,12 @@ with guarded(MODES[mode].lower()):
         arrows = figs.transport_arrows(tr, length_2d=0.08 * span)
         summary += [("Holonomy angle", f"{math.degrees(tr.holonomy):.2f}°",
                      f"{tr.holonomy:.5f} rad"),
-                    ("∬ K dA inside", f"{tr.enclosed_curvature:.5f}", "radians"),
+                    ("Gauss–Bonnet: ∬ K dA", f"{tr.enclosed_curvature + tr.edge_holonomy:.5f}",
+                     "∬ K dA over the enclosed region, in radians"
+                     + ("" if tr.edge_holonomy == 0.0 else
+                        f": {tr.enclosed_curvature:.5f} over the band down to the edge of "
+                        f"the u range, plus {tr.edge_holonomy:.5f}, the holonomy of that "
+                        "edge (about 0 next to a pole, the angle deficit at a cone's apex)")),
                     ("Gauss–Bonnet gap (mod 2π)", f"{tr.gauss_bonnet_gap:.1e}", None)]
 
 
@@ -244,7 +252,8 @@ else:
     with right:
         if cfg.name == "gaussian" and gaussian_path is not None:
             with guarded("the densities"):
-                st.plotly_chart(figs.make_gaussian_path_figure(gaussian_path), **PLOT)
+                st.plotly_chart(figs.make_gaussian_path_figure(gaussian_path),
+                                key="geo_gaussian_densities", **PLOT)
         else:
             st.markdown(
                 "**Reading the picture.** Each grey ellipse is a unit circle of the metric: "

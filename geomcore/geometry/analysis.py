@@ -14,9 +14,11 @@ from geomcore.geometry.geodesics import (
     Space,
     _embed,
     _metric_of,
+    _outside,
     _signed_angle,
     _straight_guesses,
     _wrap,
+    coordinate_loop,
     enclosed_curvature,
     log_map,
     parallel_transport,
@@ -147,8 +149,12 @@ class Transport:
     holonomy : float
         Signed rotation angle after one turn, in (−π, π].
     enclosed_curvature : float
-        ``∫∫ K dA`` over the region to the left of the loop; Gauss–Bonnet says the holonomy
-        equals it modulo 2π.
+        ``∫∫ K dA`` over the region to the left of the loop (for a parallel ``u = u0``: the
+        band between it and the edge parallel just inside the lower end of the ``u`` range).
+    edge_holonomy : float
+        For a parallel, the holonomy of that edge parallel (≈ 0 next to a pole; the angle
+        deficit of an apex; the holonomy of the rim otherwise); 0 for a loop closed in the
+        (u, v) plane. Gauss–Bonnet: holonomy ≡ edge_holonomy + enclosed_curvature (mod 2π).
     """
 
     loop: np.ndarray
@@ -157,12 +163,13 @@ class Transport:
     vectors_xyz: np.ndarray | None
     holonomy: float
     enclosed_curvature: float
+    edge_holonomy: float = 0.0
 
     @property
     def gauss_bonnet_gap(self) -> float:
-        """|holonomy − ∫K dA| reduced modulo 2π into [0, π]."""
-        d = np.mod(self.holonomy - self.enclosed_curvature + np.pi, 2 * np.pi) - np.pi
-        return float(abs(d))
+        """|holonomy − (edge_holonomy + ∫K dA)| reduced modulo 2π into [0, π]."""
+        d = self.holonomy - self.edge_holonomy - self.enclosed_curvature
+        return float(abs(np.mod(d + np.pi, 2 * np.pi) - np.pi))
 
 
 def _pushforward(surface: ParametricSurface, coords: np.ndarray, w: np.ndarray,
@@ -182,14 +189,29 @@ def transport_around(space: Space, loop: np.ndarray, w0: Sequence[float] | None 
         g0 = metric.metric(loop[0])
         w0 = np.array([1.0 / np.sqrt(g0[0, 0]), 0.0])
     w0 = np.asarray(w0, float)
-    vectors = parallel_transport(space, loop, w0)
     closure = _wrap(metric, loop[-1]) - _wrap(metric, loop[0])
     if not np.allclose(closure, 0.0, atol=1e-8):
         raise GeodesicError("the loop must end where it starts")
+    if _outside(metric, loop).any():
+        raise GeodesicError("the loop leaves the parameter domain; make it smaller or move it")
+    vectors = parallel_transport(space, loop, w0)
     angle = _signed_angle(metric, loop[0], w0, vectors[-1])
+    edge, u_ref = 0.0, None
+    if not np.allclose(loop[0], loop[-1], atol=1e-10):
+        # A parallel: Gauss–Bonnet on the band between it and an edge parallel just inside
+        # the lower end of the u range, whose own holonomy accounts for what lies beyond (a
+        # pole's cap shrinks to nothing, a cone's apex keeps its angle deficit).
+        lo, hi = metric.domain[0]
+        u_ref = lo + 2e-2 * (hi - lo)
+        ring = coordinate_loop(space, u_ref, n_points=len(loop))
+        g_ref = metric.metric(ring[0])
+        w_ref = np.array([1.0 / np.sqrt(g_ref[0, 0]), 0.0])
+        edge = _signed_angle(metric, ring[0], w_ref, parallel_transport(space, ring, w_ref)[-1])
     wrapped = _wrap(metric, loop)
     xyz = _embed(space, wrapped)
     vec_xyz = _pushforward(space, wrapped, vectors) if isinstance(space, ParametricSurface) \
         else None
     return Transport(loop=wrapped, loop_xyz=xyz, vectors=vectors, vectors_xyz=vec_xyz,
-                     holonomy=angle, enclosed_curvature=enclosed_curvature(space, loop))
+                     holonomy=angle, enclosed_curvature=enclosed_curvature(space, loop,
+                                                                           u_ref=u_ref),
+                     edge_holonomy=edge)

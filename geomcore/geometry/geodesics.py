@@ -811,18 +811,20 @@ def holonomy_angle(space: Space, loop: np.ndarray, w0: Sequence[float] | None = 
     return _signed_angle(metric, loop[0], w0, w[-1])
 
 
-def enclosed_curvature(space: Space, loop: np.ndarray, *, n_quad: int = 48) -> float:
+def enclosed_curvature(space: Space, loop: np.ndarray, *, n_quad: int = 48,
+                       u_ref: float | None = None) -> float:
     """∫∫ K dA over the region to the left of ``loop`` (Green's theorem, no grid).
 
     With ``Φ(u, v) = ∫_{u_ref}^{u} K √det g (s, v) ds`` we have ``∂Φ/∂u = K √det g``, so
     ``∫∫_D K dA = ∮ Φ dv``. For a loop closed in the (u, v) plane ``u_ref`` cancels; a loop that
-    closes only through a periodic ``v`` (a latitude) bounds the region between it and the
-    lower edge of the ``u`` range (the polar cap).
+    closes only through a periodic ``v`` (a parallel) bounds, together with the parallel
+    ``u = u_ref`` (default: the lower edge of the ``u`` range), the band between them.
     """
     metric = _metric_of(space)
     loop = np.asarray(loop, dtype=float)
     closed_in_plane = np.allclose(loop[0], loop[-1], atol=1e-10)
-    u_ref = float(np.min(loop[:, 0])) if closed_in_plane else metric.domain[0][0]
+    if u_ref is None:
+        u_ref = float(np.min(loop[:, 0])) if closed_in_plane else metric.domain[0][0]
     if not np.isfinite(u_ref):
         raise GeodesicError("the loop does not bound a region of finite extent in u")
     nodes, weights = np.polynomial.legendre.leggauss(n_quad)

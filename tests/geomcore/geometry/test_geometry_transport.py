@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.integrate import dblquad
 
-from geomcore.geometry import surfaces
+from geomcore.geometry import analysis, geodesics, surfaces
 from geomcore.geometry.geodesics import (
     GeodesicError,
     coordinate_circle,
@@ -220,3 +220,32 @@ def test_bad_transport_and_holonomy_input_raises():
         coordinate_loop(surfaces.get("saddle"), 0.0)
     with pytest.raises(GeodesicError, match="n_points"):
         coordinate_circle((1.0, 1.0), 0.3, n_points=3)
+
+
+@pytest.mark.parametrize(("name", "u0"), [("sphere", 0.8), ("ellipsoid", 1.0),
+                                          ("catenoid", 0.0), ("catenoid", 0.7),
+                                          ("pseudosphere", 1.0), ("torus", 2.0),
+                                          ("cone", 1.2), ("cylinder", 0.4)])
+def test_gauss_bonnet_on_parallels_including_the_edge_term(name, u0):
+    """holonomy ≡ (holonomy of the edge parallel) + ∬ K dA over the band between (mod 2π)."""
+    s = surfaces.get(name)
+    tr = analysis.transport_around(s, geodesics.coordinate_loop(s, u0, n_points=361))
+    assert tr.gauss_bonnet_gap < 1e-8
+
+
+@pytest.mark.parametrize("k", [0.5, 1.0, 2.0])
+def test_cone_apex_carries_the_angle_deficit(k):
+    """A cone is flat away from its apex; a parallel's holonomy is the apex's angle deficit
+    2π(1 − sin α), with sin α = 1/√(1 + k²)."""
+    cone = surfaces.get("cone", k=k)
+    tr = analysis.transport_around(cone, geodesics.coordinate_loop(cone, 1.0, n_points=361))
+    deficit = 2 * np.pi * (1 - 1 / np.sqrt(1 + k**2))
+    wrapped = np.mod(deficit + np.pi, 2 * np.pi) - np.pi
+    assert tr.holonomy == pytest.approx(wrapped, abs=1e-7)
+    assert abs(tr.enclosed_curvature) < 1e-9
+
+
+def test_a_loop_leaving_the_domain_is_refused():
+    sphere = surfaces.get("sphere")
+    with pytest.raises(geodesics.GeodesicError, match="leaves the parameter domain"):
+        analysis.transport_around(sphere, geodesics.coordinate_circle((0.2, 1.0), 0.5))
