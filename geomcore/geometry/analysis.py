@@ -12,6 +12,7 @@ from geomcore.geometry.geodesics import (
     Geodesic,
     GeodesicError,
     Space,
+    _check_closed,
     _embed,
     _metric_of,
     _outside,
@@ -189,9 +190,7 @@ def transport_around(space: Space, loop: np.ndarray, w0: Sequence[float] | None 
         g0 = metric.metric(loop[0])
         w0 = np.array([1.0 / np.sqrt(g0[0, 0]), 0.0])
     w0 = np.asarray(w0, float)
-    closure = _wrap(metric, loop[-1]) - _wrap(metric, loop[0])
-    if not np.allclose(closure, 0.0, atol=1e-8):
-        raise GeodesicError("the loop must end where it starts")
+    _check_closed(metric, loop)
     if _outside(metric, loop).any():
         raise GeodesicError("the loop leaves the parameter domain; make it smaller or move it")
     vectors = parallel_transport(space, loop, w0)

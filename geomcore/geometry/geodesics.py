@@ -126,6 +126,16 @@ def _periods(metric: RiemannianMetric) -> np.ndarray:
     )
 
 
+def _periodic_delta(metric: RiemannianMetric, diff: np.ndarray) -> np.ndarray:
+    """Coordinate differences (..., d) with periodic components reduced to [−period/2, period/2)
+    (the shortest way round)."""
+    out = np.array(diff, dtype=float, copy=True)
+    for i, per in enumerate(_periods(metric)):
+        if per:
+            out[..., i] = np.mod(out[..., i] + per / 2, per) - per / 2
+    return out
+
+
 def _wrap(metric: RiemannianMetric, x: np.ndarray) -> np.ndarray:
     out = np.array(x, dtype=float, copy=True)
     for i, ((lo, hi), per) in enumerate(zip(metric.domain, metric.periodic, strict=True)):
@@ -417,10 +427,7 @@ def _straight_guesses(metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
                       n_images: int) -> list[np.ndarray]:
     """Targets q + k·period for the nearest periodic images (nearest first)."""
     periods = _periods(metric)
-    base = q.copy()
-    for i, per in enumerate(periods):
-        if per:
-            base[i] = p[i] + (np.mod(q[i] - p[i] + per / 2, per) - per / 2)
+    base = p + _periodic_delta(metric, q - p)
     images = [base]
     if n_images > 1:
         shifts = []
@@ -500,21 +507,14 @@ def _fan_guesses(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np.nd
     n = min(len(g.times) for g in fan)
     if n < 2:
         return []
-    periods = _periods(metric)
-
-    def wrapped(diff: np.ndarray) -> np.ndarray:
-        for i, per in enumerate(periods):
-            if per:
-                diff[..., i] = np.mod(diff[..., i] + per / 2, per) - per / 2
-        return diff
-
     x = np.stack([g.unwrapped[:n] for g in fan])  # (m, n, d)
-    diff = wrapped(q - x)
+    diff = _periodic_delta(metric, q - x)
     dist = np.linalg.norm(diff, axis=-1)
     dist[:, 0] = np.inf
     lengths = reach * fan[0].times[:n]
     if np.isfinite(shorter_than):
-        gap = np.linalg.norm(wrapped(np.roll(x, -1, axis=0) - x), axis=-1)  # to next direction
+        # distance to the next direction's sample at the same time
+        gap = np.linalg.norm(_periodic_delta(metric, np.roll(x, -1, axis=0) - x), axis=-1)
         local = np.maximum(gap, np.roll(gap, 1, axis=0))
         dist[(dist > local) | (lengths[None, :] >= 0.98 * shorter_than)] = np.inf
         frame_inv = np.linalg.inv(orthonormal_frame(metric, p))
@@ -777,6 +777,16 @@ def parallel_transport(
     return sol.y.T
 
 
+def _check_closed(metric: RiemannianMetric, loop: np.ndarray) -> None:
+    """Raise unless ``loop`` (n, d) ends where it starts (periodic coordinates may advance by
+    whole periods)."""
+    if loop.ndim != 2 or loop.shape[1] != metric.dim or len(loop) < 4:
+        raise GeodesicError(f"a loop must be an array of shape (n >= 4, {metric.dim})")
+    closure = _periodic_delta(metric, loop[-1] - loop[0])
+    if not np.allclose(closure, 0.0, atol=1e-8):
+        raise GeodesicError("the loop must end where it starts")
+
+
 def _signed_angle(metric: RiemannianMetric, x: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
     g = metric.metric(x)
     cos = a @ g @ b
@@ -803,9 +813,7 @@ def holonomy_angle(space: Space, loop: np.ndarray, w0: Sequence[float] | None = 
     if metric.dim != 2:
         raise GeodesicError("holonomy angles are defined here for two-dimensional spaces")
     loop = np.asarray(loop, dtype=float)
-    closure = _wrap(metric, loop[-1]) - _wrap(metric, loop[0])
-    if loop.ndim != 2 or not np.allclose(closure, 0.0, atol=1e-8):
-        raise GeodesicError("the loop must end where it starts")
+    _check_closed(metric, loop)
     w0 = np.array([1.0, 0.0]) if w0 is None else np.asarray(w0, dtype=float)
     w = parallel_transport(space, loop, w0)
     return _signed_angle(metric, loop[0], w0, w[-1])
