@@ -19,14 +19,37 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.integrate import odeint, solve_bvp, solve_ivp
-from scipy.interpolate import CubicHermiteSpline, CubicSpline
+from scipy.integrate import odeint, solve_bvp
 
+from geomcore.geometry._space import (  # noqa: F401  (re-exported for callers and tests)
+    _SINGULAR_DET,
+    MAX_DIRECTIONS,
+    MAX_POINTS,
+    Geodesic,
+    GeodesicError,
+    Space,
+    _check_count,
+    _check_point,
+    _embed,
+    _is_singular,
+    _metric_of,
+    _outside,
+    _periodic_delta,
+    _periods,
+    _wrap,
+)
 from geomcore.geometry.metrics import RiemannianMetric
-from geomcore.geometry.surfaces import ParametricSurface
+from geomcore.geometry.transport import (  # noqa: F401  (part of this module's API)
+    _check_closed,
+    _signed_angle,
+    coordinate_circle,
+    coordinate_loop,
+    enclosed_curvature,
+    holonomy_angle,
+    parallel_transport,
+)
 
 __all__ = [
     "Geodesic",
@@ -42,141 +65,8 @@ __all__ = [
     "coordinate_loop",
 ]
 
-Space = ParametricSurface | RiemannianMetric
-
-MAX_POINTS = 5000
-"""Most samples a caller may ask for on one curve."""
-MAX_DIRECTIONS = 512
-"""Most geodesics in one spray."""
-
 _RTOL = 1e-11
 _ATOL = 1e-12
-_SINGULAR_DET = 1e-9
-
-
-class GeodesicError(ValueError):
-    """Invalid input to a geodesic routine (bad point, zero vector, size out of bounds)."""
-
-
-@dataclass
-class Geodesic:
-    """A sampled geodesic ``t -> x(t)``, ``t ∈ [0, t_end]``.
-
-    Attributes
-    ----------
-    coords : ndarray, shape (n_points, d)
-        Coordinates (periodic ones wrapped into their range).
-    velocities : ndarray, shape (n_points, d)
-        ``ẋ(t)`` in coordinates.
-    times : ndarray, shape (n_points,)
-    xyz : ndarray, shape (n_points, 3) or None
-        Points on the surface in R³ (None for an abstract metric).
-    length : float
-        ``∫ |ẋ|_g dt`` over the computed part.
-    status : str
-        ``"ok"``, ``"left_domain"``, ``"singular"`` or ``"not_converged"``.
-    message : str
-        Human-readable explanation when the status is not ``"ok"``.
-    energy_drift : float
-        ``max |g(ẋ, ẋ) − g(ẋ0, ẋ0)| / g(ẋ0, ẋ0)`` along the curve (0 for an exact geodesic).
-    """
-
-    coords: np.ndarray
-    velocities: np.ndarray
-    times: np.ndarray
-    xyz: np.ndarray | None
-    length: float
-    status: str = "ok"
-    message: str = ""
-    energy_drift: float = 0.0
-    unwrapped: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    @property
-    def start(self) -> np.ndarray:
-        return self.coords[0]
-
-    @property
-    def end(self) -> np.ndarray:
-        return self.coords[-1]
-
-
-# -- helpers ------------------------------------------------------------------------------------
-def _metric_of(space: Space) -> RiemannianMetric:
-    if isinstance(space, ParametricSurface):
-        return space.intrinsic_metric()
-    if isinstance(space, RiemannianMetric):
-        return space
-    raise TypeError(f"expected a ParametricSurface or RiemannianMetric, got {type(space).__name__}")
-
-
-def _embed(space: Space, coords: np.ndarray) -> np.ndarray | None:
-    if isinstance(space, ParametricSurface):
-        return space.points(coords)
-    return None
-
-
-def _periods(metric: RiemannianMetric) -> np.ndarray:
-    return np.array(
-        [hi - lo if per else 0.0 for (lo, hi), per in zip(metric.domain, metric.periodic,
-                                                          strict=True)]
-    )
-
-
-def _periodic_delta(metric: RiemannianMetric, diff: np.ndarray) -> np.ndarray:
-    """Coordinate differences (..., d) with periodic components reduced to [−period/2, period/2)
-    (the shortest way round)."""
-    out = np.array(diff, dtype=float, copy=True)
-    for i, per in enumerate(_periods(metric)):
-        if per:
-            out[..., i] = np.mod(out[..., i] + per / 2, per) - per / 2
-    return out
-
-
-def _wrap(metric: RiemannianMetric, x: np.ndarray) -> np.ndarray:
-    out = np.array(x, dtype=float, copy=True)
-    for i, ((lo, hi), per) in enumerate(zip(metric.domain, metric.periodic, strict=True)):
-        if per:
-            out[..., i] = lo + np.mod(out[..., i] - lo, hi - lo)
-    return out
-
-
-def _check_point(metric: RiemannianMetric, p: Sequence[float], what: str = "point") -> np.ndarray:
-    p = np.asarray(p, dtype=float)
-    if p.shape != (metric.dim,) or not np.all(np.isfinite(p)):
-        raise GeodesicError(f"{what} must be {metric.dim} finite coordinates, got {p.tolist()}")
-    p = _wrap(metric, p)
-    for i, ((lo, hi), per) in enumerate(zip(metric.domain, metric.periodic, strict=True)):
-        if not per and not lo <= p[i] <= hi:
-            raise GeodesicError(
-                f"{what} coordinate {metric.coord_labels[i]} = {p[i]:.4g} is outside its range "
-                f"[{lo:.4g}, {hi:.4g}]"
-            )
-    if _is_singular(metric, p[None])[0]:
-        raise GeodesicError(f"the metric is singular at the {what} {np.round(p, 4).tolist()}")
-    return p
-
-
-def _is_singular(metric: RiemannianMetric, x: np.ndarray,
-                 g: np.ndarray | None = None) -> np.ndarray:
-    """True where the metric at ``x`` (..., d) is degenerate or not finite (``g`` if known)."""
-    g = metric.metric(x) if g is None else g
-    with np.errstate(all="ignore"):
-        # the 2 x 2 case (every surface) in closed form: LAPACK per point is the slow part
-        det = (g[..., 0, 0] * g[..., 1, 1] - g[..., 0, 1] * g[..., 1, 0] if metric.dim == 2
-               else np.linalg.det(g))
-    scale = np.maximum(np.abs(np.trace(g, axis1=-2, axis2=-1)) / metric.dim, 1e-300)
-    return ~np.isfinite(det) | (det <= _SINGULAR_DET * scale**metric.dim)
-
-
-def _check_count(n: int, name: str, low: int, high: int) -> int:
-    if not isinstance(n, (int, np.integer)) or not low <= n <= high:
-        raise GeodesicError(f"{name} must be an integer in [{low}, {high}], got {n!r}")
-    return int(n)
-
 
 _OK, _SINGULAR, _LEFT = 0, 1, 2
 _MESSAGES = {
@@ -186,15 +76,6 @@ _MESSAGES = {
 _RUNAWAY = 1e3
 """A coordinate speed this many times the largest initial one means the curve is running into
 a coordinate singularity (a pole): it is stopped there rather than crawled through."""
-
-
-def _outside(metric: RiemannianMetric, x: np.ndarray) -> np.ndarray:
-    """True where a non-periodic coordinate of ``x`` (..., d) is outside its range."""
-    out = np.zeros(x.shape[:-1], dtype=bool)
-    for i, ((lo, hi), per) in enumerate(zip(metric.domain, metric.periodic, strict=True)):
-        if not per:
-            out |= (x[..., i] < lo) | (x[..., i] > hi)
-    return out
 
 
 def _first_bad(metric: RiemannianMetric, states: np.ndarray, g: np.ndarray,
@@ -722,155 +603,3 @@ def distance(space: Space, p: Sequence[float], q: Sequence[float]) -> float:
     if not geo.ok:
         raise GeodesicError(geo.message)
     return geo.length
-
-
-def _curve_functions(metric: RiemannianMetric, curve: Geodesic | np.ndarray):
-    """(times, c(t), c'(t)) for a Geodesic (Hermite data) or an (n, d) array of samples."""
-    if isinstance(curve, Geodesic):
-        x = curve.unwrapped if curve.unwrapped is not None else curve.coords
-        t = curve.times
-        spline = CubicHermiteSpline(t, x, curve.velocities, axis=0)
-        return t, spline, spline.derivative()
-    x = np.asarray(curve, dtype=float)
-    if x.ndim != 2 or x.shape[1] != metric.dim or len(x) < 4:
-        raise GeodesicError(f"a curve must be an array of shape (n >= 4, {metric.dim})")
-    if not np.all(np.isfinite(x)):
-        raise GeodesicError("the curve has non-finite coordinates")
-    t = np.linspace(0.0, 1.0, len(x))
-    closed = np.allclose(x[0], x[-1], atol=1e-12)
-    spline = CubicSpline(t, x, axis=0, bc_type="periodic" if closed else "not-a-knot")
-    return t, spline, spline.derivative()
-
-
-def parallel_transport(
-    space: Space,
-    curve: Geodesic | np.ndarray,
-    w0: Sequence[float],
-) -> np.ndarray:
-    """Transport the vector ``w0`` along ``curve``: ``ẇ^k = −Γ^k_ij(c) ċ^i w^j``.
-
-    Parameters
-    ----------
-    curve : Geodesic or ndarray, shape (n, d)
-        A geodesic, or samples of a curve in coordinates (interpolated by a cubic spline,
-        periodic if the first and last samples coincide).
-    w0 : array_like, shape (d,)
-        The vector at ``curve[0]``, in coordinates.
-
-    Returns
-    -------
-    ndarray, shape (n, d): the transported vector at each sample. Its g-length is conserved.
-    """
-    metric = _metric_of(space)
-    w0 = np.asarray(w0, dtype=float)
-    if w0.shape != (metric.dim,) or not np.all(np.isfinite(w0)):
-        raise GeodesicError(f"w0 must be {metric.dim} finite numbers")
-    t, c, dc = _curve_functions(metric, curve)
-
-    def rhs(s: float, w: np.ndarray) -> np.ndarray:
-        gam = metric.christoffel(c(s))
-        return -np.einsum("kij,i,j->k", gam, dc(s), w)
-
-    sol = solve_ivp(rhs, (t[0], t[-1]), w0, method="DOP853", t_eval=t, rtol=1e-10, atol=1e-12)
-    if not sol.success:
-        raise GeodesicError(f"parallel transport failed: {sol.message}")
-    return sol.y.T
-
-
-def _check_closed(metric: RiemannianMetric, loop: np.ndarray) -> None:
-    """Raise unless ``loop`` (n, d) ends where it starts (periodic coordinates may advance by
-    whole periods)."""
-    if loop.ndim != 2 or loop.shape[1] != metric.dim or len(loop) < 4:
-        raise GeodesicError(f"a loop must be an array of shape (n >= 4, {metric.dim})")
-    closure = _periodic_delta(metric, loop[-1] - loop[0])
-    if not np.allclose(closure, 0.0, atol=1e-8):
-        raise GeodesicError("the loop must end where it starts")
-
-
-def _signed_angle(metric: RiemannianMetric, x: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
-    g = metric.metric(x)
-    cos = a @ g @ b
-    sin = np.sqrt(np.linalg.det(g)) * (a[0] * b[1] - a[1] * b[0])
-    return float(np.arctan2(sin, cos))
-
-
-def holonomy_angle(space: Space, loop: np.ndarray, w0: Sequence[float] | None = None) -> float:
-    """Signed angle (radians, in (−π, π]) by which parallel transport around ``loop`` rotates
-    ``w0``; counter-clockwise in the (u, v) orientation is positive.
-
-    For a simple loop bounding a region ``D`` on the left, Gauss–Bonnet gives
-    ``angle ≡ ∫∫_D K dA (mod 2π)``: around a latitude at polar angle θ₀ on the unit sphere,
-    ``2π(1 − cos θ₀)``.
-
-    Parameters
-    ----------
-    loop : ndarray, shape (n, 2)
-        Closed loop in coordinates (periodic coordinates may advance by a full period).
-    w0 : array_like, shape (2,), optional
-        The vector to transport (the angle does not depend on it); default ∂_1.
-    """
-    metric = _metric_of(space)
-    if metric.dim != 2:
-        raise GeodesicError("holonomy angles are defined here for two-dimensional spaces")
-    loop = np.asarray(loop, dtype=float)
-    _check_closed(metric, loop)
-    w0 = np.array([1.0, 0.0]) if w0 is None else np.asarray(w0, dtype=float)
-    w = parallel_transport(space, loop, w0)
-    return _signed_angle(metric, loop[0], w0, w[-1])
-
-
-def enclosed_curvature(space: Space, loop: np.ndarray, *, n_quad: int = 48,
-                       u_ref: float | None = None) -> float:
-    """∫∫ K dA over the region to the left of ``loop`` (Green's theorem, no grid).
-
-    With ``Φ(u, v) = ∫_{u_ref}^{u} K √det g (s, v) ds`` we have ``∂Φ/∂u = K √det g``, so
-    ``∫∫_D K dA = ∮ Φ dv``. For a loop closed in the (u, v) plane ``u_ref`` cancels; a loop that
-    closes only through a periodic ``v`` (a parallel) bounds, together with the parallel
-    ``u = u_ref`` (default: the lower edge of the ``u`` range), the band between them.
-    """
-    metric = _metric_of(space)
-    loop = np.asarray(loop, dtype=float)
-    closed_in_plane = np.allclose(loop[0], loop[-1], atol=1e-10)
-    if u_ref is None:
-        u_ref = float(np.min(loop[:, 0])) if closed_in_plane else metric.domain[0][0]
-    if not np.isfinite(u_ref):
-        raise GeodesicError("the loop does not bound a region of finite extent in u")
-    nodes, weights = np.polynomial.legendre.leggauss(n_quad)
-    u, v = loop[:, 0], loop[:, 1]
-    # Φ at every loop sample, by Gauss–Legendre on [u_ref, u].
-    s = u_ref + 0.5 * (u - u_ref)[:, None] * (nodes[None, :] + 1.0)
-    pts = np.stack([s, np.broadcast_to(v[:, None], s.shape)], axis=-1)
-    k_dA = metric.gaussian_curvature(pts) * np.sqrt(np.maximum(np.linalg.det(metric.metric(pts)),
-                                                               0.0))
-    phi = 0.5 * (u - u_ref) * np.nansum(k_dA * weights[None, :], axis=1)
-    # ∮ Φ dv with the trapezoid rule on the closed polygon.
-    dv = np.diff(v)
-    return float(np.sum(0.5 * (phi[1:] + phi[:-1]) * dv))
-
-
-def coordinate_circle(center: Sequence[float], radius: float | Sequence[float],
-                      n_points: int = 400) -> np.ndarray:
-    """A counter-clockwise circle (or axis-aligned ellipse) in coordinates; shape (n, 2).
-
-    The first and last samples coincide.
-    """
-    n_points = _check_count(n_points, "n_points", 8, MAX_POINTS)
-    r = np.broadcast_to(np.asarray(radius, float), (2,))
-    a = np.linspace(0.0, 2 * np.pi, n_points)
-    loop = np.stack([center[0] + r[0] * np.cos(a), center[1] + r[1] * np.sin(a)], axis=-1)
-    loop[-1] = loop[0]
-    return loop
-
-
-def coordinate_loop(space: Space, u0: float, n_points: int = 400) -> np.ndarray:
-    """The loop ``u = u0`` with ``v`` running once around its periodic range; shape (n, 2).
-
-    On a surface of revolution this is a parallel (a latitude circle).
-    """
-    metric = _metric_of(space)
-    if not metric.periodic[1]:
-        raise GeodesicError("a coordinate loop u = const needs a periodic v")
-    n_points = _check_count(n_points, "n_points", 8, MAX_POINTS)
-    lo, hi = metric.domain[1]
-    v = np.linspace(lo, hi, n_points)
-    return np.stack([np.full_like(v, u0), v], axis=-1)

@@ -1,0 +1,154 @@
+"""What every geodesic routine shares: the space protocol, the Geodesic result and checks of
+points against a coordinate domain (periodic wrapping, singular metric)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from geomcore.geometry.metrics import RiemannianMetric
+from geomcore.geometry.surfaces import ParametricSurface
+
+Space = ParametricSurface | RiemannianMetric
+
+MAX_POINTS = 5000
+"""Most samples a caller may ask for on one curve."""
+MAX_DIRECTIONS = 512
+"""Most geodesics in one spray."""
+
+_SINGULAR_DET = 1e-9
+
+
+class GeodesicError(ValueError):
+    """Invalid input to a geodesic routine (bad point, zero vector, size out of bounds)."""
+
+
+@dataclass
+class Geodesic:
+    """A sampled geodesic ``t -> x(t)``, ``t ∈ [0, t_end]``.
+
+    Attributes
+    ----------
+    coords : ndarray, shape (n_points, d)
+        Coordinates (periodic ones wrapped into their range).
+    velocities : ndarray, shape (n_points, d)
+        ``ẋ(t)`` in coordinates.
+    times : ndarray, shape (n_points,)
+    xyz : ndarray, shape (n_points, 3) or None
+        Points on the surface in R³ (None for an abstract metric).
+    length : float
+        ``∫ |ẋ|_g dt`` over the computed part.
+    status : str
+        ``"ok"``, ``"left_domain"``, ``"singular"`` or ``"not_converged"``.
+    message : str
+        Human-readable explanation when the status is not ``"ok"``.
+    energy_drift : float
+        ``max |g(ẋ, ẋ) − g(ẋ0, ẋ0)| / g(ẋ0, ẋ0)`` along the curve (0 for an exact geodesic).
+    """
+
+    coords: np.ndarray
+    velocities: np.ndarray
+    times: np.ndarray
+    xyz: np.ndarray | None
+    length: float
+    status: str = "ok"
+    message: str = ""
+    energy_drift: float = 0.0
+    unwrapped: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def start(self) -> np.ndarray:
+        return self.coords[0]
+
+    @property
+    def end(self) -> np.ndarray:
+        return self.coords[-1]
+
+
+# -- helpers ------------------------------------------------------------------------------------
+def _metric_of(space: Space) -> RiemannianMetric:
+    if isinstance(space, ParametricSurface):
+        return space.intrinsic_metric()
+    if isinstance(space, RiemannianMetric):
+        return space
+    raise TypeError(f"expected a ParametricSurface or RiemannianMetric, got {type(space).__name__}")
+
+
+def _embed(space: Space, coords: np.ndarray) -> np.ndarray | None:
+    if isinstance(space, ParametricSurface):
+        return space.points(coords)
+    return None
+
+
+def _periods(metric: RiemannianMetric) -> np.ndarray:
+    return np.array(
+        [hi - lo if per else 0.0 for (lo, hi), per in zip(metric.domain, metric.periodic,
+                                                          strict=True)]
+    )
+
+
+def _periodic_delta(metric: RiemannianMetric, diff: np.ndarray) -> np.ndarray:
+    """Coordinate differences (..., d) with periodic components reduced to [−period/2, period/2)
+    (the shortest way round)."""
+    out = np.array(diff, dtype=float, copy=True)
+    for i, per in enumerate(_periods(metric)):
+        if per:
+            out[..., i] = np.mod(out[..., i] + per / 2, per) - per / 2
+    return out
+
+
+def _wrap(metric: RiemannianMetric, x: np.ndarray) -> np.ndarray:
+    out = np.array(x, dtype=float, copy=True)
+    for i, ((lo, hi), per) in enumerate(zip(metric.domain, metric.periodic, strict=True)):
+        if per:
+            out[..., i] = lo + np.mod(out[..., i] - lo, hi - lo)
+    return out
+
+
+def _check_point(metric: RiemannianMetric, p: Sequence[float], what: str = "point") -> np.ndarray:
+    p = np.asarray(p, dtype=float)
+    if p.shape != (metric.dim,) or not np.all(np.isfinite(p)):
+        raise GeodesicError(f"{what} must be {metric.dim} finite coordinates, got {p.tolist()}")
+    p = _wrap(metric, p)
+    for i, ((lo, hi), per) in enumerate(zip(metric.domain, metric.periodic, strict=True)):
+        if not per and not lo <= p[i] <= hi:
+            raise GeodesicError(
+                f"{what} coordinate {metric.coord_labels[i]} = {p[i]:.4g} is outside its range "
+                f"[{lo:.4g}, {hi:.4g}]"
+            )
+    if _is_singular(metric, p[None])[0]:
+        raise GeodesicError(f"the metric is singular at the {what} {np.round(p, 4).tolist()}")
+    return p
+
+
+def _is_singular(metric: RiemannianMetric, x: np.ndarray,
+                 g: np.ndarray | None = None) -> np.ndarray:
+    """True where the metric at ``x`` (..., d) is degenerate or not finite (``g`` if known)."""
+    g = metric.metric(x) if g is None else g
+    with np.errstate(all="ignore"):
+        # the 2 x 2 case (every surface) in closed form: LAPACK per point is the slow part
+        det = (g[..., 0, 0] * g[..., 1, 1] - g[..., 0, 1] * g[..., 1, 0] if metric.dim == 2
+               else np.linalg.det(g))
+    scale = np.maximum(np.abs(np.trace(g, axis1=-2, axis2=-1)) / metric.dim, 1e-300)
+    return ~np.isfinite(det) | (det <= _SINGULAR_DET * scale**metric.dim)
+
+
+def _check_count(n: int, name: str, low: int, high: int) -> int:
+    if not isinstance(n, (int, np.integer)) or not low <= n <= high:
+        raise GeodesicError(f"{name} must be an integer in [{low}, {high}], got {n!r}")
+    return int(n)
+
+
+def _outside(metric: RiemannianMetric, x: np.ndarray) -> np.ndarray:
+    """True where a non-periodic coordinate of ``x`` (..., d) is outside its range."""
+    out = np.zeros(x.shape[:-1], dtype=bool)
+    for i, ((lo, hi), per) in enumerate(zip(metric.domain, metric.periodic, strict=True)):
+        if not per:
+            out |= (x[..., i] < lo) | (x[..., i] > hi)
+    return out
