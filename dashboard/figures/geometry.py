@@ -176,7 +176,8 @@ def make_surface_figure(
             hoverinfo="name",
         ))
     for k, (uv, label) in enumerate(points):
-        p = surface.points(np.asarray(uv, float))
+        uv = np.asarray(uv, float)
+        p = _lift(surface, uv[None], surface.points(uv)[None], 0.02 * scale)[0]
         fig.add_trace(go.Scatter3d(
             x=[p[0]], y=[p[1]], z=[p[2]], mode="markers+text", text=[label],
             textposition="top center", name=label,
@@ -188,7 +189,7 @@ def make_surface_figure(
     fig.update_layout(
         scene=dict(
             xaxis_title="x", yaxis_title="y", zaxis_title="z", aspectmode="data",
-            camera=dict(eye=dict(x=1.5, y=1.4, z=1.0)),
+            camera=dict(eye=dict(x=_EYE[0], y=_EYE[1], z=_EYE[2])),
         ),
         legend=dict(x=0.0, y=0.0, xanchor="left", yanchor="bottom"),
         uirevision=surface.name,  # keep the user's camera when only curves change
@@ -197,12 +198,20 @@ def make_surface_figure(
     return apply_layout(fig, name, height=height)
 
 
+_EYE = np.array([1.3, 1.3, 1.45])
+"""The default camera position (scene units): curves are lifted towards it."""
+
+
 def _lift(surface: ParametricSurface, coords: np.ndarray, xyz: np.ndarray,
           offset: float) -> np.ndarray:
-    """Move curve points slightly along the normal so the surface does not hide them."""
+    """Move curve points slightly off the surface, on the side facing the default camera, so
+    that the surface does not hide them (the normal r_u × r_v points inwards on some
+    surfaces, such as the torus)."""
     normal = surface.normal(coords[:, 0], coords[:, 1])
     normal = np.where(np.isfinite(normal), normal, 0.0)
-    return xyz + offset * normal
+    facing = np.sign(normal @ _EYE)
+    facing[facing == 0] = 1.0
+    return xyz + offset * facing[:, None] * normal
 
 
 def _arrow_traces_3d(arrows: Sequence[Arrow], scale: float) -> list:

@@ -122,7 +122,7 @@ domain = (space.u_range, space.v_range) if is_surface else tuple(
 labels = ("u", "v") if is_surface else tuple(map(figs.plain_label, space.coord_labels))
 map_key = f"geo_map_{cfg.key}"
 keys = {w: f"geo_{cfg.key}_{w}" for w in ("pu", "pv", "qu", "qv")}
-defaults = {"pu": 0.30, "pv": 0.35, "qu": 0.72, "qv": 0.70}
+defaults = {"pu": 0.22, "pv": 0.15, "qu": 0.45, "qv": 0.55}  # upper, camera-facing side
 if cfg.kind == "statistical":
     defaults = {"pu": 0.35, "pv": 0.30, "qu": 0.70, "qv": 0.35}
 for w, frac in defaults.items():

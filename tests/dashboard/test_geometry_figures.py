@@ -53,9 +53,11 @@ def test_curves_are_drawn_on_the_surface():
                                    resolution=20)
     line = _traces(fig, "scatter3d")[0]
     pts = np.stack([line.x, line.y, line.z], axis=-1).astype(float)
-    # lifted slightly off the surface along the normal, never far from it
+    # lifted slightly off the surface along the normal (towards the camera), never far from it
     radius = np.linalg.norm(pts, axis=-1)
-    assert np.all(radius > 1.0) and np.all(radius < 1.02)
+    assert np.all(np.abs(radius - 1.0) > 1e-4) and np.all(np.abs(radius - 1.0) < 0.02)
+    towards_camera = pts - geo.xyz
+    assert np.all(towards_camera @ np.array([1.3, 1.3, 1.45]) > 0)
 
 
 def test_parameter_map_heatmap_is_the_curvature():
