@@ -86,8 +86,7 @@ def geodesic_for(cfg: SpaceConfig, p: tuple[float, float], angle: float,
                  length: float) -> geodesics.Geodesic:
     """The geodesic from p leaving at ``angle`` (from ∂_1, g-orthonormal frame) up to length."""
     space = space_for(cfg)
-    metric = geodesics._metric_of(space)
-    v = geodesics.unit_vector(metric, np.asarray(p), angle) * length
+    v = geodesics.unit_vector(space, np.asarray(p), angle) * length
     return geodesics.exp_map(space, p, v, 1.0, n_points=300)
 
 

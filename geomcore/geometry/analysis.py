@@ -16,15 +16,14 @@ from geomcore.geometry.geodesics import (
     _embed,
     _metric_of,
     _outside,
-    _signed_angle,
     _straight_guesses,
     _wrap,
     coordinate_loop,
     enclosed_curvature,
     log_map,
-    parallel_transport,
 )
 from geomcore.geometry.surfaces import ParametricSurface
+from geomcore.geometry.transport import holonomy_angle, transport_with_holonomy
 
 __all__ = [
     "GeodesicCircle",
@@ -63,22 +62,20 @@ def geodesic_circles(spray: Sequence[Geodesic], n_circles: int = 4) -> list[Geod
     n_points = max(len(g.times) for g in spray)
     t_end = max(g.times[-1] for g in spray)
     speed = float(np.median([g.length / g.times[-1] for g in spray if g.times[-1] > 0]))
+    has_xyz = spray[0].xyz is not None
     out = []
     for k in range(1, n_circles + 1):
         idx = round(k * (n_points - 1) / n_circles)
         t = idx / (n_points - 1) * t_end
-        coords, xyz = [], []
-        for g in spray:
-            if idx < len(g.coords):
-                coords.append(g.coords[idx])
-                xyz.append(g.xyz[idx] if g.xyz is not None else None)
-            else:
-                coords.append(np.full(g.coords.shape[1], np.nan))
-                xyz.append(np.full(3, np.nan) if g.xyz is not None else None)
-        c = np.vstack([coords, coords[:1]])
-        x = None if xyz[0] is None and spray[0].xyz is None else np.vstack(
-            [np.asarray([p for p in xyz], float), np.asarray(xyz[:1], float)])
-        out.append(GeodesicCircle(radius=speed * t, coords=c, xyz=x))
+        reached = [idx < len(g.coords) for g in spray]
+        coords = np.array([g.coords[idx] if ok else np.full(g.coords.shape[1], np.nan)
+                           for g, ok in zip(spray, reached, strict=True)])
+        xyz = np.array([g.xyz[idx] if ok else np.full(3, np.nan)
+                        for g, ok in zip(spray, reached, strict=True)]) if has_xyz else None
+        out.append(GeodesicCircle(
+            radius=speed * t, coords=np.vstack([coords, coords[:1]]),
+            xyz=None if xyz is None else np.vstack([xyz, xyz[:1]]),
+        ))
     return out
 
 
@@ -193,8 +190,7 @@ def transport_around(space: Space, loop: np.ndarray, w0: Sequence[float] | None 
     _check_closed(metric, loop)
     if _outside(metric, loop).any():
         raise GeodesicError("the loop leaves the parameter domain; make it smaller or move it")
-    vectors = parallel_transport(space, loop, w0)
-    angle = _signed_angle(metric, loop[0], w0, vectors[-1])
+    vectors, angle = transport_with_holonomy(space, loop, w0)
     edge, u_ref = 0.0, None
     if not np.allclose(loop[0], loop[-1], atol=1e-10):
         # A parallel: Gauss–Bonnet on the band between it and an edge parallel just inside
@@ -202,10 +198,7 @@ def transport_around(space: Space, loop: np.ndarray, w0: Sequence[float] | None 
         # pole's cap shrinks to nothing, a cone's apex keeps its angle deficit).
         lo, hi = metric.domain[0]
         u_ref = lo + 2e-2 * (hi - lo)
-        ring = coordinate_loop(space, u_ref, n_points=len(loop))
-        g_ref = metric.metric(ring[0])
-        w_ref = np.array([1.0 / np.sqrt(g_ref[0, 0]), 0.0])
-        edge = _signed_angle(metric, ring[0], w_ref, parallel_transport(space, ring, w_ref)[-1])
+        edge = holonomy_angle(space, coordinate_loop(space, u_ref, n_points=len(loop)))
     wrapped = _wrap(metric, loop)
     xyz = _embed(space, wrapped)
     vec_xyz = _pushforward(space, wrapped, vectors) if isinstance(space, ParametricSurface) \

@@ -216,21 +216,21 @@ def exp_map(
     return geo
 
 
-def orthonormal_frame(metric: RiemannianMetric, p: np.ndarray) -> np.ndarray:
+def orthonormal_frame(space: Space, p: np.ndarray) -> np.ndarray:
     """Columns e_1..e_d orthonormal for g(p) (Gram–Schmidt on the coordinate basis).
 
     Returns shape (d, d); ``e_1`` is along the first coordinate direction.
     """
-    g = metric.metric(p)
+    g = _metric_of(space).metric(p)
     # g = L Lᵀ  =>  the columns of L⁻ᵀ are g-orthonormal, and L⁻ᵀ is upper triangular,
     # so e_1 is parallel to ∂_1 (Gram–Schmidt in coordinate order).
     L = np.linalg.cholesky(g)
     return np.linalg.inv(L).T
 
 
-def unit_vector(metric: RiemannianMetric, p: np.ndarray, angle: float) -> np.ndarray:
+def unit_vector(space: Space, p: np.ndarray, angle: float) -> np.ndarray:
     """The g-unit tangent vector at ``p`` making ``angle`` with ∂_1 (counter-clockwise)."""
-    e = orthonormal_frame(metric, np.asarray(p, float))
+    e = orthonormal_frame(space, np.asarray(p, float))
     return e[:, 0] * np.cos(angle) + e[:, 1] * np.sin(angle)
 
 

@@ -30,6 +30,7 @@ __all__ = [
     "enclosed_curvature",
     "coordinate_circle",
     "coordinate_loop",
+    "transport_with_holonomy",
 ]
 
 
@@ -124,8 +125,16 @@ def holonomy_angle(space: Space, loop: np.ndarray, w0: Sequence[float] | None = 
     loop = np.asarray(loop, dtype=float)
     _check_closed(metric, loop)
     w0 = np.array([1.0, 0.0]) if w0 is None else np.asarray(w0, dtype=float)
+    return transport_with_holonomy(space, loop, w0)[1]
+
+
+def transport_with_holonomy(space: Space, loop: np.ndarray,
+                            w0: np.ndarray) -> tuple[np.ndarray, float]:
+    """Transport ``w0`` around a closed ``loop``; returns the vectors at every sample (n, 2)
+    and the signed rotation angle after one turn (the holonomy)."""
+    metric = _metric_of(space)
     w = parallel_transport(space, loop, w0)
-    return _signed_angle(metric, loop[0], w0, w[-1])
+    return w, _signed_angle(metric, loop[0], w0, w[-1])
 
 
 def enclosed_curvature(space: Space, loop: np.ndarray, *, n_quad: int = 48,
