@@ -59,3 +59,28 @@ def apply_click(chart_key: str, targets: tuple[str, str],
     st.session_state[targets[0]] = clamp(stamp[0], *ranges[0])
     st.session_state[targets[1]] = clamp(stamp[1], *ranges[1])
     return True
+
+
+MAX_HIDDEN_LAYERS = 3
+MAX_HIDDEN_WIDTH = 64
+
+
+def parse_hidden(text: str) -> tuple[int, ...]:
+    """Hidden widths from text such as ``"16, 16"`` (empty: softmax regression).
+
+    Raises ``ValueError`` saying what to type when the text is not a list of at most
+    :data:`MAX_HIDDEN_LAYERS` whole numbers in ``1..MAX_HIDDEN_WIDTH``.
+    """
+    parts = [p for p in text.replace(";", ",").replace(" ", ",").split(",") if p]
+    try:
+        widths = tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"hidden widths {text!r} must be whole numbers separated by commas, "
+                         "e.g. '16, 16'") from None
+    if len(widths) > MAX_HIDDEN_LAYERS:
+        raise ValueError(f"{len(widths)} hidden layers requested; use at most "
+                         f"{MAX_HIDDEN_LAYERS}")
+    bad = [w for w in widths if not 1 <= w <= MAX_HIDDEN_WIDTH]
+    if bad:
+        raise ValueError(f"hidden width {bad[0]} is out of range; use 1..{MAX_HIDDEN_WIDTH}")
+    return widths

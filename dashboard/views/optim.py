@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import cached
 from dashboard.figures import optim as figs
-from dashboard.widgets import guarded
+from dashboard.widgets import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, guarded, parse_hidden
 from geomcore.optim import DEFAULT_OPTIMIZERS, TASK_NAMES, summary_table
 from geomcore.optim.models import ACTIVATIONS
 from geomcore.optim.tasks import DEFAULT_NOISE
@@ -51,8 +51,8 @@ with st.sidebar:
     st.header("Network")
     hidden_text = st.text_input(
         "Hidden layer widths", "16, 16", key="optim_hidden", max_chars=40,
-        help=f"Comma-separated, at most {cached.MAX_HIDDEN_LAYERS} layers of width "
-             f"≤ {cached.MAX_HIDDEN_WIDTH}. Empty: softmax regression (no hidden layer).",
+        help=f"Comma-separated, at most {MAX_HIDDEN_LAYERS} layers of width "
+             f"≤ {MAX_HIDDEN_WIDTH}. Empty: softmax regression (no hidden layer).",
     )
     activation = st.selectbox("Activation", ACTIVATIONS, key="optim_activation")
 
@@ -112,8 +112,9 @@ def _explain() -> None:
             "**The pictures.**\n"
             "- *Training*: the loss per step rewards few steps; the loss per second of compute "
             "charges each step its cost. The table gives both, and the cost of a step relative "
-            "to an SGD step. On these toys NGD needs the fewest steps but each costs 10–20× an "
-            "SGD step, so Adam often wins on wall-clock time.\n"
+            "to an SGD step. On these toys NGD needs the fewest steps but each costs about ten "
+            "SGD steps (the table shows the measured ratio), so Adam often wins on wall-clock "
+            "time.\n"
             "- *Decision boundaries*: the colour is $p(\\text{class }1\\mid x)$ (white = the "
             "boundary); the slider replays training.\n"
             "- *Trajectories*: all runs' parameter snapshots projected on their first two "
@@ -140,7 +141,7 @@ cfg = None
 with guarded("the training"):
     if not specs:
         raise ValueError("choose at least one optimizer in the sidebar")
-    hidden = cached.parse_hidden(hidden_text)
+    hidden = parse_hidden(hidden_text)
     task_cfg = cached.TaskConfig(task_name, n=n_train, noise=float(noise), seed=seed)
     cfg = cached.TrainConfig(
         task=task_cfg, hidden=hidden, activation=activation,
