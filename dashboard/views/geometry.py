@@ -6,10 +6,10 @@ import math
 
 import streamlit as st
 
-from dashboard import cached
+from dashboard.cached import geometry as cached
 from dashboard.figures import geometry as figs
 from dashboard.widgets import apply_click, guarded
-from geomcore.geometry import surfaces
+from geomcore.geometry import metrics, surfaces
 
 MODES = {
     "geodesic": "One geodesic",
@@ -67,8 +67,8 @@ with st.sidebar:
         cfg = cached.SpaceConfig("custom", "custom", formulas=formulas, u_range=u_range,
                                  v_range=v_range, periodic=periodic)
     else:
-        name = st.selectbox("Manifold", list(cached.STATISTICAL_MANIFOLDS),
-                            format_func=lambda n: cached.STATISTICAL_MANIFOLDS[n][0],
+        name = st.selectbox("Manifold", metrics.names(),
+                            format_func=lambda n: metrics.spec(n).title,
                             key="geo_stat")
         cfg = cached.SpaceConfig("statistical", name)
     is_surface = kind != "statistical"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import cached
+from dashboard.cached import optim as cached
+from dashboard.cached.common import ProgressBar, cached_figure, freeze_specs
 from dashboard.figures import optim as figs
 from dashboard.widgets import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, guarded, parse_hidden
 from geomcore.optim import DEFAULT_OPTIMIZERS, TASK_NAMES, summary_table
@@ -145,11 +146,11 @@ with guarded("the training"):
     task_cfg = cached.TaskConfig(task_name, n=n_train, noise=float(noise), seed=seed)
     cfg = cached.TrainConfig(
         task=task_cfg, hidden=hidden, activation=activation,
-        optimizers=cached.freeze_specs(specs),
+        optimizers=freeze_specs(specs),
         batch_size=None if batch == "full" else int(batch), steps=int(steps), seed=seed,
     )
     task = cached.task_for(task_cfg)
-    bar = cached.ProgressBar(f"Training {len(specs)} optimizers for {steps} steps…")
+    bar = ProgressBar(f"Training {len(specs)} optimizers for {steps} steps…")
     try:
         histories = cached.histories_for(cfg, _progress=bar)
     finally:
@@ -166,6 +167,16 @@ for h in histories.values():
 colors = figs.colors_for(histories)
 
 
+def _decision_animation(cfg: cached.TrainConfig):
+    """The decision-boundary animation, built once per experiment for every session: it is the
+    heaviest figure on the page (one heat map per run and snapshot)."""
+    def build():
+        data = cached.decision_animation_data_for(cfg)
+        return figs.make_decision_animation(data.grids, data.snapshot_steps, data.X, data.y,
+                                            colors=colors, stopped=data.stopped)
+    return cached_figure(("optim_boundaries", cfg), build)
+
+
 # -- views -----------------------------------------------------------------------------------------
 def _training_view() -> None:
     # The options sit under the pictures so that the curves and the boundaries open above the
@@ -177,7 +188,7 @@ def _training_view() -> None:
                         key="optim_curves", **PLOT)
     if task.n_features == 2:
         with guarded("the decision boundaries"):
-            st.plotly_chart(cached.decision_animation_for(cfg), key="optim_boundaries", **PLOT)
+            st.plotly_chart(_decision_animation(cfg), key="optim_boundaries", **PLOT)
     else:
         st.info(f"Decision boundaries need 2-d inputs; this task has {task.n_features} "
                 "features. The other views work for every task.")
@@ -304,7 +315,7 @@ def _reparam_view() -> None:
                                    solver=str(ngd.get("solver", "exact")),
                                    steps=int(n_steps), c=float(scale), seed=seed)
     with guarded("the reparametrisation demo"):
-        bar = cached.ProgressBar("Training SGD and NGD in both coordinate systems…")
+        bar = ProgressBar("Training SGD and NGD in both coordinate systems…")
         try:
             demo = cached.reparam_for(rep, _progress=bar)
         finally:

@@ -16,7 +16,7 @@ evaluated for any parameter values. Numeric methods take points of shape ``(...,
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 
@@ -361,3 +361,41 @@ def gaussian_fisher(*, mu_range: tuple[float, float] = (-4.0, 4.0),
 def euclidean_plane() -> RiemannianMetric:
     """The flat plane ``g = dx² + dy²`` (a reference for tests and comparisons)."""
     return RiemannianMetric(sp.eye(2), (_X, _Y), name="Euclidean plane")
+
+
+# -- registry: the statistical manifolds the Surfaces & geodesics lab offers ----------------------
+@dataclass(frozen=True)
+class MetricSpec:
+    """A named preset metric: its title and the function that builds it."""
+
+    name: str
+    title: str
+    build: Callable[[], RiemannianMetric]
+
+
+_STATISTICAL: dict[str, MetricSpec] = {
+    spec.name: spec
+    for spec in (
+        MetricSpec("poincare", "Poincaré half-plane", poincare_half_plane),
+        MetricSpec("gaussian", "Gaussian family N(μ, σ²), Fisher metric", gaussian_fisher),
+    )
+}
+
+
+def names() -> list[str]:
+    """Names of the statistical manifolds (preset metrics), in display order."""
+    return list(_STATISTICAL)
+
+
+def spec(name: str) -> MetricSpec:
+    """The preset called ``name`` (see :func:`names`)."""
+    try:
+        return _STATISTICAL[name]
+    except KeyError:
+        raise ValueError(f"unknown statistical manifold {name!r}; choose one of "
+                         f"{', '.join(_STATISTICAL)}") from None
+
+
+def get(name: str) -> RiemannianMetric:
+    """Build the preset metric called ``name``, e.g. ``get("gaussian")``."""
+    return spec(name).build()

@@ -1,0 +1,100 @@
+"""Caching for the Surfaces & geodesics lab (``dashboard/views/geometry.py``).
+
+``st.cache_resource`` holds objects with compiled functions that are never mutated (a surface, a
+metric); ``st.cache_data`` holds results (geodesics, transports), which are pickled per caller.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from geomcore.geometry import analysis, geodesics, metrics, surfaces
+
+Space = surfaces.ParametricSurface | metrics.RiemannianMetric
+
+@dataclass(frozen=True)
+class SpaceConfig:
+    """Which space the geometry page shows.
+
+    ``kind`` is "catalog" (``name`` a catalog surface, ``params`` its shape parameters),
+    "custom" (``formulas`` for x, y, z with ``u_range``, ``v_range``, ``periodic``) or
+    "statistical" (``name`` one of :func:`geomcore.geometry.metrics.names`).
+    """
+
+    kind: str
+    name: str
+    params: tuple[tuple[str, float], ...] = ()
+    formulas: tuple[str, str, str] = ("", "", "")
+    u_range: tuple[float, float] = (0.0, 1.0)
+    v_range: tuple[float, float] = (0.0, 1.0)
+    periodic: tuple[bool, bool] = (False, False)
+
+    @property
+    def key(self) -> str:
+        """A short stable string naming this space's domain, for widget keys."""
+        if self.kind == "custom":
+            return f"custom_{self.u_range}_{self.v_range}".replace(" ", "")
+        return f"{self.kind}_{self.name}"
+
+
+@st.cache_resource(max_entries=48, show_spinner="Deriving the metric and curvature…")
+def space_for(cfg: SpaceConfig) -> Space:
+    """The surface or metric for ``cfg`` (symbolic derivation happens once per family)."""
+    if cfg.kind == "catalog":
+        return surfaces.get(cfg.name, **dict(cfg.params))
+    if cfg.kind == "custom":
+        return surfaces.from_expressions(*cfg.formulas, cfg.u_range, cfg.v_range,
+                                         periodic=cfg.periodic)
+    if cfg.kind == "statistical":
+        return metrics.get(cfg.name)
+    raise ValueError(f"unknown space kind {cfg.kind!r}")
+
+
+@st.cache_data(max_entries=48, show_spinner="Simplifying the formulas…")
+def latex_for(cfg: SpaceConfig) -> dict[str, str]:
+    return space_for(cfg).latex()
+
+
+@st.cache_data(max_entries=48, show_spinner=False)
+def total_curvature_for(cfg: SpaceConfig) -> float:
+    space = space_for(cfg)
+    if not isinstance(space, surfaces.ParametricSurface):
+        return float("nan")
+    return surfaces.total_curvature(space)
+
+
+@st.cache_data(max_entries=128, show_spinner=False)
+def geodesic_for(cfg: SpaceConfig, p: tuple[float, float], angle: float,
+                 length: float) -> geodesics.Geodesic:
+    """The geodesic from p leaving at ``angle`` (from ∂_1, g-orthonormal frame) up to length."""
+    space = space_for(cfg)
+    v = geodesics.unit_vector(space, np.asarray(p), angle) * length
+    return geodesics.exp_map(space, p, v, 1.0, n_points=300)
+
+
+@st.cache_data(max_entries=64, show_spinner="Integrating the spray…")
+def spray_for(cfg: SpaceConfig, p: tuple[float, float], n_directions: int, length: float,
+              n_circles: int) -> tuple[list[geodesics.Geodesic], list[analysis.GeodesicCircle]]:
+    space = space_for(cfg)
+    spray = geodesics.spray(space, p, n_directions, length, n_points=121)
+    return spray, analysis.geodesic_circles(spray, n_circles)
+
+
+@st.cache_data(max_entries=64, show_spinner="Solving the two-point problem…")
+def shortest_for(cfg: SpaceConfig, p: tuple[float, float],
+                 q: tuple[float, float]) -> analysis.ShortestPath:
+    return analysis.shortest_path(space_for(cfg), p, q)
+
+
+@st.cache_data(max_entries=64, show_spinner="Transporting the vector…")
+def transport_for(cfg: SpaceConfig, loop: tuple) -> analysis.Transport:
+    """``loop`` is ("circle", u, v, radius) or ("parallel", u0)."""
+    space = space_for(cfg)
+    if loop[0] == "circle":
+        path = geodesics.coordinate_circle(loop[1:3], loop[3], n_points=361)
+    else:
+        path = geodesics.coordinate_loop(space, loop[1], n_points=361)
+    return analysis.transport_around(space, path)

@@ -1,0 +1,185 @@
+"""Caching for the Natural-gradient lab (``dashboard/views/optim.py``).
+
+One cached training call per experiment (``histories_for``); every picture's data is cached on
+the same config, so a view-only change reruns the page against cache hits and never retrains.
+Training histories are plain data plus a small float64 network: they pickle (about 0.5 MB for
+the default experiment), so they live in ``st.cache_data`` like every other result.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from dashboard.cached.common import SpecItems
+from geomcore import optim
+
+MAX_TRAIN_STEPS = 1000
+MAX_SNAPSHOTS = 30
+SPECTRUM_POINTS = 500
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """Arguments of :func:`geomcore.optim.make_task`."""
+
+    name: str = "moons"
+    n: int = 500
+    noise: float = 0.2
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """One experiment of the Natural-gradient page: everything that changes the training."""
+
+    task: TaskConfig
+    hidden: tuple[int, ...] = (16, 16)
+    activation: str = "tanh"
+    optimizers: tuple[tuple[str, SpecItems], ...] = ()
+    batch_size: int | None = None
+    steps: int = 300
+    seed: int = 0
+
+    @property
+    def snapshot_every(self) -> int:
+        """Keep about :data:`MAX_SNAPSHOTS` snapshots: the animation's frames."""
+        return max(1, math.ceil(self.steps / MAX_SNAPSHOTS))
+
+    def specs(self) -> dict[str, dict[str, Any]]:
+        return {name: dict(items) for name, items in self.optimizers}
+
+    def sizes(self, task: optim.Task) -> list[int]:
+        return [task.n_features, *self.hidden, task.n_classes]
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def task_for(cfg: TaskConfig) -> optim.Task:
+    return optim.make_task(cfg.name, n=cfg.n, noise=cfg.noise, seed=cfg.seed)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def histories_for(cfg: TrainConfig, _progress: Callable[[float], None] | None = None
+                  ) -> dict[str, optim.TrainingHistory]:
+    """The experiment: one :func:`geomcore.optim.compare` call (the slow part of the page)."""
+    task = task_for(cfg.task)
+    return optim.compare(task, cfg.sizes(task), cfg.activation, optimizers=cfg.specs(),
+                         steps=cfg.steps, batch_size=cfg.batch_size, seed=cfg.seed,
+                         snapshot_every=cfg.snapshot_every, progress=_progress)
+
+
+DECISION_CELLS = 160_000
+"""Grid cells over all panels and frames of the decision-boundary animation: about 0.9 MB of
+float32 sent to the browser, whatever the number of optimizers and snapshots."""
+
+
+def decision_resolution(snapshot_steps: Mapping[str, np.ndarray]) -> int:
+    """Grid points per axis that keep the animation (one panel per run, one frame per distinct
+    snapshot step) within :data:`DECISION_CELLS`."""
+    frames = np.unique(np.concatenate([np.asarray(s) for s in snapshot_steps.values()])).size
+    cells = max(1, len(snapshot_steps) * frames)
+    return int(np.clip(math.isqrt(DECISION_CELLS // cells), 24, 60))
+
+
+@st.cache_data(max_entries=16, show_spinner="Evaluating the decision boundaries…")
+def decision_grids_for(cfg: TrainConfig, resolution: int = 40) -> dict[str, optim.DecisionGrid]:
+    """Class probabilities on a grid at every snapshot of every run (2-d tasks only)."""
+    task = task_for(cfg.task)
+    runs = histories_for(cfg)
+    X = np.concatenate([task.X_train, task.X_test])
+    with optim.single_threaded():
+        return {name: optim.decision_grid(h.model, X, snapshots=h.snapshots,
+                                          resolution=resolution)
+                for name, h in runs.items()}
+
+
+@dataclass(frozen=True)
+class DecisionAnimationData:
+    """What the decision-boundary animation draws: grids per run, their steps, the data."""
+
+    grids: dict[str, optim.DecisionGrid]
+    snapshot_steps: dict[str, np.ndarray]
+    X: np.ndarray
+    y: np.ndarray
+    stopped: dict[str, int]
+
+
+def decision_animation_data_for(cfg: TrainConfig) -> DecisionAnimationData:
+    """The decision grids of every run at every snapshot, at a resolution that keeps the
+    animation within :data:`DECISION_CELLS`; ``stopped`` maps a run that stopped early to the
+    step after its last."""
+    task = task_for(cfg.task)
+    runs = histories_for(cfg)
+    steps_of = {name: h.snapshot_steps for name, h in runs.items()}
+    grids = decision_grids_for(cfg, decision_resolution(steps_of))
+    stopped = {name: h.steps + 1 for name, h in runs.items() if h.status != "ok"}
+    return DecisionAnimationData(grids, steps_of, task.X_train, task.y_train, stopped)
+
+
+@st.cache_data(max_entries=32, show_spinner="Projecting the trajectories…")
+def trajectories_for(cfg: TrainConfig, names: tuple[str, ...] | None = None
+                     ) -> tuple[optim.TrajectoryPCA, tuple[str, ...]]:
+    """The PCA plane of the runs ``names`` (default all) that finished (a diverged run's huge
+    last state would flatten the others); returns the projection and the names left out for
+    having stopped early."""
+    task = task_for(cfg.task)
+    runs = histories_for(cfg)
+    chosen = {name: h for name, h in runs.items() if names is None or name in names}
+    kept = {name: h for name, h in chosen.items() if h.status == "ok"} or chosen or runs
+    left_out = tuple(name for name in chosen if name not in kept)
+    with optim.single_threaded():
+        return optim.trajectory_pca(kept, task.X_train, task.y_train), left_out
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing Fisher spectra…")
+def spectra_for(cfg: TrainConfig, kind: str) -> dict[str, optim.FisherSpectrum]:
+    """Fisher eigenvalues at the shared initial network and at each run's last state, on the
+    first :data:`SPECTRUM_POINTS` training inputs. Key ``""`` is the initial network."""
+    task = task_for(cfg.task)
+    runs = histories_for(cfg)
+    X, y = task.X_train[:SPECTRUM_POINTS], task.y_train[:SPECTRUM_POINTS]
+    out: dict[str, optim.FisherSpectrum] = {}
+    with optim.single_threaded():
+        first = next(iter(runs.values()))
+        out[""] = optim.fisher_spectrum(optim.model_at(first, 0), X, kind, y=y, seed=cfg.seed)
+        for name, h in runs.items():
+            out[name] = optim.fisher_spectrum(optim.model_at(h, -1), X, kind, y=y,
+                                              seed=cfg.seed)
+    return out
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def logistic_for(lr_gd: float, lr_ngd: float, steps: int) -> optim.LogisticGeometry:
+    return optim.logistic_geometry(lr_gd=lr_gd, lr_ngd=lr_ngd, steps=steps)
+
+
+@dataclass(frozen=True)
+class ReparamConfig:
+    """The reparametrisation demo: SGD and NGD trained in coordinates ``c = 1`` and ``c``."""
+
+    task: TaskConfig
+    hidden: tuple[int, ...] = ()
+    activation: str = "tanh"
+    sgd_lr: float = 1.0
+    ngd_lr: float = 0.5
+    damping: float = 1e-8
+    kl_clip: float | None = 0.1
+    solver: str = "exact"
+    steps: int = 50
+    c: float = 10.0
+    seed: int = 0
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def reparam_for(cfg: ReparamConfig, _progress: Callable[[float], None] | None = None
+                ) -> optim.ReparametrizationDemo:
+    """SGD and NGD in coordinates c = 1 and c (two trainings, hence the progress bar)."""
+    return optim.reparametrization_demo(
+        task_for(cfg.task), cfg.hidden, cfg.activation, c=cfg.c, sgd_lr=cfg.sgd_lr,
+        ngd_lr=cfg.ngd_lr, damping=cfg.damping, kl_clip=cfg.kl_clip, solver=cfg.solver,
+        steps=cfg.steps, seed=cfg.seed, max_snapshots=MAX_SNAPSHOTS, progress=_progress)
