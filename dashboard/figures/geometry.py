@@ -410,26 +410,56 @@ def _rounded(uv: np.ndarray) -> str:
 
 def _camera_eye(surface: ParametricSurface, xyz: np.ndarray,
                 uv: np.ndarray | None) -> np.ndarray:
-    """A camera position looking at the point ``uv`` from outside: from the centre of the
-    surface towards the point, blended with the point's normal (oriented away from the
-    centre) and a little height, at the default distance. Without a point, the default eye."""
+    """A camera position from which the point ``uv`` is visible: the first of a few
+    directions (the normal on either side, tilted up or down) along which a ray from the point
+    does not pass through the surface, at the default distance. Without a point (or if every
+    direction is blocked), the default eye."""
     if uv is None:
         return _EYE
-    uv = np.asarray(uv, float)
-    center = 0.5 * (np.nanmin(xyz.reshape(-1, 3), axis=0) + np.nanmax(xyz.reshape(-1, 3), axis=0))
+    return _EYE_DISTANCE * visible_direction(surface, xyz, np.asarray(uv, float))
+
+
+def visible_direction(surface: ParametricSurface, xyz: np.ndarray,
+                      uv: np.ndarray) -> np.ndarray:
+    """A unit vector d such that the ray ``r(uv) + t d`` (t > 0) misses the sampled surface
+    ``xyz`` (grid, shape (..., 3)); the default view direction if none of the tried ones does.
+
+    Tried in order: the normal oriented away from the surface's centre, tilted up by 0.5, 1
+    and 0, then down; then the opposite normal likewise; then straight up and down.
+    """
+    pts = xyz.reshape(-1, 3)
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    center = 0.5 * (pts.min(axis=0) + pts.max(axis=0))
+    size = max(float(np.ptp(pts, axis=0).max()), 1e-9)
     p = surface.points(uv)
     normal = surface.normal(uv[0], uv[1])
-    normal = np.where(np.isfinite(normal), normal, 0.0)
-    radial = p - center
-    if np.linalg.norm(radial) > 1e-9 and normal @ radial < 0:
+    if not np.all(np.isfinite(normal)) or np.linalg.norm(normal) < 1e-12:
+        normal = p - center
+    if np.linalg.norm(normal) < 1e-12:
+        normal = np.array([0.0, 0.0, 1.0])
+    normal = normal / np.linalg.norm(normal)
+    if normal @ (p - center) < 0 or (np.linalg.norm(p - center) < 1e-9 and normal[2] < 0):
         normal = -normal
-    if np.linalg.norm(radial) <= 1e-9 and normal[2] < 0:
-        normal = -normal
-    size = max(float(np.nanmax(np.ptp(xyz.reshape(-1, 3), axis=0))), 1e-9)
-    direction = radial / size + 0.8 * normal + np.array([0.0, 0.0, 0.5])
-    if np.linalg.norm(direction) < 1e-9:
-        return _EYE
-    return _EYE_DISTANCE * direction / np.linalg.norm(direction)
+    up = np.array([0.0, 0.0, 1.0])
+    candidates = [n + k * up for n in (normal, -normal) for k in (0.5, 1.0, 0.0, 2.0, -0.5)]
+    candidates += [up, -up]
+    t = np.linspace(0.04, 2.5, 40)[:, None] * size
+    for c in candidates:
+        if np.linalg.norm(c) < 1e-9:
+            continue
+        d = c / np.linalg.norm(c)
+        ray = p + t * d
+        # squared distances from every ray sample to every surface sample, in blocks
+        blocked = False
+        for start in range(0, len(pts), 4096):
+            chunk = pts[start:start + 4096]
+            dist2 = ((ray[:, None, :] - chunk[None, :, :]) ** 2).sum(-1)
+            if dist2.min() < (0.025 * size) ** 2:
+                blocked = True
+                break
+        if not blocked:
+            return d
+    return _EYE / _EYE_DISTANCE
 
 
 def _scene_ranges(points: np.ndarray, margin: float = 0.08,
