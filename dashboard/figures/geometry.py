@@ -217,11 +217,20 @@ def _slerp(a: np.ndarray, b: np.ndarray, radius: float, n: int = 32) -> np.ndarr
     return radius * (np.sin((1 - s) * theta) * a + np.sin(s * theta) * b) / np.sin(theta)
 
 
-def transport_drawing(transport: Transport, *, n_arrows: int = 12, length_2d: float = 0.3,
-                      length_3d: float = 0.35) -> TransportDrawing:
+def transport_drawing(transport: Transport, *, n_arrows: int = 12,
+                      length_2d: float | None = None,
+                      length_3d: float | None = None) -> TransportDrawing:
     """The pieces of a readable transport picture: a dozen arrows along the loop, the first
     and the last vector at the start of the loop, and the arc of the holonomy angle between
-    them (drawn at 60 % of the arrow length)."""
+    them (drawn at 60 % of the arrow length). Lengths default to 30 % of the loop's size (in
+    coordinates and in R³), so arrows stay visible on a large surface and do not cross on a
+    small loop."""
+    if length_2d is None:
+        length_2d = 0.3 * max(float(np.ptp(transport.loop, axis=0).max()), 1e-6)
+    if length_3d is None:
+        size = (float(np.ptp(transport.loop_xyz, axis=0).max())
+                if transport.loop_xyz is not None else 1.0)
+        length_3d = 0.3 * max(size, 1e-6)
     arrows = transport_arrows(transport, n_arrows=n_arrows, length_2d=length_2d,
                               length_3d=length_3d)
     first = arrows[0]
@@ -388,12 +397,13 @@ def make_surface_figure(
             camera=dict(eye=dict(x=eye[0], y=eye[1], z=eye[2])),
             annotations=annotations,
         ),
-        legend=dict(x=0.0, y=0.0, xanchor="left", yanchor="bottom"),
+        legend=dict(orientation="h", x=0.0, y=0.0, xanchor="left", yanchor="top"),
         # keep the user's camera while only the curves change; turn it to a new start point
         uirevision=f"{surface.name}:{_rounded(points[0][0]) if points else ''}",
     )
     name = title or f"{surface.title}: {FIELDS[field]}"
     apply_layout(fig, name, height=height, title_width=44)
+    fig.update_layout(margin=dict(l=10, r=10, b=70))
     fig.update_layout(margin=dict(l=10, r=10, b=10))
     return fig
 
@@ -441,7 +451,12 @@ def visible_direction(surface: ParametricSurface, xyz: np.ndarray,
     if normal @ (p - center) < 0 or (np.linalg.norm(p - center) < 1e-9 and normal[2] < 0):
         normal = -normal
     up = np.array([0.0, 0.0, 1.0])
-    candidates = [n + k * up for n in (normal, -normal) for k in (0.5, 1.0, 0.0, 2.0, -0.5)]
+    # first a view that leans outwards from the centre (not straight down onto a flat torus,
+    # which hides its shape), then the plain normal directions
+    radial = (p - center) * np.array([1.0, 1.0, 0.0])
+    radial = radial / np.linalg.norm(radial) if np.linalg.norm(radial) > 1e-9 else 0 * up
+    candidates = [normal + 0.9 * radial + 0.3 * up]
+    candidates += [n + k * up for n in (normal, -normal) for k in (0.5, 1.0, 0.0, 2.0, -0.5)]
     candidates += [up, -up]
     t = np.linspace(0.04, 2.5, 40)[:, None] * size
     for c in candidates:
@@ -551,10 +566,10 @@ def _transport_traces_3d(surface: ParametricSurface, drawing: TransportDrawing, 
                                    name="holonomy angle", line=dict(color="#111111", width=5),
                                    hoverinfo="name"))
         mid = arc[len(arc) // 2]
-        notes.append(_label_3d(mid, f"{np.degrees(drawing.holonomy):.1f}°", ax=-30, ay=30))
-    notes.append(_label_3d(base, "loop starts here", ax=-40, ay=-30))
-    notes.append(_label_3d(base + drawing.first.vector_xyz, "first", ax=20, ay=-20))
-    notes.append(_label_3d(base + drawing.last.vector_xyz, "after one turn", ax=30, ay=20))
+        notes.append(_label_3d(mid, f"{np.degrees(drawing.holonomy):.1f}°", ax=-45, ay=40))
+    # the first and the last vector are told apart by colour and the legend; one label
+    # fewer near the start keeps the labels off each other
+    notes.append(_label_3d(base, "loop starts here", ax=50, ay=40))
     return traces, notes
 
 
@@ -639,13 +654,13 @@ def _transport_traces_2d(drawing: TransportDrawing) -> tuple[list, list[dict]]:
     traces += _arrow_traces_2d([drawing.last], ink=_LAST_INK, name="after one turn",
                                width=3.5)
     base = drawing.first.base
-    notes = [_label_2d(base, "loop starts here", ax=-50, ay=30)]
+    notes = [_label_2d(base, "loop starts here", ax=50, ay=40)]
     if len(drawing.arc):
         traces.append(go.Scatter(x=drawing.arc[:, 0], y=drawing.arc[:, 1], mode="lines",
                                  name="holonomy angle", line=dict(color="#111111", width=2.5),
                                  hoverinfo="name"))
         notes.append(_label_2d(drawing.arc[len(drawing.arc) // 2],
-                               f"{np.degrees(drawing.holonomy):.1f}°", ax=30, ay=-30))
+                               f"{np.degrees(drawing.holonomy):.1f}°", ax=-45, ay=40))
     return traces, notes
 
 

@@ -275,7 +275,7 @@ with guarded(MODES[mode].lower()):
         loop = ("circle", p[0], p[1], radius) if loop_kind == "circle" else ("parallel", p[0])
         tr = cached.transport_for(cfg, loop)
         curves.append(figs.Curve(tr.loop, "loop", tr.loop_xyz, 3))
-        drawing = figs.transport_drawing(tr, length_2d=0.08 * span)
+        drawing = figs.transport_drawing(tr)
         if loop_kind == "circle":
             points = [(p, "centre")]
         total = figs.gauss_bonnet_total(tr)
