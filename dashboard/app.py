@@ -20,9 +20,13 @@ from dashboard.labs import LABS  # noqa: E402
 # entrypoint has run would then bypass this file (no layout, no navigation).
 _PAGES = Path(__file__).parent / "views"
 
+# A file shipped with the app: a ":material/…:" page icon is fetched from a font server as the
+# favicon, which fails offline.
+FAVICON = _ROOT / "assets" / "favicon.png"
+
 st.set_page_config(
     page_title="DiffGeo Lab",
-    page_icon=":material/blur_on:",
+    page_icon=str(FAVICON),
     layout="wide",
     initial_sidebar_state="expanded",
 )

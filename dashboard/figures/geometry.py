@@ -8,8 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from dashboard.figures.theme import CURVATURE_SCALE, apply_layout, color, symmetric_range
+from dashboard.figures.theme import (
+    CURVATURE_SCALE,
+    CURVATURE_SCALE_3D,
+    LABEL_BOX,
+    apply_layout,
+    symmetric_range,
+)
 from geomcore.geometry.analysis import Transport
+from geomcore.geometry.geodesics import Geodesic
 from geomcore.geometry.metrics import RiemannianMetric
 from geomcore.geometry.surfaces import ParametricSurface
 
@@ -25,9 +32,107 @@ __all__ = [
     "join_curves",
     "transport_arrows",
     "indicatrices",
+    "TransportDrawing",
+    "transport_drawing",
+    "reduce_angle",
+    "gauss_bonnet_total",
+    "stop_sentence",
+    "STATUS_SENTENCES",
+    "StartDefaults",
+    "start_defaults",
+    "curve_ink",
 ]
 
 FIELDS = {"gaussian": "Gaussian curvature K", "mean": "Mean curvature H"}
+
+# Inks for curves drawn over the blue–grey–red curvature scale. Orange contrasts with both ends
+# (navy and dark red) and with the grey middle; every line is also drawn over a casing of the
+# opposite lightness, so even a dark ink stays visible on navy.
+_INKS = ("#E69F00", "#111111", "#009E73", "#FFD60A", "#111111", "#D55E00", "#56B4E9",
+         "#111111")
+_DARK_CASING = "#1B1F24"
+
+
+def curve_ink(index: int) -> str:
+    """The colour of curve ``index`` on a curvature-coloured background (0: geodesics, orange;
+    1: geodesic circles, near-black; 3: a transport loop, yellow; 4: a dashed reference)."""
+    return _INKS[index % len(_INKS)]
+
+
+def _casing(ink: str) -> str:
+    """White under a dark ink, near-black under a light one."""
+    r, g, b = (int(ink[i:i + 2], 16) for i in (1, 3, 5))
+    return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 110 else _DARK_CASING
+
+
+# Every status a Geodesic can carry (geomcore.geometry._space.Geodesic.status), in words. The
+# page never shows the codes themselves.
+STATUS_SENTENCES = {
+    "ok": "The geodesic reached its full length {length:.2f}.",
+    "left_domain": "The geodesic reached the edge of the chart after length {length:.2f}; "
+                   "it is drawn up to there.",
+    "singular": "The geodesic reached a point where the metric degenerates (a pole, an apex "
+                "or a rim) after length {length:.2f}; it is drawn up to there.",
+    "not_converged": "The integrator could not follow the geodesic beyond length "
+                     "{length:.2f}; it is drawn up to there.",
+}
+
+
+def stop_sentence(geodesic: Geodesic) -> str:
+    """Why and where a geodesic stopped, as a sentence for the page (never a status code)."""
+    template = STATUS_SENTENCES.get(
+        geodesic.status, "The geodesic stopped after length {length:.2f}; it is drawn up "
+                         "to there.")
+    length = geodesic.length if np.isfinite(geodesic.length) else 0.0
+    return template.format(length=length)
+
+
+@dataclass(frozen=True)
+class StartDefaults:
+    """Where "One geodesic" starts when a space is opened: the start point as fractions of the
+    (finite) coordinate ranges, the direction in degrees from ∂_1, and the length."""
+
+    u_frac: float = 0.22
+    v_frac: float = 0.15
+    angle: int = 40
+    length: float = 6.0
+
+
+# Chosen so that every default geodesic stays inside its chart with about 15 % to spare
+# (tests/dashboard/test_geometry_figures_readable.py integrates each one). The closed surfaces
+# start on the upper, camera-facing side.
+_START_DEFAULTS = {
+    "saddle": StartDefaults(0.2, 0.3, 30, 2.5),
+    "monkey_saddle": StartDefaults(0.2, 0.3, 30, 2.0),
+    "paraboloid": StartDefaults(0.2, 0.3, 30, 3.2),
+    "catenoid": StartDefaults(0.3, 0.15, 40, 3.0),
+    "helicoid": StartDefaults(0.2, 0.3, 30, 2.5),
+    "pseudosphere": StartDefaults(0.5, 0.15, 40, 2.5),
+    "gaussian_bump": StartDefaults(0.15, 0.3, 20, 4.6),
+    "cylinder": StartDefaults(0.3, 0.15, 40, 3.0),
+    "cone": StartDefaults(0.8, 0.15, 120, 2.6),
+    "poincare": StartDefaults(0.35, 0.3, 40, 6.0),
+    "gaussian": StartDefaults(0.35, 0.3, 40, 2.8),
+}
+
+
+def start_defaults(name: str) -> StartDefaults:
+    """The opening start point, direction and length for the space called ``name`` (a catalog
+    surface, a statistical manifold, or anything else for the generic default)."""
+    return _START_DEFAULTS.get(name, StartDefaults())
+
+
+def reduce_angle(angle: float) -> float:
+    """``angle`` (radians) reduced into (−π, π], the range of a holonomy angle."""
+    r = float(np.mod(angle + np.pi, 2 * np.pi) - np.pi)
+    return np.pi if r == -np.pi else r
+
+
+def gauss_bonnet_total(transport: Transport) -> float:
+    """The Gauss–Bonnet prediction of the holonomy, ``edge_holonomy + ∬ K dA`` (radians, not
+    reduced): the total curvature enclosed by the loop, plus for a parallel the holonomy of
+    the edge of the chart it is measured from."""
+    return float(transport.enclosed_curvature + transport.edge_holonomy)
 
 
 @dataclass(frozen=True)
@@ -69,6 +174,20 @@ class Arrow:
     vector_xyz: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class TransportDrawing:
+    """What a transport picture shows: the vector along the loop (``arrows``), the first
+    vector and the vector after one turn (both at the loop's start), and the arc between them
+    (coordinates (k, 2) and, on a surface, R³ (k, 3); empty when the angle is below 1°)."""
+
+    arrows: list[Arrow]
+    first: Arrow
+    last: Arrow
+    arc: np.ndarray
+    arc_xyz: np.ndarray | None
+    holonomy: float
+
+
 def transport_arrows(transport: Transport, *, n_arrows: int = 24, length_2d: float = 0.3,
                      length_3d: float = 0.35) -> list[Arrow]:
     """Arrows for the transported vector at ``n_arrows`` points of the loop, scaled so the
@@ -85,6 +204,50 @@ def transport_arrows(transport: Transport, *, n_arrows: int = 24, length_2d: flo
               v3[i] * s3 if v3 is not None else None)
         for i in range(0, len(loop), step)
     ]
+
+
+def _slerp(a: np.ndarray, b: np.ndarray, radius: float, n: int = 32) -> np.ndarray:
+    """Points at distance ``radius`` turning from direction ``a`` to ``b`` (short way), (n, d)."""
+    a = a / np.linalg.norm(a)
+    b = b / np.linalg.norm(b)
+    theta = float(np.arccos(np.clip(a @ b, -1.0, 1.0)))
+    s = np.linspace(0.0, 1.0, n)[:, None]
+    if theta < 1e-6:
+        return radius * np.repeat(a[None], n, axis=0)
+    return radius * (np.sin((1 - s) * theta) * a + np.sin(s * theta) * b) / np.sin(theta)
+
+
+def transport_drawing(transport: Transport, *, n_arrows: int = 12,
+                      length_2d: float | None = None,
+                      length_3d: float | None = None) -> TransportDrawing:
+    """The pieces of a readable transport picture: a dozen arrows along the loop, the first
+    and the last vector at the start of the loop, and the arc of the holonomy angle between
+    them (drawn at 60 % of the arrow length). Lengths default to 30 % of the loop's size (in
+    coordinates and in R³), so arrows stay visible on a large surface and do not cross on a
+    small loop."""
+    if length_2d is None:
+        length_2d = 0.3 * max(float(np.ptp(transport.loop, axis=0).max()), 1e-6)
+    if length_3d is None:
+        size = (float(np.ptp(transport.loop_xyz, axis=0).max())
+                if transport.loop_xyz is not None else 1.0)
+        length_3d = 0.3 * max(size, 1e-6)
+    arrows = transport_arrows(transport, n_arrows=n_arrows, length_2d=length_2d,
+                              length_3d=length_3d)
+    first = arrows[0]
+    s2 = length_2d / max(float(np.linalg.norm(transport.vectors[0])), 1e-12)
+    v3 = transport.vectors_xyz
+    s3 = length_3d / max(float(np.linalg.norm(v3[0])), 1e-12) if v3 is not None else 0.0
+    base_xyz = transport.loop_xyz[0] if transport.loop_xyz is not None else None
+    last = Arrow(transport.loop[0], transport.vectors[-1] * s2, base_xyz,
+                 v3[-1] * s3 if v3 is not None else None)
+    big_enough = abs(transport.holonomy) >= np.radians(1.0)
+    arc = (transport.loop[0] + _slerp(first.vector, last.vector, 0.6 * length_2d)
+           if big_enough else np.empty((0, 2)))
+    arc_xyz = None
+    if big_enough and base_xyz is not None and v3 is not None:
+        arc_xyz = base_xyz + _slerp(v3[0], v3[-1], 0.6 * length_3d)
+    # the arrows in between: skip the first (drawn on its own)
+    return TransportDrawing(arrows[1:], first, last, arc, arc_xyz, float(transport.holonomy))
 
 
 def split_periodic(coords: np.ndarray, periods: Sequence[float]) -> np.ndarray:
@@ -133,7 +296,16 @@ def _field_values(surface: ParametricSurface, field: str, uu: np.ndarray,
 
 
 def _colorbar(title: str) -> dict:
-    return dict(title=dict(text=title, side="top"), thickness=16, len=0.8)
+    # exact zero prints as "0" (not "1e-17" or "−0"); ticks stay few enough not to collide
+    return dict(title=dict(text=title, side="top"), thickness=16, len=0.8, nticks=7,
+                tickformat=".2~g")
+
+
+def _snap_zero(values: np.ndarray, half: float) -> np.ndarray:
+    """Rounding noise (|v| below 1e-9 of the colour range, or 1e-12) becomes exactly 0, so a
+    flat region reads K = 0 in the hover text and sits at the middle of the scale."""
+    tol = max(1e-9 * half, 1e-12)
+    return np.where(np.abs(values) <= tol, 0.0, values)
 
 
 def make_surface_figure(
@@ -143,100 +315,266 @@ def make_surface_figure(
     curves: Sequence[Curve] = (),
     points: Sequence[tuple[np.ndarray, str]] = (),
     arrows: Sequence[Arrow] = (),
+    transport: TransportDrawing | None = None,
     resolution: int = 72,
     title: str | None = None,
-    height: int = 560,
+    height: int = 600,
 ) -> go.Figure:
-    """The surface in R³ coloured by curvature (diverging scale centred on 0), with curves,
-    marked points and tangent vectors drawn on it."""
+    """The surface in R³ coloured by curvature (diverging scale centred on 0, light grey at 0,
+    shaded), with curves, labelled points and tangent vectors drawn on it.
+
+    The scene has equal scales on the three axes (``aspectratio`` proportional to the ranges),
+    ranges taken from everything drawn plus a margin, and a camera turned towards the first
+    of ``points`` (the chosen start point) so that it is on the visible side.
+    """
     uu, vv = surface.grid(resolution, resolution)
     xyz = surface.point(uu, vv)
-    values = _fill_nan(_field_values(surface, field, uu, vv))
-    half = symmetric_range(values)
+    raw = _fill_nan(_field_values(surface, field, uu, vv))
+    half = symmetric_range(raw)
+    values = _snap_zero(raw, half)
     short = "K" if field == "gaussian" else "H"
+    scale = float(np.nanmax(np.abs(xyz))) or 1.0
+    eye = _camera_eye(surface, xyz, points[0][0] if points else None)
     fig = go.Figure()
     fig.add_trace(
         go.Surface(
             x=xyz[..., 0], y=xyz[..., 1], z=xyz[..., 2], surfacecolor=values,
-            colorscale=CURVATURE_SCALE, cmid=0.0, cmin=-half, cmax=half,
-            colorbar=_colorbar(short), name=FIELDS[field], showlegend=False,
+            colorscale=[list(stop) for stop in CURVATURE_SCALE_3D], cmid=0.0, cmin=-half,
+            cmax=half, colorbar=_colorbar(short), name=FIELDS[field], showlegend=False,
             hovertemplate=f"{short} = %{{surfacecolor:.3g}}<extra></extra>",
-            lighting=dict(ambient=0.7, diffuse=0.5, specular=0.1),
+            # diffuse light shades a flat, uniformly grey region so its shape still shows
+            lighting=dict(ambient=0.55, diffuse=0.75, specular=0.12, roughness=0.7,
+                          fresnel=0.1),
+            lightposition=dict(x=1000 * eye[0], y=1000 * eye[1], z=3000 * abs(eye[2]) + 1000),
+            contours=dict(x=dict(highlight=False), y=dict(highlight=False),
+                          z=dict(highlight=False)),
         )
     )
-    scale = float(np.nanmax(np.abs(xyz))) or 1.0
+    drawn = [xyz.reshape(-1, 3)]
     for curve in curves:
         if curve.xyz is None or len(curve.xyz) == 0:
             continue
-        lifted = _lift(surface, curve.coords, curve.xyz, 0.006 * scale)
+        lifted = _lift(surface, curve.coords, curve.xyz, 0.006 * scale, eye)
+        drawn.append(lifted)
+        ink = curve_ink(curve.color_index)
+        group = curve.legend_group or curve.name
         fig.add_trace(go.Scatter3d(
             x=lifted[:, 0], y=lifted[:, 1], z=lifted[:, 2], mode="lines", name=curve.name,
-            line=dict(color=color(curve.color_index), width=curve.width, dash=curve.dash),
-            showlegend=curve.show_legend, legendgroup=curve.legend_group or curve.name,
-            hoverinfo="name",
+            line=dict(color=_casing(ink), width=curve.width + 4), showlegend=False,
+            legendgroup=group, hoverinfo="skip",
         ))
+        fig.add_trace(go.Scatter3d(
+            x=lifted[:, 0], y=lifted[:, 1], z=lifted[:, 2], mode="lines", name=curve.name,
+            line=dict(color=ink, width=curve.width, dash=curve.dash),
+            showlegend=curve.show_legend, legendgroup=group, hoverinfo="name",
+        ))
+    annotations = []
     for k, (uv, label) in enumerate(points):
         uv = np.asarray(uv, float)
-        p = _lift(surface, uv[None], surface.points(uv)[None], 0.02 * scale)[0]
+        p = _lift(surface, uv[None], surface.points(uv)[None], 0.02 * scale, eye)[0]
         fig.add_trace(go.Scatter3d(
-            x=[p[0]], y=[p[1]], z=[p[2]], mode="markers+text", text=[label],
-            textposition="top center", name=label,
-            marker=dict(size=6, color=color(7 if k == 0 else 1), symbol="circle"),
-            showlegend=False,
+            x=[p[0]], y=[p[1]], z=[p[2]], mode="markers", name=label,
+            marker=dict(size=7, color=_POINT_INKS[k % 2], line=dict(color="white", width=2)),
+            showlegend=False, hovertemplate=f"{label}<extra></extra>",
         ))
+        annotations.append(_label_3d(p, label))
+    if transport is not None:
+        traces, notes = _transport_traces_3d(surface, transport, scale, eye)
+        fig.add_traces(traces)
+        annotations += notes
     if arrows:
         fig.add_traces(_arrow_traces_3d(arrows, scale))
+    ranges = _scene_ranges(np.concatenate(drawn))
+    extents = np.array([hi - lo for lo, hi in ranges])
+    ratio = extents / extents.max()
+    axis = dict(nticks=4, tickfont=dict(size=11), title=dict(font=dict(size=13)))
     fig.update_layout(
         scene=dict(
-            xaxis_title="x", yaxis_title="y", zaxis_title="z", aspectmode="data",
-            camera=dict(eye=dict(x=_EYE[0], y=_EYE[1], z=_EYE[2])),
+            xaxis=dict(axis, title_text="x", range=ranges[0]),
+            yaxis=dict(axis, title_text="y", range=ranges[1]),
+            zaxis=dict(axis, title_text="z", range=ranges[2]),
+            aspectmode="manual", aspectratio=dict(x=ratio[0], y=ratio[1], z=ratio[2]),
+            camera=dict(eye=dict(x=eye[0], y=eye[1], z=eye[2])),
+            annotations=annotations,
         ),
-        legend=dict(x=0.0, y=0.0, xanchor="left", yanchor="bottom"),
-        uirevision=surface.name,  # keep the user's camera when only curves change
+        legend=dict(orientation="h", x=0.0, y=0.0, xanchor="left", yanchor="top"),
+        # keep the user's camera while only the curves change; turn it to a new start point
+        uirevision=f"{surface.name}:{_rounded(points[0][0]) if points else ''}",
     )
     name = title or f"{surface.title}: {FIELDS[field]}"
-    return apply_layout(fig, name, height=height)
+    apply_layout(fig, name, height=height, title_width=44)
+    fig.update_layout(margin=dict(l=10, r=10, b=70))
+    fig.update_layout(margin=dict(l=10, r=10, b=10))
+    return fig
 
 
+_POINT_INKS = ("#111111", "#D55E00")
 _EYE = np.array([1.3, 1.3, 1.45])
-"""The default camera position (scene units): curves are lifted towards it."""
+"""The default camera position (scene units) when no point is chosen."""
+_EYE_DISTANCE = float(np.linalg.norm(_EYE))
+
+
+def _rounded(uv: np.ndarray) -> str:
+    return ",".join(f"{x:.3f}" for x in np.asarray(uv, float))
+
+
+def _camera_eye(surface: ParametricSurface, xyz: np.ndarray,
+                uv: np.ndarray | None) -> np.ndarray:
+    """A camera position from which the point ``uv`` is visible: the first of a few
+    directions (the normal on either side, tilted up or down) along which a ray from the point
+    does not pass through the surface, at the default distance. Without a point (or if every
+    direction is blocked), the default eye."""
+    if uv is None:
+        return _EYE
+    return _EYE_DISTANCE * visible_direction(surface, xyz, np.asarray(uv, float))
+
+
+def visible_direction(surface: ParametricSurface, xyz: np.ndarray,
+                      uv: np.ndarray) -> np.ndarray:
+    """A unit vector d such that the ray ``r(uv) + t d`` (t > 0) misses the sampled surface
+    ``xyz`` (grid, shape (..., 3)); the default view direction if none of the tried ones does.
+
+    Tried in order: the normal oriented away from the surface's centre, tilted up by 0.5, 1
+    and 0, then down; then the opposite normal likewise; then straight up and down.
+    """
+    pts = xyz.reshape(-1, 3)
+    pts = pts[np.all(np.isfinite(pts), axis=1)]
+    center = 0.5 * (pts.min(axis=0) + pts.max(axis=0))
+    size = max(float(np.ptp(pts, axis=0).max()), 1e-9)
+    p = surface.points(uv)
+    normal = surface.normal(uv[0], uv[1])
+    if not np.all(np.isfinite(normal)) or np.linalg.norm(normal) < 1e-12:
+        normal = p - center
+    if np.linalg.norm(normal) < 1e-12:
+        normal = np.array([0.0, 0.0, 1.0])
+    normal = normal / np.linalg.norm(normal)
+    if normal @ (p - center) < 0 or (np.linalg.norm(p - center) < 1e-9 and normal[2] < 0):
+        normal = -normal
+    up = np.array([0.0, 0.0, 1.0])
+    # first a view that leans outwards from the centre (not straight down onto a flat torus,
+    # which hides its shape), then the plain normal directions
+    radial = (p - center) * np.array([1.0, 1.0, 0.0])
+    radial = radial / np.linalg.norm(radial) if np.linalg.norm(radial) > 1e-9 else 0 * up
+    candidates = [normal + 0.9 * radial + 0.3 * up]
+    candidates += [n + k * up for n in (normal, -normal) for k in (0.5, 1.0, 0.0, 2.0, -0.5)]
+    candidates += [up, -up]
+    t = np.linspace(0.04, 2.5, 40)[:, None] * size
+    for c in candidates:
+        if np.linalg.norm(c) < 1e-9:
+            continue
+        d = c / np.linalg.norm(c)
+        ray = p + t * d
+        # squared distances from every ray sample to every surface sample, in blocks
+        blocked = False
+        for start in range(0, len(pts), 4096):
+            chunk = pts[start:start + 4096]
+            dist2 = ((ray[:, None, :] - chunk[None, :, :]) ** 2).sum(-1)
+            if dist2.min() < (0.025 * size) ** 2:
+                blocked = True
+                break
+        if not blocked:
+            return d
+    return _EYE / _EYE_DISTANCE
+
+
+def _scene_ranges(points: np.ndarray, margin: float = 0.08,
+                  min_fraction: float = 0.2) -> list[list[float]]:
+    """Axis ranges covering ``points`` (n, 3) with a margin of ``margin`` times the largest
+    extent on every side; a flat direction gets at least ``min_fraction`` of it, so a plane
+    is not squashed into a sheet of zero thickness (and nothing is clipped)."""
+    finite = points[np.all(np.isfinite(points), axis=1)]
+    lo, hi = finite.min(axis=0), finite.max(axis=0)
+    big = max(float((hi - lo).max()), 1e-9)
+    mid = 0.5 * (lo + hi)
+    half = np.maximum(0.5 * (hi - lo), 0.5 * min_fraction * big) + margin * big
+    return [[float(m - h), float(m + h)] for m, h in zip(mid, half, strict=True)]
+
+
+def _label_3d(p: np.ndarray, text: str, ax: int = 24, ay: int = -26) -> dict:
+    """A scene annotation in a white box (readable on any colour) pointing at ``p``."""
+    return dict(x=float(p[0]), y=float(p[1]), z=float(p[2]), text=text, showarrow=True,
+                arrowhead=0, arrowcolor="#1B1F24", ax=ax, ay=ay, **LABEL_BOX)
 
 
 def _lift(surface: ParametricSurface, coords: np.ndarray, xyz: np.ndarray,
-          offset: float) -> np.ndarray:
-    """Move curve points slightly off the surface, on the side facing the default camera, so
-    that the surface does not hide them (the normal r_u × r_v points inwards on some
+          offset: float, eye: np.ndarray = _EYE) -> np.ndarray:
+    """Move curve points slightly off the surface, on the side facing the camera at ``eye``,
+    so that the surface does not hide them (the normal r_u × r_v points inwards on some
     surfaces, such as the torus)."""
     normal = surface.normal(coords[:, 0], coords[:, 1])
     normal = np.where(np.isfinite(normal), normal, 0.0)
-    facing = np.sign(normal @ _EYE)
+    facing = np.sign(normal @ eye)
     facing[facing == 0] = 1.0
     return xyz + offset * facing[:, None] * normal
 
 
-def _arrow_traces_3d(arrows: Sequence[Arrow], scale: float) -> list:
+def _cones(tips: np.ndarray, dirs: np.ndarray, ink: str, head: float, name: str) -> go.Cone:
+    """Arrowheads of length ``head`` (scene units) at ``tips`` pointing along ``dirs``."""
+    unit = dirs / np.maximum(np.linalg.norm(dirs, axis=1, keepdims=True), 1e-12)
+    return go.Cone(x=tips[:, 0], y=tips[:, 1], z=tips[:, 2], u=unit[:, 0], v=unit[:, 1],
+                   w=unit[:, 2], sizemode="absolute", sizeref=head, anchor="tip",
+                   showscale=False, colorscale=[[0, ink], [1, ink]], name=name,
+                   hoverinfo="skip", lighting=dict(ambient=0.8, diffuse=0.4))
+
+
+def _arrow_traces_3d(arrows: Sequence[Arrow], scale: float, *, ink: str = "#E69F00",
+                     name: str = "transported vector", width: float = 6,
+                     show_legend: bool = True) -> list:
+    """Shafts (one line trace) and cone arrowheads of ``arrows``; the shaft stops at the base
+    of the cone so that the two never cross."""
     xs, ys, zs = [], [], []
     tips, dirs = [], []
     for a in arrows:
         if a.base_xyz is None or a.vector_xyz is None:
             continue
+        head = 0.3 * float(np.linalg.norm(a.vector_xyz))
         end = a.base_xyz + a.vector_xyz
-        xs += [a.base_xyz[0], end[0], None]
-        ys += [a.base_xyz[1], end[1], None]
-        zs += [a.base_xyz[2], end[2], None]
+        shaft_end = end - 0.9 * head * a.vector_xyz / max(np.linalg.norm(a.vector_xyz), 1e-12)
+        xs += [a.base_xyz[0], shaft_end[0], None]
+        ys += [a.base_xyz[1], shaft_end[1], None]
+        zs += [a.base_xyz[2], shaft_end[2], None]
         tips.append(end)
         dirs.append(a.vector_xyz)
     if not tips:
         return []
     tips_arr, dirs_arr = np.array(tips), np.array(dirs)
+    head = 0.3 * float(np.median(np.linalg.norm(dirs_arr, axis=1)))
     return [
-        go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", name="transported vector",
-                     line=dict(color=color(2), width=6), hoverinfo="skip"),
-        go.Cone(x=tips_arr[:, 0], y=tips_arr[:, 1], z=tips_arr[:, 2], u=dirs_arr[:, 0],
-                v=dirs_arr[:, 1], w=dirs_arr[:, 2], sizemode="absolute", sizeref=0.08 * scale,
-                anchor="tip", showscale=False, colorscale=[[0, color(2)], [1, color(2)]],
-                name="transported vector", hoverinfo="skip"),
+        go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", name=name, legendgroup=name,
+                     line=dict(color=ink, width=width), hoverinfo="skip",
+                     showlegend=show_legend),
+        _cones(tips_arr, dirs_arr, ink, head, name),
     ]
+
+
+def _transport_traces_3d(surface: ParametricSurface, drawing: TransportDrawing, scale: float,
+                         eye: np.ndarray) -> tuple[list, list[dict]]:
+    """Arrows along the loop (orange), the first vector (green) and the vector after one turn
+    (vermillion) at the start of the loop, the arc between them, and their labels."""
+    traces = _arrow_traces_3d(drawing.arrows, scale, name="transported vector", width=5)
+    traces += _arrow_traces_3d([drawing.first], scale, ink=_FIRST_INK, width=9,
+                               name="first vector")
+    traces += _arrow_traces_3d([drawing.last], scale, ink=_LAST_INK, width=9,
+                               name="after one turn")
+    notes: list[dict] = []
+    base = drawing.first.base_xyz
+    if base is None:
+        return traces, notes
+    if drawing.arc_xyz is not None and len(drawing.arc_xyz):
+        arc = drawing.arc_xyz
+        traces.append(go.Scatter3d(x=arc[:, 0], y=arc[:, 1], z=arc[:, 2], mode="lines",
+                                   name="holonomy angle", line=dict(color="#111111", width=5),
+                                   hoverinfo="name"))
+        mid = arc[len(arc) // 2]
+        notes.append(_label_3d(mid, f"{np.degrees(drawing.holonomy):.1f}°", ax=-45, ay=40))
+    # the first and the last vector are told apart by colour and the legend; one label
+    # fewer near the start keeps the labels off each other
+    notes.append(_label_3d(base, "loop starts here", ax=50, ay=40))
+    return traces, notes
+
+
+_FIRST_INK = "#009E73"
+_LAST_INK = "#D55E00"
 
 
 def _click_grid(domain: Sequence[tuple[float, float]], n: int = 41) -> go.Scatter:
@@ -256,38 +594,89 @@ def _curve_traces_2d(curves: Sequence[Curve], periods: Sequence[float]) -> list:
     traces = []
     for curve in curves:
         c = split_periodic(curve.coords, periods)
+        ink = curve_ink(curve.color_index)
+        group = curve.legend_group or curve.name
+        width = curve.width / 2 + 1
+        traces.append(go.Scatter(
+            x=c[:, 0], y=c[:, 1], mode="lines", name=curve.name, showlegend=False,
+            line=dict(color=_casing(ink), width=width + 3), legendgroup=group,
+            hoverinfo="skip",
+        ))
         traces.append(go.Scatter(
             x=c[:, 0], y=c[:, 1], mode="lines", name=curve.name,
-            line=dict(color=color(curve.color_index), width=curve.width / 2 + 1,
-                      dash=curve.dash),
-            showlegend=curve.show_legend, legendgroup=curve.legend_group or curve.name,
-            hoverinfo="name",
+            line=dict(color=ink, width=width, dash=curve.dash),
+            showlegend=curve.show_legend, legendgroup=group, hoverinfo="name",
         ))
     return traces
 
 
 def _point_traces_2d(points: Sequence[tuple[np.ndarray, str]]) -> list:
     return [
-        go.Scatter(x=[uv[0]], y=[uv[1]], mode="markers+text", text=[label],
-                   textposition="top right", name=label, showlegend=False,
-                   marker=dict(size=11, color=color(7 if k == 0 else 1),
-                               line=dict(color="white", width=1.5)))
+        go.Scatter(x=[uv[0]], y=[uv[1]], mode="markers", name=label, showlegend=False,
+                   marker=dict(size=12, color=_POINT_INKS[k % 2],
+                               line=dict(color="white", width=2)),
+                   hovertemplate=f"{label} (%{{x:.3f}}, %{{y:.3f}})<extra></extra>")
         for k, (uv, label) in enumerate(points)
     ]
 
 
-def _arrow_traces_2d(arrows: Sequence[Arrow]) -> list:
+def _label_2d(xy: Sequence[float], text: str, ax: int = 26, ay: int = -24) -> dict:
+    """An annotation in a white box pointing at ``xy``: readable on navy, red and white."""
+    return dict(x=float(xy[0]), y=float(xy[1]), text=text, showarrow=True, arrowhead=0,
+                arrowcolor="#1B1F24", ax=ax, ay=ay, **LABEL_BOX)
+
+
+def _point_labels_2d(points: Sequence[tuple[np.ndarray, str]]) -> list[dict]:
+    return [_label_2d(uv, label, ax=26 if k == 0 else -26) for k, (uv, label)
+            in enumerate(points)]
+
+
+def _arrow_traces_2d(arrows: Sequence[Arrow], *, ink: str = "#E69F00",
+                     name: str = "transported vector", width: float = 2.5,
+                     show_legend: bool = True) -> list:
     xs, ys = [], []
     for a in arrows:
         xs += [a.base[0], a.base[0] + a.vector[0], None]
         ys += [a.base[1], a.base[1] + a.vector[1], None]
     if not xs:
         return []
-    return [go.Scatter(x=xs, y=ys, mode="lines+markers", name="transported vector",
-                       line=dict(color=color(2), width=2.5),
-                       marker=dict(symbol="arrow", angleref="previous", size=10,
-                                   color=color(2)),
+    return [go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, legendgroup=name,
+                       line=dict(color=ink, width=width), showlegend=show_legend,
+                       marker=dict(symbol="arrow", angleref="previous", size=4 * width + 2,
+                                   color=ink, line=dict(color=_DARK_CASING, width=1)),
                        hoverinfo="skip")]
+
+
+def _transport_traces_2d(drawing: TransportDrawing) -> tuple[list, list[dict]]:
+    traces = _arrow_traces_2d(drawing.arrows)
+    traces += _arrow_traces_2d([drawing.first], ink=_FIRST_INK, name="first vector",
+                               width=3.5)
+    traces += _arrow_traces_2d([drawing.last], ink=_LAST_INK, name="after one turn",
+                               width=3.5)
+    base = drawing.first.base
+    notes = [_label_2d(base, "loop starts here", ax=50, ay=40)]
+    if len(drawing.arc):
+        traces.append(go.Scatter(x=drawing.arc[:, 0], y=drawing.arc[:, 1], mode="lines",
+                                 name="holonomy angle", line=dict(color="#111111", width=2.5),
+                                 hoverinfo="name"))
+        notes.append(_label_2d(drawing.arc[len(drawing.arc) // 2],
+                               f"{np.degrees(drawing.holonomy):.1f}°", ax=-45, ay=40))
+    return traces, notes
+
+
+def _add_parts_2d(fig: go.Figure, curves: Sequence[Curve], periods: Sequence[float],
+                  points: Sequence[tuple[np.ndarray, str]], arrows: Sequence[Arrow],
+                  transport: TransportDrawing | None) -> None:
+    fig.add_traces(_curve_traces_2d(curves, periods))
+    fig.add_traces(_arrow_traces_2d(arrows))
+    notes = _point_labels_2d(points)
+    if transport is not None:
+        traces, more = _transport_traces_2d(transport)
+        fig.add_traces(traces)
+        notes += more
+    fig.add_traces(_point_traces_2d(points))
+    for note in notes:
+        fig.add_annotation(note)
 
 
 def make_parameter_map(
@@ -297,15 +686,17 @@ def make_parameter_map(
     curves: Sequence[Curve] = (),
     points: Sequence[tuple[np.ndarray, str]] = (),
     arrows: Sequence[Arrow] = (),
+    transport: TransportDrawing | None = None,
     resolution: int = 90,
     title: str | None = None,
-    height: int = 560,
+    height: int = 600,
 ) -> go.Figure:
     """The parameter domain (u, v) as a curvature heat map with the same curves; a faint grid
     of markers makes every point clickable."""
     uu, vv = surface.grid(resolution, resolution)
-    values = _fill_nan(_field_values(surface, field, uu, vv))
-    half = symmetric_range(values)
+    raw = _fill_nan(_field_values(surface, field, uu, vv))
+    half = symmetric_range(raw)
+    values = _snap_zero(raw, half)
     short = "K" if field == "gaussian" else "H"
     fig = go.Figure(go.Heatmap(
         x=uu[:, 0], y=vv[0], z=values.T, colorscale=CURVATURE_SCALE, zmid=0.0, zmin=-half,
@@ -314,15 +705,15 @@ def make_parameter_map(
     fig.add_trace(_click_grid([surface.u_range, surface.v_range]))
     periods = [hi - lo if per else 0.0 for (lo, hi), per
                in zip([surface.u_range, surface.v_range], surface.periodic, strict=True)]
-    fig.add_traces(_curve_traces_2d(curves, periods))
-    fig.add_traces(_arrow_traces_2d(arrows))
-    fig.add_traces(_point_traces_2d(points))
+    _add_parts_2d(fig, curves, periods, points, arrows, transport)
     fig.update_xaxes(title_text="u", range=list(surface.u_range), constrain="domain")
     fig.update_yaxes(title_text="v", range=list(surface.v_range))
-    fig.update_layout(legend=dict(orientation="h", y=-0.15), clickmode="event+select",
-                      dragmode="pan")
-    return apply_layout(fig, title or f"Parameter domain of the {surface.title.lower()}",
-                        height=height)
+    fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"),
+                      clickmode="event+select", dragmode="pan")
+    apply_layout(fig, title or f"Parameter domain of the {surface.title.lower()}",
+                 height=height, title_width=44)
+    fig.update_layout(margin=dict(b=110))
+    return fig
 
 
 def indicatrices(metric: RiemannianMetric, n: int = 9, scale: float = 0.3,
@@ -362,34 +753,41 @@ def make_metric_plane(
     curves: Sequence[Curve] = (),
     points: Sequence[tuple[np.ndarray, str]] = (),
     arrows: Sequence[Arrow] = (),
+    transport: TransportDrawing | None = None,
     title: str | None = None,
-    height: int = 560,
+    height: int = 600,
 ) -> go.Figure:
     """A two-dimensional metric drawn in its coordinate plane: the indicatrices (unit circles of
-    g, which shrink where distances grow) with the curves on top. Clickable like the map."""
+    g, which shrink where distances grow) with the curves on top. Clickable like the map.
+
+    The axes show exactly the finite domain (``y, σ > 0`` for the half-planes: the plot area
+    shrinks to keep equal scales instead of widening a range past the domain's edge).
+    """
     domain = finite_domain(metric)
     ell = indicatrices(metric)
     fig = go.Figure(go.Scatter(
-        x=ell[:, 0], y=ell[:, 1], mode="lines", name="unit circles of g (indicatrices)",
+        x=ell[:, 0], y=ell[:, 1], mode="lines",
+        name="unit circles of g, one common scale (not true size)",
         line=dict(color="#9aa4b1", width=1.2), hoverinfo="skip",
     ))
     fig.add_trace(_click_grid(domain))
-    fig.add_traces(_curve_traces_2d(curves, [0.0, 0.0]))
-    fig.add_traces(_arrow_traces_2d(arrows))
-    fig.add_traces(_point_traces_2d(points))
+    _add_parts_2d(fig, curves, [0.0, 0.0], points, arrows, transport)
     labels = [plain_label(c) for c in metric.coord_labels]
-    fig.update_xaxes(title_text=labels[0], range=list(domain[0]))
+    fig.update_xaxes(title_text=labels[0], range=list(domain[0]), constrain="domain")
     # Equal scales: otherwise the indicatrices' shapes (the whole point) would be distorted.
     fig.update_yaxes(title_text=labels[1], range=list(domain[1]), scaleanchor="x",
-                     scaleratio=1.0)
-    fig.update_layout(legend=dict(orientation="h", y=-0.15), clickmode="event+select",
-                      dragmode="pan")
+                     scaleratio=1.0, constrain="domain")
+    fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"),
+                      clickmode="event+select", dragmode="pan")
     probe = np.stack(np.meshgrid(*[np.linspace(lo, hi, 7)[1:-1] for lo, hi in domain]),
                      axis=-1).reshape(-1, 2)
     ks = metric.gaussian_curvature(probe)
     where = "everywhere" if np.ptp(ks) < 1e-9 * (1 + np.abs(ks).max()) else "at the centre"
     k = float(ks[len(ks) // 2])
-    return apply_layout(fig, title or f"{metric.name}: K = {k:.3g} {where}", height=height)
+    # two short lines rather than one that a narrow column cuts off ("K = -1 everyw")
+    apply_layout(fig, title or f"{metric.name}<br>K = {k:.3g} {where}", height=height)
+    fig.update_layout(margin=dict(b=110))
+    return fig
 
 
 _GREEK = {r"\mu": "μ", r"\sigma": "σ", r"\theta": "θ", r"\phi": "φ"}

@@ -20,6 +20,16 @@ PALETTE = (
 # Diverging blue–white–red (ColorBrewer RdBu, reversed so that negative is blue): safe for
 # red–green deficiencies; always used with ``cmid=0`` so white means zero curvature.
 CURVATURE_SCALE = "RdBu_r"
+# The same diverging scale for shaded 3-D surfaces, with a light grey instead of white at 0:
+# a flat region (a cylinder, a cone, a plane) then stays visible against the white page.
+CURVATURE_SCALE_3D = (
+    (0.0, "#053061"), (0.15, "#2166AC"), (0.3, "#4393C3"), (0.42, "#A9CCE3"),
+    (0.5, "#DADDE1"),
+    (0.58, "#F4B39A"), (0.7, "#D6604D"), (0.85, "#B2182B"), (1.0, "#67001F"),
+)
+# Label boxes: dark text on a near-white box stays readable on any colour of the scale.
+LABEL_BOX = dict(bgcolor="rgba(255,255,255,0.88)", bordercolor="#1B1F24", borderwidth=1,
+                 borderpad=2, font=dict(size=13, color="#1B1F24"))
 SEQUENTIAL_SCALE = "Cividis"
 
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=14, color="#1B1F24")
@@ -30,26 +40,49 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
-def apply_layout(fig: go.Figure, title: str, *, height: int = 520) -> go.Figure:
-    """Title, font, margins and legend placement shared by every figure."""
+def wrap_title(text: str, width: int) -> str:
+    """Break a title into lines of at most ``width`` characters at spaces (Plotly's ``<br>``),
+    so that a narrow figure shows the whole title instead of cutting it off."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
+def apply_layout(fig: go.Figure, title: str, *, height: int = 520,
+                 title_width: int | None = None) -> go.Figure:
+    """Title, font, margins and legend placement shared by every figure.
+
+    ``title_width`` (characters) wraps a long title onto several lines; the top margin grows
+    with the number of lines.
+    """
+    if title_width is not None:
+        title = wrap_title(title, title_width)
+    n_lines = title.count("<br>") + 1
     fig.update_layout(
         title=dict(text=title, x=0.02, xanchor="left", font=dict(size=18)),
         font=FONT,
         height=height,
-        margin=dict(l=60, r=30, t=70, b=55),
+        margin=dict(l=60, r=30, t=46 + 24 * n_lines, b=55),
         template="plotly_white",
         legend=dict(bgcolor="rgba(255,255,255,0.8)", bordercolor="#d0d4da", borderwidth=1),
     )
     return fig
 
 
-def symmetric_range(values: np.ndarray, floor: float = 1e-6) -> float:
+def symmetric_range(values: np.ndarray, floor: float = 1e-6, *,
+                    zero_tol: float = 1e-9) -> float:
     """Half-width of a colour range centred on 0 that covers the finite ``values``.
 
     The 99th percentile of |values| is used so that a near-singular spike (a pole, an apex)
-    does not wash out the rest of the surface.
+    does not wash out the rest of the surface. Values that are all zero up to rounding
+    (|v| <= ``zero_tol``: a flat surface) get the range [-1, 1], so the colour bar reads
+    -1 … 0 … 1 instead of "-1μ … 1μ" around rounding noise.
     """
     finite = np.abs(values[np.isfinite(values)])
-    if finite.size == 0:
+    if finite.size == 0 or float(finite.max()) <= zero_tol:
         return 1.0
     return float(max(np.percentile(finite, 99), floor))

@@ -21,6 +21,36 @@ KINDS = {"catalog": "Surface catalog", "custom": "Custom surface", "statistical"
          "Statistical manifold"}
 CUSTOM_DEFAULT = ("(2 + 0.8*cos(u))*cos(v)", "(2 + 0.8*cos(u))*sin(v)", "0.8*sin(u) + 0.3*cos(2*v)")
 PLOT = {"config": {"displaylogo": False}}
+MAX_FORMULA_CHARS = 300
+_ELLIPSES = (
+    "**Reading the picture.** Each grey ellipse is a unit circle of the metric, all drawn at "
+    "one common scale (their sizes compare with each other, not with the axes): where the "
+    "ellipses are small, a small step in coordinates is a long way. "
+)
+READING = {
+    "poincare": _ELLIPSES + (
+        "Geodesics bend towards larger ellipses (a step at small y costs more). In the "
+        "half-plane $y > 0$ with $g = (dx^2 + dy^2)/y^2$ every geodesic is a semicircle "
+        "centred on the x-axis, or a vertical line."),
+    "gaussian": _ELLIPSES + (
+        "Geodesics bend towards larger ellipses (a step at small σ costs more), so the "
+        "shortest way between two normal distributions detours through wider ones. Under "
+        "$g = (d\\mu^2 + 2\\,d\\sigma^2)/\\sigma^2$ the geodesics are half-ellipses "
+        "centred on the μ-axis, $\\sqrt2$ times wider in μ than tall in σ (or vertical "
+        "lines): the metric is the Poincaré one after stretching μ by $1/\\sqrt2$."),
+}
+# Below this viewport width the two figures stack one above the other (Streamlit's own columns
+# stack only below 640 px, which leaves a 125 px wide map on a 1024 px projector).
+STACK_BELOW_PX = 1200
+st.html(
+    f"<style>@media (max-width: {STACK_BELOW_PX}px) {{"
+    ".st-key-geo_figures [data-testid='stHorizontalBlock'] {flex-direction: column;}"
+    ".st-key-geo_figures [data-testid='stColumn'] {width: 100% !important; flex: 1 1 100%"
+    " !important; min-width: 100% !important;}}"
+    # long Christoffel symbols scroll sideways instead of running off the page
+    ".st-key-geo_formulas .katex-display {overflow-x: auto; overflow-y: hidden;"
+    " padding-bottom: 4px;}</style>"
+)
 
 st.title("Surfaces & geodesics")
 st.caption(
@@ -48,9 +78,10 @@ with st.sidebar:
     elif kind == "custom":
         st.caption("Three formulas in u and v: + − * / ** (or ^), sin, cos, exp, log, sqrt, "
                    "cosh, … and the constants pi, e.")
+        # no max_chars: its counter is drawn over the end of the formula; the length is
+        # checked below instead
         formulas = tuple(
-            st.text_input(f"{axis}(u, v)", value=default, key=f"geo_custom_{axis}",
-                          max_chars=300)
+            st.text_input(f"{axis}(u, v)", value=default, key=f"geo_custom_{axis}")
             for axis, default in zip("xyz", CUSTOM_DEFAULT, strict=True)
         )
         c1, c2 = st.columns(2)
@@ -76,7 +107,8 @@ with st.sidebar:
                      key="geo_field", disabled=not is_surface)
 
 def _explain() -> None:
-    with st.expander("Explain: the geodesic equation and what to look for"):
+    with st.expander("Explain: the geodesic equation and what to look for", key="geo_explain",
+                     on_change="rerun"):
         st.markdown(
             "A geodesic $x(t)$ has no acceleration *within* the surface. In coordinates it solves"
         )
@@ -107,6 +139,11 @@ with guarded("this surface"):
     if cfg.kind == "custom" and not (cfg.u_range[0] < cfg.u_range[1]
                                      and cfg.v_range[0] < cfg.v_range[1]):
         raise ValueError("each range needs 'from' < 'to'")
+    if cfg.kind == "custom":
+        for axis, text in zip("xyz", cfg.formulas, strict=True):
+            if len(text) > MAX_FORMULA_CHARS:
+                raise ValueError(f"{axis}(u, v) has {len(text)} characters; shorten it to at "
+                                 f"most {MAX_FORMULA_CHARS}")
     space = cached.space_for(cfg)
 
 if space is None:
@@ -122,12 +159,23 @@ domain = (space.u_range, space.v_range) if is_surface else tuple(
 labels = ("u", "v") if is_surface else tuple(map(figs.plain_label, space.coord_labels))
 map_key = f"geo_map_{cfg.key}"
 keys = {w: f"geo_{cfg.key}_{w}" for w in ("pu", "pv", "qu", "qv")}
-defaults = {"pu": 0.22, "pv": 0.15, "qu": 0.45, "qv": 0.55}  # upper, camera-facing side
+start = figs.start_defaults(cfg.name if cfg.kind != "custom" else "custom")
+defaults = {"pu": start.u_frac, "pv": start.v_frac, "qu": 0.45, "qv": 0.55}
 if cfg.kind == "statistical":
-    defaults = {"pu": 0.35, "pv": 0.30, "qu": 0.70, "qv": 0.35}
+    defaults.update(qu=0.70, qv=0.35)
+# The point lives in a plain session-state entry ("…__value") besides its slider's key: a
+# slider's own state is dropped by Streamlit when a run ends without drawing it (an invalid
+# formula stops the page early), and the widget and the picture must keep agreeing afterwards.
 for w, frac in defaults.items():
     lo, hi = domain[0] if w[1] == "u" else domain[1]
-    st.session_state.setdefault(keys[w], round(lo + frac * (hi - lo), 3))
+    remembered = st.session_state.setdefault(f"{keys[w]}__value", round(lo + frac * (hi - lo), 3))
+    if keys[w] not in st.session_state:
+        st.session_state[keys[w]] = min(max(remembered, lo), hi)
+# direction and length: the chosen space's defaults, applied when the space changes
+if st.session_state.get("geo_defaults_for") != cfg.key:
+    st.session_state["geo_defaults_for"] = cfg.key
+    st.session_state["geo_angle"] = start.angle
+    st.session_state["geo_length"] = start.length
 
 click_target = st.session_state.get("geo_click_target", "start")
 targets = (keys["qu"], keys["qv"]) if click_target == "end" and mode == "shortest" \
@@ -140,6 +188,8 @@ def _point_sliders(prefix: str, title: str) -> tuple[float, float]:
                   key=keys[prefix + "u"], step=0.01)
     b = st.slider(f"{title}: {labels[1]}", float(domain[1][0]), float(domain[1][1]),
                   key=keys[prefix + "v"], step=0.01)
+    st.session_state[f"{keys[prefix + 'u']}__value"] = float(a)
+    st.session_state[f"{keys[prefix + 'v']}__value"] = float(b)
     return (float(a), float(b))
 
 
@@ -147,13 +197,16 @@ with st.sidebar:
     st.header("Controls")
     p = _point_sliders("p", "Start point")
     if mode == "geodesic":
-        angle = st.slider("Direction (degrees from the first coordinate axis)", 0, 359, 40,
-                          key="geo_angle")
-        length = st.slider("Length", 0.1, 20.0, 6.0, step=0.1, key="geo_length")
+        st.session_state.setdefault("geo_angle", start.angle)
+        st.session_state.setdefault("geo_length", start.length)
+        angle = st.slider("Direction (°)", 0, 359, key="geo_angle",
+                          help="Degrees from the first coordinate axis, measured with the "
+                               "metric at the start point.")
+        length = st.slider("Length", 0.1, 20.0, step=0.1, key="geo_length")
     elif mode == "spray":
-        n_dirs = st.slider("Number of directions", 8, 128, 48, step=8, key="geo_ndirs")
-        length = st.slider("Radius (geodesic length)", 0.1, 10.0, 2.5, step=0.1,
-                           key="geo_spray_length")
+        n_dirs = st.slider("Directions", 8, 128, 48, step=8, key="geo_ndirs")
+        length = st.slider("Radius", 0.1, 10.0, 2.5, step=0.1,
+                           key="geo_spray_length", help="The length of every geodesic.")
         n_circles = st.slider("Geodesic circles", 0, 8, 4, key="geo_ncircles")
     elif mode == "shortest":
         q = _point_sliders("q", "End point")
@@ -168,7 +221,8 @@ with st.sidebar:
         if loop_kind == "circle":
             # bounds that stay valid however small a custom surface's ranges are
             r_max = max(round(0.45 * span, 3), 0.002)
-            radius = st.slider("Loop radius (in coordinates)", 0.001, r_max,
+            radius = st.slider("Loop radius", 0.001, r_max, help="In coordinates.",
+                               value=
                                min(max(round(0.15 * span, 3), 0.001), r_max),
                                key=f"geo_radius_{cfg.key}")
         else:
@@ -178,6 +232,7 @@ with st.sidebar:
 curves: list[figs.Curve] = []
 points = [(p, "start")]
 arrows: list[figs.Arrow] = []
+drawing: figs.TransportDrawing | None = None
 summary: list[tuple[str, str, str | None]] = []
 gaussian_path = None
 
@@ -186,10 +241,9 @@ with guarded(MODES[mode].lower()):
         geo = cached.geodesic_for(cfg, p, math.radians(angle), length)
         curves.append(figs.Curve(geo.coords, "geodesic", geo.xyz, 0))
         summary += [("Length", f"{geo.length:.4f}", None),
-                    ("Energy drift", f"{geo.energy_drift:.1e}", "relative change of |ẋ|²_g"),
-                    ("Status", geo.status, None)]
+                    ("Energy drift", f"{geo.energy_drift:.1e}", "relative change of |ẋ|²_g")]
         if not geo.ok:
-            st.warning(f"The geodesic {geo.message}; it is drawn up to there.")
+            st.warning(figs.stop_sentence(geo))
         gaussian_path = geo.coords
     elif mode == "spray":
         spray, circles = cached.spray_for(cfg, p, n_dirs, length, n_circles)
@@ -221,33 +275,42 @@ with guarded(MODES[mode].lower()):
         loop = ("circle", p[0], p[1], radius) if loop_kind == "circle" else ("parallel", p[0])
         tr = cached.transport_for(cfg, loop)
         curves.append(figs.Curve(tr.loop, "loop", tr.loop_xyz, 3))
-        arrows = figs.transport_arrows(tr, length_2d=0.08 * span)
+        drawing = figs.transport_drawing(tr)
+        if loop_kind == "circle":
+            points = [(p, "centre")]
+        total = figs.gauss_bonnet_total(tr)
+        reduced = figs.reduce_angle(total)
+        # both in degrees and reduced into (−180°, 180°]: the holonomy is only defined mod 360°
         summary += [("Holonomy angle", f"{math.degrees(tr.holonomy):.2f}°",
-                     f"{tr.holonomy:.5f} rad"),
-                    ("Gauss–Bonnet: ∬ K dA", f"{tr.enclosed_curvature + tr.edge_holonomy:.5f}",
-                     "∬ K dA over the enclosed region, in radians"
+                     f"{tr.holonomy:.5f} rad, in (−π, π]"),
+                    ("Gauss–Bonnet: ∬ K dA (mod 360°)", f"{math.degrees(reduced):.2f}°",
+                     f"{reduced:.5f} rad, in (−π, π]; before reducing {total:.5f} rad. "
+                     "∬ K dA over the enclosed region"
                      + ("" if tr.edge_holonomy == 0.0 else
-                        f": {tr.enclosed_curvature:.5f} over the band down to the edge of "
-                        f"the u range, plus {tr.edge_holonomy:.5f}, the holonomy of that "
-                        "edge (about 0 next to a pole, the angle deficit at a cone's apex)")),
+                        f": {tr.enclosed_curvature:.5f} rad over the band down to the edge "
+                        f"of the u range, plus {tr.edge_holonomy:.5f} rad, the holonomy of "
+                        "that edge (about 0 next to a pole, the angle deficit at a cone's "
+                        "apex)")),
                     ("Gauss–Bonnet gap (mod 2π)", f"{tr.gauss_bonnet_gap:.1e}", None)]
 
 
 # -- draw ------------------------------------------------------------------------------------------
-left, right = st.columns(2)
+left, right = st.container(key="geo_figures").columns(2)
 if is_surface:
     with left, guarded("the 3-D view"):
         st.plotly_chart(figs.make_surface_figure(space, field=field, curves=curves,
-                                                 points=points, arrows=arrows),
+                                                 points=points, arrows=arrows,
+                                                 transport=drawing),
                         key=f"geo_surface_{cfg.key}", **PLOT)
     with right, guarded("the parameter map"):
         st.plotly_chart(figs.make_parameter_map(space, field=field, curves=curves,
-                                                points=points, arrows=arrows),
+                                                points=points, arrows=arrows,
+                                                transport=drawing),
                         key=map_key, on_select="rerun", selection_mode="points", **PLOT)
 else:
     with left, guarded("the coordinate plane"):
         st.plotly_chart(figs.make_metric_plane(space, curves=curves, points=points,
-                                               arrows=arrows),
+                                               arrows=arrows, transport=drawing),
                         key=map_key, on_select="rerun", selection_mode="points", **PLOT)
     with right:
         if cfg.name == "gaussian" and gaussian_path is not None:
@@ -255,14 +318,7 @@ else:
                 st.plotly_chart(figs.make_gaussian_path_figure(gaussian_path),
                                 key="geo_gaussian_densities", **PLOT)
         else:
-            st.markdown(
-                "**Reading the picture.** Each grey ellipse is a unit circle of the metric: "
-                "where the ellipses are small, a small step in coordinates is a long way. "
-                "Geodesics bend towards larger ellipses (smaller σ or y costs more), so the "
-                "shortest way between two distributions detours through wider ones. In the "
-                "half-plane every geodesic is a semicircle centred on the x-axis (or a vertical "
-                "line)."
-            )
+            st.markdown(READING[cfg.name] if cfg.name in READING else READING["poincare"])
             if cfg.name == "gaussian":
                 st.caption("Choose 'One geodesic' or 'Shortest path' to see the densities "
                            "morph along the geodesic.")
@@ -275,9 +331,15 @@ if summary:
 
 _explain()
 
-with st.expander("Formulas: metric, Christoffel symbols, curvature"):
-    with guarded("the formulas"):
-        tex = cached.latex_for(cfg)
+# The formulas take seconds to minutes to simplify (a custom surface), so they are computed only
+# while the panel is open; its key keeps it open when a warning appears above it.
+formulas = st.expander("Formulas: metric, Christoffel symbols, curvature", key="geo_formulas",
+                       on_change="rerun")
+if formulas.open:
+    with formulas, guarded("the formulas"):
+        with st.spinner("Simplifying the metric, the Christoffel symbols and the curvature "
+                        "(a custom surface can take a minute)…"):
+            tex = cached.latex_for(cfg)
         if "immersion" in tex:
             st.latex(tex["immersion"])
         st.latex(tex["metric"])

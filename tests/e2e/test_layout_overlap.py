@@ -1,0 +1,102 @@
+"""Issue 7: the Surfaces & geodesics page reads at a projector's 1024×768 and at 1400×1000.
+
+For the default view, transport mode and the Poincaré half-plane, no two visible SVG text boxes
+inside one Plotly chart overlap, every chart is wide enough, and nothing is fetched from
+outside 127.0.0.1 (fonts, the favicon). Screenshots go to test-artifacts/ for a person to look at.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.e2e.helpers import error_texts, open_and_settle, screenshot, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+SIZES = {"1400x1000": (1400, 1000), "1024x768": (1024, 768)}
+
+# Boxes of visible, non-empty <text> elements, grouped per chart; pairs that intersect by more
+# than 2 px in both directions are reported.
+_OVERLAPS_JS = """
+() => {
+  const out = [];
+  document.querySelectorAll('.js-plotly-plot').forEach((plot, k) => {
+    const boxes = [];
+    plot.querySelectorAll('svg text').forEach(t => {
+      const s = (t.textContent || '').trim();
+      if (!s) return;
+      const st = getComputedStyle(t);
+      if (st.display === 'none' || st.visibility === 'hidden' || +st.opacity === 0) return;
+      const r = t.getBoundingClientRect();
+      if (r.width < 1 || r.height < 1) return;
+      boxes.push({s, l: r.left, r: r.right, t: r.top, b: r.bottom});
+    });
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i], b = boxes[j];
+      const w = Math.min(a.r, b.r) - Math.max(a.l, b.l);
+      const h = Math.min(a.b, b.b) - Math.max(a.t, b.t);
+      if (w > 2 && h > 2) out.push(`chart ${k}: "${a.s}" overlaps "${b.s}"`);
+    }
+  });
+  return out;
+}
+"""
+_WIDTHS_JS = """
+() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
+  p => p.getBoundingClientRect().width)
+"""
+
+
+@pytest.fixture(params=list(SIZES))
+def sized_page(request, browser):
+    width, height = SIZES[request.param]
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  device_scale_factor=1)
+    pg = context.new_page()
+    pg.set_default_timeout(120_000)
+    outside: list[str] = []
+    pg.on("request", lambda r: outside.append(r.url)
+          if urlparse(r.url).hostname not in ("127.0.0.1", None) and
+          not r.url.startswith(("data:", "blob:")) else None)
+    yield pg, request.param, outside
+    context.close()
+
+
+def _check(pg, size: str, name: str, outside: list[str]) -> None:
+    pg.wait_for_timeout(1500)  # let Plotly finish laying out after the last rerun
+    path = screenshot(pg, f"layout-{name}-{size}")
+    for k, chart in enumerate(pg.locator(".js-plotly-plot").all()):
+        chart.scroll_into_view_if_needed()
+        chart.screenshot(path=str(path.with_name(f"{path.stem}-chart{k}.png")))
+    assert error_texts(pg) == [], path
+    overlaps = pg.evaluate(_OVERLAPS_JS)
+    assert overlaps == [], f"{overlaps} (see {path})"
+    widths = pg.evaluate(_WIDTHS_JS)
+    assert widths and min(widths) >= 420, f"charts too narrow: {widths} (see {path})"
+    assert outside == [], f"fetched from outside: {outside}"
+
+
+def test_default_view(sized_page, app_url):
+    pg, size, outside = sized_page
+    open_and_settle(pg, f"{app_url}/geometry", min_charts=2)
+    _check(pg, size, "geometry-default", outside)
+
+
+def test_transport_view(sized_page, app_url):
+    pg, size, outside = sized_page
+    open_and_settle(pg, f"{app_url}/geometry", min_charts=2)
+    pg.get_by_role("radiogroup", name="Explore").get_by_text(
+        "Parallel transport & holonomy", exact=True).click()
+    wait_idle(pg)
+    _check(pg, size, "geometry-transport", outside)
+
+
+def test_poincare_view(sized_page, app_url):
+    pg, size, outside = sized_page
+    open_and_settle(pg, f"{app_url}/geometry", min_charts=2)
+    pg.get_by_text("Statistical manifold", exact=True).click()
+    wait_idle(pg)
+    pg.wait_for_function("() => document.body.innerText.includes('Poincaré')")
+    _check(pg, size, "geometry-poincare", outside)
