@@ -15,6 +15,7 @@ from dashboard.figures.theme import (
     apply_layout,
     symmetric_range,
 )
+from geomcore.geometry import metrics
 from geomcore.geometry.analysis import Transport
 from geomcore.geometry.geodesics import Geodesic
 from geomcore.geometry.metrics import RiemannianMetric
@@ -28,6 +29,7 @@ __all__ = [
     "make_parameter_map",
     "make_metric_plane",
     "make_gaussian_path_figure",
+    "make_categorical_path_figure",
     "split_periodic",
     "join_curves",
     "transport_arrows",
@@ -113,6 +115,7 @@ _START_DEFAULTS = {
     "cone": StartDefaults(0.8, 0.15, 120, 2.6),
     "poincare": StartDefaults(0.35, 0.3, 40, 6.0),
     "gaussian": StartDefaults(0.35, 0.3, 40, 2.8),
+    "categorical": StartDefaults(0.3, 0.2, 60, 1.6),
 }
 
 
@@ -818,6 +821,28 @@ def make_gaussian_path_figure(coords: np.ndarray, n_curves: int = 7,
         ))
     fig.update_xaxes(title_text="x")
     fig.update_yaxes(title_text="density p(x | μ, σ)")
+    return apply_layout(fig, title, height=420)
+
+
+def make_categorical_path_figure(coords: np.ndarray, n_bars: int = 9,
+                                 title: str = "Distributions along the geodesic"
+                                 ) -> go.Figure:
+    """Stacked bars of the three outcome probabilities at ``n_bars`` points along a path of
+    the categorical family (coordinates ``(θ, φ)`` of
+    :func:`geomcore.geometry.metrics.categorical_fisher`), start on the left."""
+    coords = np.asarray(coords, float)
+    idx = np.linspace(0, len(coords) - 1, n_bars).round().astype(int)
+    probs = metrics.categorical_probabilities(coords[idx])
+    where = [f"{k / max(n_bars - 1, 1):.0%}" for k in range(n_bars)]
+    where[0], where[-1] = "start", "end"
+    fig = go.Figure()
+    for i, color in enumerate(("#0072B2", "#E69F00", "#009E73")):
+        fig.add_trace(go.Bar(x=where, y=probs[:, i], name=f"p{'₁₂₃'[i]}", marker_color=color,
+                             text=[f"{v:.2f}" for v in probs[:, i]], textposition="inside",
+                             insidetextanchor="middle", textfont=dict(color="white")))
+    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.2, yanchor="top"))
+    fig.update_xaxes(title_text="position along the geodesic")
+    fig.update_yaxes(title_text="probability", range=[0, 1])
     return apply_layout(fig, title, height=420)
 
 

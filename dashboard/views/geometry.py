@@ -38,6 +38,14 @@ READING = {
         "$g = (d\\mu^2 + 2\\,d\\sigma^2)/\\sigma^2$ the geodesics are half-ellipses "
         "centred on the μ-axis, $\\sqrt2$ times wider in μ than tall in σ (or vertical "
         "lines): the metric is the Poincaré one after stretching μ by $1/\\sqrt2$."),
+    "categorical": _ELLIPSES + (
+        "A point is a distribution $p = (\\sin^2\\theta\\cos^2\\varphi,\\ "
+        "\\sin^2\\theta\\sin^2\\varphi,\\ \\cos^2\\theta)$ on three outcomes. With "
+        "$x_i = \\sqrt{p_i}$ the simplex becomes an octant of the unit sphere and the Fisher "
+        "metric $\\sum_i dp_i^2/p_i = 4\\sum_i dx_i^2$ is that of a sphere of radius 2: "
+        "$K = 1/4$ everywhere, geodesics are great-circle arcs, and the Fisher–Rao distance is "
+        "$2\\arccos\\sum_i\\sqrt{p_i q_i}$. This is the geometry of a softmax output "
+        "layer."),
 }
 # Below this viewport width the two figures stack one above the other (Streamlit's own columns
 # stack only below 640 px, which leaves a 125 px wide map on a 1024 px projector).
@@ -234,7 +242,7 @@ points = [(p, "start")]
 arrows: list[figs.Arrow] = []
 drawing: figs.TransportDrawing | None = None
 summary: list[tuple[str, str, str | None]] = []
-gaussian_path = None
+stat_path = None
 
 with guarded(MODES[mode].lower()):
     if mode == "geodesic":
@@ -244,7 +252,7 @@ with guarded(MODES[mode].lower()):
                     ("Energy drift", f"{geo.energy_drift:.1e}", "relative change of |ẋ|²_g")]
         if not geo.ok:
             st.warning(figs.stop_sentence(geo))
-        gaussian_path = geo.coords
+        stat_path = geo.coords
     elif mode == "spray":
         spray, circles = cached.spray_for(cfg, p, n_dirs, length, n_circles)
         curves.append(figs.join_curves([(g.coords, g.xyz) for g in spray], "geodesics"))
@@ -270,7 +278,7 @@ with guarded(MODES[mode].lower()):
         if res.chord is not None:
             summary.append(("Chord in R³", f"{res.chord:.4f}", "a lower bound"))
         summary.append(("Straight segment", f"{res.straight:.4f}", "an upper bound"))
-        gaussian_path = geo.coords if res.ok else None
+        stat_path = geo.coords if res.ok else None
     else:
         loop = ("circle", p[0], p[1], radius) if loop_kind == "circle" else ("parallel", p[0])
         tr = cached.transport_for(cfg, loop)
@@ -313,14 +321,18 @@ else:
                                                arrows=arrows, transport=drawing),
                         key=map_key, on_select="rerun", selection_mode="points", **PLOT)
     with right:
-        if cfg.name == "gaussian" and gaussian_path is not None:
+        if cfg.name == "gaussian" and stat_path is not None:
             with guarded("the densities"):
-                st.plotly_chart(figs.make_gaussian_path_figure(gaussian_path),
+                st.plotly_chart(figs.make_gaussian_path_figure(stat_path),
                                 key="geo_gaussian_densities", **PLOT)
+        elif cfg.name == "categorical" and stat_path is not None:
+            with guarded("the distributions"):
+                st.plotly_chart(figs.make_categorical_path_figure(stat_path),
+                                key="geo_categorical_bars", **PLOT)
         else:
             st.markdown(READING[cfg.name] if cfg.name in READING else READING["poincare"])
-            if cfg.name == "gaussian":
-                st.caption("Choose 'One geodesic' or 'Shortest path' to see the densities "
+            if cfg.name in ("gaussian", "categorical"):
+                st.caption("Choose 'One geodesic' or 'Shortest path' to see the distributions "
                            "morph along the geodesic.")
 
 if summary:

@@ -317,6 +317,7 @@ def _latex_of(sym: _Symbolic, labels: Sequence[str]) -> dict[str, str]:
 _X, _Y = sp.symbols("x y", real=True)
 _MU = sp.Symbol("mu", real=True)
 _SIGMA = sp.Symbol("sigma", positive=True)
+_THETA, _PHI = sp.symbols("theta phi", real=True)
 
 
 @cache
@@ -358,6 +359,42 @@ def gaussian_fisher(*, mu_range: tuple[float, float] = (-4.0, 4.0),
     )
 
 
+@cache
+def _categorical_fisher_symbolic() -> _Symbolic:
+    return _Symbolic(sp.diag(4, 4 * sp.sin(_THETA) ** 2), (_THETA, _PHI), ())
+
+
+def categorical_fisher() -> RiemannianMetric:
+    """The Fisher–Rao metric of the categorical family on three outcomes: a piece of a sphere.
+
+    With ``x_i = √p_i`` the probability simplex {p₁ + p₂ + p₃ = 1, p_i > 0} becomes the positive
+    octant of the unit sphere, and the Fisher metric ``Σ dp_i² / p_i = 4 Σ dx_i²`` is four times
+    the round metric: the octant of the sphere of radius 2, so K = 1/4. The coordinates are the
+    sphere's angles, ``θ, φ ∈ (0, π/2)``::
+
+        p = (sin²θ cos²φ, sin²θ sin²φ, cos²θ),      g = 4 (dθ² + sin²θ dφ²),
+
+    and the Fisher–Rao distance is ``2 arccos Σ √(p_i q_i)`` (twice the great-circle angle).
+    Use :func:`categorical_probabilities` to turn coordinates into probability vectors.
+    """
+    sym = _categorical_fisher_symbolic()
+    half = float(np.pi / 2)
+    return RiemannianMetric(
+        sym.matrix, sym.coords, domain=[(0.0, half), (0.0, half)],
+        name="Categorical family, 3 outcomes (Fisher metric)",
+        coord_labels=(r"\theta", r"\phi"), _symbolic=sym,
+    )
+
+
+def categorical_probabilities(coords: np.ndarray) -> np.ndarray:
+    """Probability vectors ``(..., 3)`` of the points ``(..., 2) = (θ, φ)`` of
+    :func:`categorical_fisher`: ``p = (sin²θ cos²φ, sin²θ sin²φ, cos²θ)``."""
+    c = np.asarray(coords, dtype=float)
+    theta, phi = c[..., 0], c[..., 1]
+    s2 = np.sin(theta) ** 2
+    return np.stack([s2 * np.cos(phi) ** 2, s2 * np.sin(phi) ** 2, np.cos(theta) ** 2], axis=-1)
+
+
 def euclidean_plane() -> RiemannianMetric:
     """The flat plane ``g = dx² + dy²`` (a reference for tests and comparisons)."""
     return RiemannianMetric(sp.eye(2), (_X, _Y), name="Euclidean plane")
@@ -378,6 +415,8 @@ _STATISTICAL: dict[str, MetricSpec] = {
     for spec in (
         MetricSpec("poincare", "Poincaré half-plane", poincare_half_plane),
         MetricSpec("gaussian", "Gaussian family N(μ, σ²), Fisher metric", gaussian_fisher),
+        MetricSpec("categorical", "Categorical family (3 outcomes), Fisher metric",
+                   categorical_fisher),
     )
 }
 

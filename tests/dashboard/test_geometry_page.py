@@ -56,7 +56,7 @@ def test_shortest_path_lengths_are_ordered(geometry_page):
     assert values["Geodesic length"] <= values["Straight segment"] + 1e-9
 
 
-@pytest.mark.parametrize("manifold", ["poincare", "gaussian"])
+@pytest.mark.parametrize("manifold", ["poincare", "gaussian", "categorical"])
 @pytest.mark.parametrize("mode", MODES)
 def test_statistical_manifolds(geometry_page, manifold, mode):
     at = geometry_page
