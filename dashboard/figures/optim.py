@@ -33,6 +33,7 @@ __all__ = [
     "make_reparam_figure",
     "make_spectrum_figure",
     "make_training_curves",
+    "make_training_panels",
     "make_trajectory_figure",
     "summary_rows",
     "trade_off_text",
@@ -142,6 +143,73 @@ def make_training_curves(
     return fig
 
 
+def make_training_panels(
+    histories: Mapping[str, TrainingHistory],
+    *,
+    log_y: bool = True,
+    target_loss: float | None = None,
+    height: int = 330,
+) -> tuple[go.Figure, go.Figure, go.Figure]:
+    """The three pictures of :func:`make_training_curves` as separate figures, for a page
+    that lays them side by side when it is wide and stacks them when it is narrow (one
+    subplot row squeezed into a projector's 560 px prints its titles over each other).
+
+    Returns ``(loss per step, loss per second of compute, test accuracy per step)``. The first
+    carries the legend (below its plot); the colours are the same in all three.
+    """
+    colors = colors_for(histories)
+    titles = ("Training loss per step", "Training loss per second of compute",
+              "Test accuracy per step")
+    figures = tuple(go.Figure() for _ in titles)
+    for name, h in histories.items():
+        loss = np.asarray(h.loss, dtype=float)
+        steps = np.arange(loss.size)
+        common = dict(legendgroup=name, line=dict(color=colors[name], width=2.5),
+                      mode="lines")
+        figures[0].add_trace(go.Scatter(x=steps, y=loss, name=_label(name, h), **common,
+                                        hovertemplate="step %{x}: loss %{y:.4g}<extra>"
+                                        + name + "</extra>"))
+        figures[1].add_trace(go.Scatter(x=h.elapsed, y=loss, name=name, showlegend=False,
+                                        **common, hovertemplate="%{x:.3f} s: loss %{y:.4g}"
+                                        "<extra>" + name + "</extra>"))
+        figures[2].add_trace(go.Scatter(x=steps, y=np.asarray(h.test_accuracy, dtype=float),
+                                        name=name, showlegend=False, **common,
+                                        hovertemplate="step %{x}: %{y:.1%}<extra>"
+                                        + name + "</extra>"))
+        if h.status != "ok" and loss.size:
+            end = dict(mode="markers", legendgroup=name, showlegend=False, hoverinfo="skip",
+                       marker=dict(symbol="x", size=12, color=colors[name]))
+            figures[0].add_trace(go.Scatter(x=[steps[-1]], y=[loss[-1]], **end))
+            figures[1].add_trace(go.Scatter(x=[h.elapsed[-1]], y=[loss[-1]], **end))
+    loss_axis = dict(title_text="training loss", type="log" if log_y else "linear",
+                     exponentformat="power", minor=dict(showgrid=False),
+                     dtick=_log_dtick([h.loss for h in histories.values()]) if log_y else None)
+    for fig, title in zip(figures, titles, strict=True):
+        apply_layout(fig, title, height=height)
+        fig.update_layout(title=dict(font=dict(size=16)), margin=dict(t=45, r=15, l=60, b=50),
+                          showlegend=False)
+    for fig in figures[:2]:
+        fig.update_yaxes(**loss_axis)
+        if target_loss is not None:
+            fig.add_hline(y=target_loss, line=dict(color="#6b7280", dash="dot", width=1.5))
+            fig.add_annotation(x=1.0, xref="x domain", y=target_loss, yref="y",
+                               text=f"target {target_loss:g}", showarrow=False,
+                               xanchor="right", yanchor="bottom",
+                               font=dict(size=12, color="#4b5563"))
+    figures[0].update_xaxes(title_text="step")
+    figures[1].update_xaxes(title_text="time of the steps (s)")
+    figures[2].update_xaxes(title_text="step")
+    figures[2].update_yaxes(title_text="test accuracy", tickformat=".0%")
+    # The legend sits at the foot of the figure in a band of its own (up to three rows of
+    # names on a narrow page), never on the x-axis title.
+    figures[0].update_layout(
+        showlegend=True, height=height + 95, margin=dict(b=50 + 95),
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yanchor="bottom",
+                    yref="container", font=dict(size=13)),
+    )
+    return figures
+
+
 # -- decision boundaries ---------------------------------------------------------------------------
 
 
@@ -181,16 +249,21 @@ def make_decision_animation(
     *,
     colors: Mapping[str, str] | None = None,
     stopped: Mapping[str, int] | None = None,
-    height: int = 430,
+    panel_height: int = 220,
 ) -> go.Figure:
     """Each optimizer's decision boundary, animated over its training snapshots.
 
-    One panel per optimizer; the slider (and the replay button) moves every panel to the same
-    training step in the browser, without a rerun. It opens at the end of training. With two
-    classes the colour is ``p(class 1 | x)`` on a diverging scale whose white is 0.5 (the
-    boundary); with more, the predicted class. A run that stopped early keeps showing its
-    last state; ``stopped`` (name → step) adds where to its panel's title. Training points on
-    top (at most 600 per panel).
+    One panel per optimizer, at most :data:`DECISION_COLUMNS` to a row (so that each panel
+    stays wide enough on a projector); the slider (and the replay button) moves every panel to
+    the same training step in the browser, without a rerun. It opens at the end of training.
+    With two classes the colour is ``p(class 1 | x)`` on a diverging scale whose white is 0.5,
+    and the boundary ``p = 0.5`` is drawn as a black contour (at 500 points the markers alone
+    would hide a curved boundary); with more, the predicted class. A run that stopped early
+    keeps showing its last state; ``stopped`` (name → step) adds where to its panel's title.
+    Training points on top (at most 600 per panel), small and semi-transparent.
+
+    Traces: per panel a heat map, then (two classes) its 0.5 contour, then one scatter per
+    class; every frame updates the heat maps and the contours.
     """
     if not grids:
         raise ValueError("make_decision_animation needs at least one run")
@@ -211,62 +284,92 @@ def make_decision_animation(
 
     titles = [name if name not in (stopped or {}) else f"{name} (stopped at step "
               f"{stopped[name]})" for name in names]
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=titles,
-                        horizontal_spacing=0.035 if len(names) > 3 else 0.06)
+    n_cols = min(len(names), DECISION_COLUMNS)
+    n_rows = -(-len(names) // n_cols)
+    top, bottom, gap = 60, 235, 70  # px: title; x-axis, slider and buttons; between rows
+    plot_height = n_rows * panel_height + (n_rows - 1) * gap
+    height = top + bottom + plot_height
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles,
+                        horizontal_spacing=0.05,
+                        vertical_spacing=gap / plot_height if n_rows > 1 else 0.0)
     two = n_classes == 2
-    heat_indices = []
-    for j, name in enumerate(names, start=1):
+    animated = []
+    for j, name in enumerate(names):
+        row, col = divmod(j, n_cols)
+        row, col = row + 1, col + 1
         g = grids[name]
-        heat_indices.append(len(fig.data))
+        z = _panel_values(g.probs[frame_index(name, last)])
+        animated.append(len(fig.data))
         fig.add_trace(go.Heatmap(
-            x=g.xs, y=g.ys, z=_panel_values(g.probs[frame_index(name, last)]),
+            x=g.xs, y=g.ys, z=z,
             coloraxis="coloraxis", zsmooth="best" if two else False, name=name,
             hovertemplate="x₁ %{x:.2f}, x₂ %{y:.2f}: "
             + ("p(class 1) = %{z:.2f}" if two else "class %{z}") + "<extra>" + name
             + "</extra>",
-        ), row=1, col=j)
+        ), row=row, col=col)
+        if two:
+            animated.append(len(fig.data))
+            fig.add_trace(_boundary_contour(g.xs, g.ys, z, name=name, legend=j == 0),
+                          row=row, col=col)
         for k in range(n_classes):
             mask = y == k
             fig.add_trace(go.Scatter(
                 x=X[mask, 0], y=X[mask, 1], mode="markers", name=f"class {k}",
-                legendgroup=f"class {k}", showlegend=j == 1,
-                marker=dict(size=5, color=_class_color(k, n_classes),
+                legendgroup=f"class {k}", showlegend=j == 0,
+                marker=dict(size=4, color=_class_color(k, n_classes), opacity=0.55,
                             symbol=CLASS_SYMBOLS[k % len(CLASS_SYMBOLS)],
-                            line=dict(color="black", width=0.6)),
+                            line=dict(color="black", width=0.4)),
                 hoverinfo="skip",
-            ), row=1, col=j)
-        fig.update_xaxes(range=[g.xs[0], g.xs[-1]], title_text="x₁", title_standoff=10,
-                         row=1, col=j, constrain="domain")
-        fig.update_yaxes(range=[g.ys[0], g.ys[-1]], row=1, col=j,
-                         title_text="x₂" if j == 1 else None, showticklabels=j == 1)
+            ), row=row, col=col)
+        fig.update_xaxes(range=[g.xs[0], g.xs[-1]], nticks=5, row=row, col=col,
+                         title_text="x₁" if row == n_rows or j + n_cols >= len(names)
+                         else None, title_standoff=4)
+        fig.update_yaxes(range=[g.ys[0], g.ys[-1]], nticks=5, row=row, col=col,
+                         title_text="x₂" if col == 1 else None, title_standoff=4,
+                         showticklabels=col == 1)
     if colors:
         for ann, name in zip(fig.layout.annotations, names, strict=False):
             ann.font = dict(size=15, color=colors.get(name, FONT["color"]))
 
-    fig.frames = [
-        go.Frame(data=[go.Heatmap(z=_panel_values(grids[n].probs[frame_index(n, int(step))]))
-                       for n in names],
-                 traces=heat_indices, name=str(int(step)))
-        for step in all_steps
-    ]
+    def frame_traces(step: int) -> list[go.Heatmap | go.Contour]:
+        out: list[go.Heatmap | go.Contour] = []
+        for n in names:
+            z = _panel_values(grids[n].probs[frame_index(n, step)])
+            out.append(go.Heatmap(z=z))
+            if two:
+                out.append(go.Contour(z=z))
+        return out
+
+    fig.frames = [go.Frame(data=frame_traces(int(step)), traces=animated, name=str(int(step)))
+                  for step in all_steps]
 
     if two:
         coloraxis = dict(colorscale=PROBABILITY_SCALE, cmin=0.0, cmax=1.0, cmid=0.5,
                          colorbar=dict(title=dict(text="p(class 1 | x)", side="right"),
-                                       thickness=14, len=1.0, x=1.01))
+                                       thickness=12, len=1.0, x=1.01, nticks=6))
     else:
         coloraxis = dict(colorscale=_class_scale(n_classes), cmin=-0.5,
                          cmax=n_classes - 0.5,
                          colorbar=dict(title=dict(text="predicted class", side="right"),
-                                       tickvals=list(range(n_classes)), thickness=14,
+                                       tickvals=list(range(n_classes)), thickness=12,
                                        len=1.0, x=1.01))
-    top, bottom = 85, 140
-    below = -70.0 / max(height - top - bottom, 1)  # 70 px under the panels, past the x-axes
+    # Under the panels, in pixels converted to paper units (the height is fixed, the width
+    # follows the page): the x-axis labels (55 px), the slider with its current value and
+    # step labels (90 px), then the buttons and the legend on rows of their own, so that
+    # nothing covers the slider or each other at any width.
+    px = 1.0 / plot_height
     frame_args = dict(frame=dict(duration=0, redraw=True), transition=dict(duration=0),
                       mode="immediate")
+    slider = dict(
+        active=len(all_steps) - 1, x=0.0, y=-55 * px, len=1.0, xanchor="left", yanchor="top",
+        pad=dict(t=22, b=0, l=0, r=0),
+        currentvalue=dict(prefix="training step ", font=dict(size=14), offset=8),
+        steps=[dict(label=str(int(s)), method="animate", args=[[str(int(s))], frame_args])
+               for s in all_steps],
+    )
     play = dict(
-        type="buttons", direction="left", x=0.0, y=below, xanchor="left", yanchor="top",
-        pad=dict(r=6, t=18), showactive=False,
+        type="buttons", direction="left", x=0.0, y=-150 * px, xanchor="left", yanchor="top",
+        pad=dict(r=6, t=0), showactive=False,
         buttons=[
             dict(label="▶ Replay", method="animate",
                  args=[None, dict(frame=dict(duration=250, redraw=True), fromcurrent=False,
@@ -274,22 +377,30 @@ def make_decision_animation(
             dict(label="❚❚ Pause", method="animate", args=[[None], frame_args]),
         ],
     )
-    slider = dict(
-        active=len(all_steps) - 1, x=0.17, y=below, len=0.83, xanchor="left", yanchor="top",
-        pad=dict(t=0, b=0),
-        currentvalue=dict(prefix="training step ", font=dict(size=14), offset=6),
-        steps=[dict(label=str(int(s)), method="animate", args=[[str(int(s))], frame_args])
-               for s in all_steps],
-    )
-    apply_layout(fig, "Decision boundaries during training (▶ replays it; drag the slider)",
-                 height=height)
+    apply_layout(fig, "Decision boundaries during training", height=height)
     fig.update_layout(
         coloraxis=coloraxis, updatemenus=[play], sliders=[slider],
-        legend=dict(orientation="h", x=1.0, xanchor="right", y=1.1, yanchor="bottom"),
-        margin=dict(t=top, b=bottom, r=90),
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=-195 * px, yanchor="top",
+                    font=dict(size=13)),
+        margin=dict(t=top, b=bottom, r=80, l=55),
     )
-    fig.update_annotations(yshift=2)
+    fig.update_annotations(yshift=0)
     return fig
+
+
+DECISION_COLUMNS = 3
+"""Most decision-boundary panels to a row: three stay readable in a 560 px wide page."""
+
+
+def _boundary_contour(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, *, name: str,
+                      legend: bool) -> go.Contour:
+    """The line ``p(class 1 | x) = 0.5``: a single black contour, no fill."""
+    return go.Contour(
+        x=xs, y=ys, z=z, contours=dict(start=0.5, end=0.5, size=1.0, coloring="none"),
+        line=dict(color="black", width=2), showscale=False, hoverinfo="skip",
+        name="boundary p = 0.5", legendgroup="boundary", showlegend=legend,
+        meta=name,
+    )
 
 
 # -- trajectories ----------------------------------------------------------------------------------

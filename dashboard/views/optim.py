@@ -184,8 +184,12 @@ def _training_view() -> None:
     log_y = st.session_state.get("optim_log_y", True)
     target = st.session_state.get("optim_target", 0.1)
     with guarded("the training curves"):
-        st.plotly_chart(figs.make_training_curves(histories, log_y=log_y, target_loss=target),
-                        key="optim_curves", **PLOT)
+        panels = figs.make_training_panels(histories, log_y=log_y, target_loss=target)
+        # A wrapping row: three side by side on a wide page, fewer per row on a narrow one
+        # (each chart keeps Streamlit's minimum width instead of squeezing its titles).
+        with st.container(horizontal=True, gap="small", key="optim_curves"):
+            for i, fig in enumerate(panels):
+                st.plotly_chart(fig, key=f"optim_curves_{i}", **PLOT)
     if task.n_features == 2:
         with guarded("the decision boundaries"):
             st.plotly_chart(_decision_animation(cfg), key="optim_boundaries", **PLOT)
