@@ -35,6 +35,11 @@ __all__ = [
     "make_training_curves",
     "make_training_panels",
     "make_trajectory_figure",
+    "cost_reference",
+    "kl_budget_text",
+    "loss_levelled_off",
+    "loss_text",
+    "run_warning",
     "summary_rows",
     "trade_off_text",
 ]
@@ -529,9 +534,9 @@ def make_kl_figure(
                       col=1, annotation_text=f"KL budget of a step = {kl_clip:g}",
                       annotation_position="top right", annotation_font_size=12)
     fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text="mean KL(p_k ‖ p_k+1)", type="log", exponentformat="power",
+    fig.update_yaxes(title_text="mean KL(pₖ ‖ pₖ₊₁)", type="log", exponentformat="power",
                      dtick=_log_dtick([h.kl for h in histories.values()]), row=1, col=1)
-    fig.update_yaxes(title_text="‖θ_k+1 − θ_k‖", type="log", exponentformat="power",
+    fig.update_yaxes(title_text="‖θₖ₊₁ − θₖ‖", type="log", exponentformat="power",
                      dtick=_log_dtick([h.step_norm for h in histories.values()]), row=1,
                      col=2)
     fig.update_annotations(font=dict(size=15))
@@ -542,14 +547,15 @@ def make_kl_figure(
 
 
 def _log_dtick(series: Sequence[Sequence[float]]) -> int | None:
-    """One labelled tick per decade (or per two) on a log axis spanning several decades;
-    ``None`` (Plotly's own 2-5-10 ticks) on a short one."""
+    """One labelled tick per decade (per two beyond eight decades) on a log axis spanning at
+    least one decade, so that Plotly does not print its "2" and "5" labels between decades;
+    ``None`` (Plotly's own 2-5-10 ticks, the only labels there are) under one decade."""
     values = np.concatenate([np.asarray(v, dtype=float).ravel() for v in series] or [[]])
     values = values[np.isfinite(values) & (values > 0)]
     if values.size == 0:
         return None
     decades = np.log10(values.max() / values.min())
-    return None if decades < 2 else (1 if decades < 8 else 2)
+    return None if decades < 1 else (1 if decades < 8 else 2)
 
 
 # -- two-weight logistic regression ----------------------------------------------------------------
@@ -642,9 +648,11 @@ def make_reparam_figure(
     gap_steps: Mapping[str, np.ndarray],
     c: float,
     *,
+    linear: bool = False,
     height: int = 480,
 ) -> go.Figure:
-    """The reparametrisation demo: SGD and NGD trained in coordinates ``c = 1`` and ``c``.
+    """The reparametrisation demo: SGD and NGD trained in coordinates ``c = 1`` and ``c``
+    (``linear``: the model is softmax regression, no hidden layer; the title says so).
 
     Left: each run's predictions as a path in function space (projected as in
     :func:`function_space_paths`); solid is ``c = 1``, dashed is ``c``. Right: the largest
@@ -679,10 +687,12 @@ def make_reparam_figure(
     fig.update_xaxes(title_text=f"function-space PC 1 ({ratio[0]:.0%})", row=1, col=1)
     fig.update_yaxes(title_text=f"function-space PC 2 ({ratio[1]:.0%})", row=1, col=1)
     fig.update_xaxes(title_text="step", row=1, col=2)
-    fig.update_yaxes(title_text="max over inputs and classes |p₁ − p_c|", type="log",
-                     exponentformat="power", row=1, col=2)
+    fig.update_yaxes(title_text="largest |Δp| over inputs and classes", type="log",
+                     exponentformat="power", row=1, col=2,
+                     dtick=_log_dtick([np.asarray(g, dtype=float) for g in gaps.values()]))
     fig.update_annotations(font=dict(size=15))
-    apply_layout(fig, f"Same network, coordinates scaled by c = {c:g}: does training change?",
+    model = "Softmax regression" if linear else "Same network"
+    apply_layout(fig, f"{model}, coordinates scaled by c = {c:g}: does training change?",
                  height=height)
     fig.update_layout(legend=dict(orientation="h", y=-0.2), margin=dict(t=95))
     return fig
@@ -691,38 +701,120 @@ def make_reparam_figure(
 # -- table and text --------------------------------------------------------------------------------
 
 
-def summary_rows(rows: Sequence[Mapping[str, Any]], target_loss: float) -> list[dict[str, Any]]:
-    """``geomcore.optim.summary_table`` rows with the page's column names and units."""
+NOT_REACHED = "not reached"
+MISSING = "—"
+
+
+def loss_text(value: float) -> str:
+    """A training loss as the page writes it everywhere (table, summary, warnings), so that
+    the same number always reads the same: 4 significant digits, ``—`` if not finite."""
+    return f"{value:.4g}" if np.isfinite(value) else MISSING
+
+
+def cost_reference(histories: Mapping[str, TrainingHistory]) -> str | None:
+    """The run whose median step time is the unit of the cost column: the first plain-SGD run
+    that completed a step, else the first run that did; ``None`` when no run completed one
+    (a run that diverged on its first step has no step time to compare with)."""
+    timed = [n for n, h in histories.items() if h.wall_time]
+    sgd = [n for n in timed if histories[n].spec.get("kind") == "sgd"]
+    return (sgd or timed or [None])[0]
+
+
+def summary_rows(rows: Sequence[Mapping[str, Any]], target_loss: float,
+                 reference: str | None = "SGD") -> list[dict[str, str]]:
+    """``geomcore.optim.summary_table`` rows as the page's table: every cell a string, with
+    ``not reached`` / ``—`` where there is no number (never ``None`` or ``nan``).
+
+    ``reference`` names the run the cost column is relative to (see :func:`cost_reference`).
+    The loss of a run that stopped early is that of its last finite state, the same number
+    :func:`run_warning` quotes.
+    """
+    cost_name = f"cost of a step (× {reference or 'SGD'})"
     out = []
     for r in rows:
-        ttt = r.get("time_to_target")
+        k, ttt = r.get("steps_to_target"), r.get("time_to_target")
+        ms, cost = r.get("ms_per_step"), r.get("relative_cost")
+        acc = r.get("test_accuracy")
         out.append({
             "optimizer": r["name"],
             "status": r["status"],
-            "final training loss": r["final_loss"],
-            "test accuracy (%)": 100.0 * r["test_accuracy"],
-            f"steps to loss ≤ {target_loss:g}": r["steps_to_target"],
-            "time to target (ms)": None if ttt is None else 1e3 * ttt,
-            "ms per step": r["ms_per_step"],
-            "cost of a step (× SGD)": r["relative_cost"],
+            "final training loss": loss_text(r["final_loss"]),
+            "test accuracy (%)": (f"{100.0 * acc:.1f}" if acc is not None and np.isfinite(acc)
+                                  else MISSING),
+            f"steps to loss ≤ {target_loss:g}": NOT_REACHED if k is None else str(k),
+            "time to target (ms)": NOT_REACHED if ttt is None else f"{1e3 * ttt:.0f}",
+            "ms per step": f"{ms:.2f}" if ms is not None and np.isfinite(ms) else MISSING,
+            cost_name: (f"{cost:.1f}×" if reference is not None and cost is not None
+                        and np.isfinite(cost) else MISSING),
         })
     return out
 
 
-def trade_off_text(rows: Sequence[Mapping[str, Any]], target_loss: float) -> str:
+def run_warning(history: TrainingHistory) -> str:
+    """The warning for a run that stopped early: why (the run's own message, which names the
+    step and the non-finite or exploding value) and which state the table and pictures show
+    instead, with the same loss as the table's."""
+    h = history
+    shown = loss_text(h.loss[-1]) if h.loss else MISSING
+    state = f"its last finite state, after step {h.steps}," if h.steps else "its initial state,"
+    return (f"{h.message}. The table and the pictures show {state} with training loss "
+            f"{shown}. The other optimizers' results are shown as usual.")
+
+
+def loss_levelled_off(histories: Mapping[str, TrainingHistory], *, tail: float = 0.25,
+                      rtol: float = 0.01) -> bool:
+    """Whether the best run's training loss fell by less than ``rtol`` (relative) over its last
+    ``tail`` of steps: then more steps will not reach a lower target."""
+    ok = [np.asarray(h.loss, dtype=float) for h in histories.values()
+          if h.status == "ok" and len(h.loss) > 4]
+    if not ok:
+        return False
+    best = min(ok, key=lambda loss: loss[-1])
+    earlier = best[int((1.0 - tail) * (best.size - 1))]
+    return bool(earlier - best[-1] <= rtol * abs(earlier))
+
+
+def trade_off_text(rows: Sequence[Mapping[str, Any]], target_loss: float, *,
+                   reference: str | None = "SGD", floor: float | None = None,
+                   levelled_off: bool = False) -> str:
     """One honest sentence per curvature method: fewer steps, dearer steps, and who wins on
-    time. Empty when there is nothing to compare."""
+    time.
+
+    ``reference`` is the run step costs are relative to (``None``: no cost is quoted);
+    ``floor`` the lowest loss the model can reach at all (softmax regression:
+    :func:`geomcore.optim.linear_model_floor`); ``levelled_off`` whether the best run's loss
+    has stopped falling (:func:`loss_levelled_off`). With neither, a missed target is blamed
+    on too few steps.
+    """
     by_name = {r["name"]: r for r in rows}
     reached = {n: r for n, r in by_name.items() if r["steps_to_target"] is not None}
     if not reached:
-        return (f"No optimizer reached a training loss of {target_loss:g}: raise the steps or "
-                "lower the target.")
+        best = min((r["final_loss"] for r in rows if np.isfinite(r["final_loss"])),
+                   default=float("nan"))
+        text = f"No optimizer reached a training loss of {target_loss:g}"
+        if floor is not None and target_loss < floor:
+            return (text + f", and none can: without a hidden layer the model is softmax "
+                    f"regression, and the lowest training loss it can reach on this data is "
+                    f"{loss_text(floor)} (the best run ended at {loss_text(best)}). A linear "
+                    "boundary cannot fit this task; add a hidden layer or choose a target "
+                    f"above {loss_text(floor)}.")
+        if levelled_off:
+            return (text + f": the best run levelled off at {loss_text(best)} (it fell by "
+                    "less than 1 % over the last quarter of its steps), so more steps will "
+                    "not help much; lower the target, or change the network or the learning "
+                    "rates.")
+        return (text + f" (the best ended at {loss_text(best)}, still falling): raise the "
+                "steps or lower the target.")
     fastest_steps = min(reached, key=lambda n: reached[n]["steps_to_target"])
     fastest_time = min(reached, key=lambda n: reached[n]["time_to_target"])
     r_s, r_t = reached[fastest_steps], reached[fastest_time]
+    cost = r_s.get("relative_cost")
+    priced = reference is not None and cost is not None and np.isfinite(cost)
     text = (f"To reach a training loss of {target_loss:g}, **{fastest_steps}** needed the "
-            f"fewest steps ({r_s['steps_to_target']}), at {r_s['relative_cost']:.1f}× the "
-            "cost of an SGD step")
+            f"fewest steps ({r_s['steps_to_target']})")
+    if priced and fastest_steps != reference:
+        text += f", at {cost:.1f}× the cost of a{'n' if reference[0] in 'AEIOS' else ''} "
+        text += f"{reference} step"
     if fastest_time == fastest_steps:
         text += ", and it was also fastest in wall-clock time "
         text += f"({1e3 * r_t['time_to_target']:.0f} ms of steps)."
@@ -735,3 +827,37 @@ def trade_off_text(rows: Sequence[Mapping[str, Any]], target_loss: float) -> str
     if missed:
         text += f" Not reached by: {', '.join(missed)}."
     return text
+
+
+def kl_budget_text(histories: Mapping[str, TrainingHistory], kl_clip: float | None) -> str:
+    """What the KL plot shows about the budget, computed from it: per NGD/K-FAC run, in how
+    many steps the measured KL came within a factor 2 of the budget (at or above half of it),
+    and its median KL per step against the budget."""
+    if not kl_clip:
+        return ("No KL budget is set: NGD and K-FAC take every step at their learning rate. "
+                "Set a budget in the sidebar to cap how far one step may move the predictions.")
+    parts = []
+    for name, h in histories.items():
+        if h.spec.get("kind") not in ("ngd", "kfac") or not h.kl:
+            continue
+        kl = np.asarray(h.kl, dtype=float)
+        near = int(np.count_nonzero(kl >= 0.5 * kl_clip))
+        median = float(np.median(kl))
+        first = np.flatnonzero(kl < 0.5 * kl_clip)
+        parts.append(
+            f"{name}'s steps came within a factor 2 of it in {near} of {kl.size} steps"
+            + (f" (the first {int(first[0])})" if near and first.size and first[0] == near
+               else "")
+            + f"; its median KL per step is {median:.2g}, "
+            + ("at or above the budget" if median >= kl_clip else
+               f"{kl_clip / median:.2g}× below the budget" if kl_clip / median < 1e3 else
+               "orders of magnitude below the budget")
+        )
+    if not parts:
+        return "Choose NGD or K-FAC to compare their KL steps with the Euclidean methods'."
+    return (f"The dotted line is the KL budget of a step ({kl_clip:g}): NGD and K-FAC shorten "
+            "any step whose *predicted* KL, η²·dᵀFd/2, would exceed it. On this run "
+            + "; ".join(parts) + ". So the budget binds only while the gradient is large, "
+            "in the first steps; after that the learning rate sets the step, and the KL per "
+            "step falls with the loss. (The plot measures the KL on the whole training set; "
+            "the budget caps the quadratic prediction of it, so the two can differ.)")
