@@ -509,13 +509,14 @@ def make_kl_figure(
     histories: Mapping[str, TrainingHistory],
     *,
     kl_clip: float | None = None,
-    height: int = 440,
+    height: int = 640,
 ) -> go.Figure:
     """How far each step moves: in predictions (KL between consecutive predictive
-    distributions) and in parameters (Euclidean step length), both on log scales."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.09, subplot_titles=(
-        "KL divergence of each step (how far the predictions move)",
-        "Euclidean length of each step ‖Δθ‖"))
+    distributions) and in parameters (Euclidean step length), both on log scales, one above
+    the other on a shared step axis (side by side, their titles collide on a narrow page)."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=("KL of each step: how far the predictions move",
+                                        "Euclidean length of each step ‖Δθ‖"))
     colors = colors_for(histories)
     for name, h in histories.items():
         steps = np.arange(1, h.steps + 1)
@@ -528,21 +529,22 @@ def make_kl_figure(
         fig.add_trace(go.Scatter(x=steps, y=np.asarray(h.step_norm, dtype=float), name=name,
                                  showlegend=False, **common,
                                  hovertemplate="step %{x}: ‖Δθ‖ %{y:.3g}<extra>" + name
-                                 + "</extra>"), row=1, col=2)
+                                 + "</extra>"), row=2, col=1)
     if kl_clip:
         fig.add_hline(y=kl_clip, line=dict(color="#6b7280", dash="dot", width=1.5), row=1,
                       col=1, annotation_text=f"KL budget of a step = {kl_clip:g}",
                       annotation_position="top right", annotation_font_size=12)
-    fig.update_xaxes(title_text="step")
+    fig.update_xaxes(title_text="step", row=2, col=1)
     fig.update_yaxes(title_text="mean KL(pₖ ‖ pₖ₊₁)", type="log", exponentformat="power",
                      dtick=_log_dtick([h.kl for h in histories.values()]), row=1, col=1)
     fig.update_yaxes(title_text="‖θₖ₊₁ − θₖ‖", type="log", exponentformat="power",
-                     dtick=_log_dtick([h.step_norm for h in histories.values()]), row=1,
-                     col=2)
+                     dtick=_log_dtick([h.step_norm for h in histories.values()]), row=2,
+                     col=1)
     fig.update_annotations(font=dict(size=15))
     apply_layout(fig, "Step sizes measured in predictions (KL) and in parameters",
                  height=height)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), margin=dict(t=95))
+    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                  yref="container"), margin=dict(t=95, b=140))
     return fig
 
 
