@@ -137,9 +137,12 @@ def trajectories_for(cfg: TrainConfig, names: tuple[str, ...] | None = None
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing Fisher spectra…")
-def spectra_for(cfg: TrainConfig, kind: str) -> dict[str, optim.FisherSpectrum]:
-    """Fisher eigenvalues at the shared initial network and at each run's last state, on the
-    first :data:`SPECTRUM_POINTS` training inputs. Key ``""`` is the initial network."""
+def spectra_for(cfg: TrainConfig, kind: str
+                ) -> tuple[dict[str, optim.FisherSpectrum], tuple[str, ...]]:
+    """Fisher eigenvalues at the shared initial network and at the last state of each run that
+    finished, on the first :data:`SPECTRUM_POINTS` training inputs. Key ``""`` is the initial
+    network. Also returns the names of the runs left out for having stopped early: a diverged
+    run's last finite network is saturated, its Fisher numerically zero, its κ meaningless."""
     task = task_for(cfg.task)
     runs = histories_for(cfg)
     X, y = task.X_train[:SPECTRUM_POINTS], task.y_train[:SPECTRUM_POINTS]
@@ -148,9 +151,17 @@ def spectra_for(cfg: TrainConfig, kind: str) -> dict[str, optim.FisherSpectrum]:
         first = next(iter(runs.values()))
         out[""] = optim.fisher_spectrum(optim.model_at(first, 0), X, kind, y=y, seed=cfg.seed)
         for name, h in runs.items():
-            out[name] = optim.fisher_spectrum(optim.model_at(h, -1), X, kind, y=y,
-                                              seed=cfg.seed)
-    return out
+            if h.status == "ok":
+                out[name] = optim.fisher_spectrum(optim.model_at(h, -1), X, kind, y=y,
+                                                  seed=cfg.seed)
+    return out, tuple(name for name, h in runs.items() if h.status != "ok")
+
+
+@st.cache_data(max_entries=32, show_spinner="Fitting the best linear model…")
+def linear_floor_for(cfg: TaskConfig) -> float:
+    """The lowest training loss softmax regression reaches on the task (the plateau of a
+    network without hidden layers)."""
+    return optim.linear_model_floor(task_for(cfg))
 
 
 @st.cache_data(max_entries=32, show_spinner=False)

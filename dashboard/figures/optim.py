@@ -33,7 +33,13 @@ __all__ = [
     "make_reparam_figure",
     "make_spectrum_figure",
     "make_training_curves",
+    "make_training_panels",
     "make_trajectory_figure",
+    "cost_reference",
+    "kl_budget_text",
+    "loss_levelled_off",
+    "loss_text",
+    "run_warning",
     "summary_rows",
     "trade_off_text",
 ]
@@ -142,6 +148,73 @@ def make_training_curves(
     return fig
 
 
+def make_training_panels(
+    histories: Mapping[str, TrainingHistory],
+    *,
+    log_y: bool = True,
+    target_loss: float | None = None,
+    height: int = 330,
+) -> tuple[go.Figure, go.Figure, go.Figure]:
+    """The three pictures of :func:`make_training_curves` as separate figures, for a page
+    that lays them side by side when it is wide and stacks them when it is narrow (one
+    subplot row squeezed into a projector's 560 px prints its titles over each other).
+
+    Returns ``(loss per step, loss per second of compute, test accuracy per step)``. The first
+    carries the legend (below its plot); the colours are the same in all three.
+    """
+    colors = colors_for(histories)
+    titles = ("Training loss per step", "Training loss per second of compute",
+              "Test accuracy per step")
+    figures = tuple(go.Figure() for _ in titles)
+    for name, h in histories.items():
+        loss = np.asarray(h.loss, dtype=float)
+        steps = np.arange(loss.size)
+        common = dict(legendgroup=name, line=dict(color=colors[name], width=2.5),
+                      mode="lines")
+        figures[0].add_trace(go.Scatter(x=steps, y=loss, name=_label(name, h), **common,
+                                        hovertemplate="step %{x}: loss %{y:.4g}<extra>"
+                                        + name + "</extra>"))
+        figures[1].add_trace(go.Scatter(x=h.elapsed, y=loss, name=name, showlegend=False,
+                                        **common, hovertemplate="%{x:.3f} s: loss %{y:.4g}"
+                                        "<extra>" + name + "</extra>"))
+        figures[2].add_trace(go.Scatter(x=steps, y=np.asarray(h.test_accuracy, dtype=float),
+                                        name=name, showlegend=False, **common,
+                                        hovertemplate="step %{x}: %{y:.1%}<extra>"
+                                        + name + "</extra>"))
+        if h.status != "ok" and loss.size:
+            end = dict(mode="markers", legendgroup=name, showlegend=False, hoverinfo="skip",
+                       marker=dict(symbol="x", size=12, color=colors[name]))
+            figures[0].add_trace(go.Scatter(x=[steps[-1]], y=[loss[-1]], **end))
+            figures[1].add_trace(go.Scatter(x=[h.elapsed[-1]], y=[loss[-1]], **end))
+    loss_axis = dict(title_text="training loss", type="log" if log_y else "linear",
+                     exponentformat="power", minor=dict(showgrid=False),
+                     dtick=_log_dtick([h.loss for h in histories.values()]) if log_y else None)
+    for fig, title in zip(figures, titles, strict=True):
+        apply_layout(fig, title, height=height)
+        fig.update_layout(title=dict(font=dict(size=16)), margin=dict(t=45, r=15, l=60, b=50),
+                          showlegend=False)
+    for fig in figures[:2]:
+        fig.update_yaxes(**loss_axis)
+        if target_loss is not None:
+            fig.add_hline(y=target_loss, line=dict(color="#6b7280", dash="dot", width=1.5))
+            fig.add_annotation(x=1.0, xref="x domain", y=target_loss, yref="y",
+                               text=f"target {target_loss:g}", showarrow=False,
+                               xanchor="right", yanchor="bottom",
+                               font=dict(size=12, color="#4b5563"))
+    figures[0].update_xaxes(title_text="step")
+    figures[1].update_xaxes(title_text="time of the steps (s)")
+    figures[2].update_xaxes(title_text="step")
+    figures[2].update_yaxes(title_text="test accuracy", tickformat=".0%")
+    # The legend sits at the foot of the figure in a band of its own (up to three rows of
+    # names on a narrow page), never on the x-axis title.
+    figures[0].update_layout(
+        showlegend=True, height=height + 95, margin=dict(b=50 + 95),
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yanchor="bottom",
+                    yref="container", font=dict(size=13)),
+    )
+    return figures
+
+
 # -- decision boundaries ---------------------------------------------------------------------------
 
 
@@ -181,16 +254,21 @@ def make_decision_animation(
     *,
     colors: Mapping[str, str] | None = None,
     stopped: Mapping[str, int] | None = None,
-    height: int = 430,
+    panel_height: int = 220,
 ) -> go.Figure:
     """Each optimizer's decision boundary, animated over its training snapshots.
 
-    One panel per optimizer; the slider (and the replay button) moves every panel to the same
-    training step in the browser, without a rerun. It opens at the end of training. With two
-    classes the colour is ``p(class 1 | x)`` on a diverging scale whose white is 0.5 (the
-    boundary); with more, the predicted class. A run that stopped early keeps showing its
-    last state; ``stopped`` (name → step) adds where to its panel's title. Training points on
-    top (at most 600 per panel).
+    One panel per optimizer, at most :data:`DECISION_COLUMNS` to a row (so that each panel
+    stays wide enough on a projector); the slider (and the replay button) moves every panel to
+    the same training step in the browser, without a rerun. It opens at the end of training.
+    With two classes the colour is ``p(class 1 | x)`` on a diverging scale whose white is 0.5,
+    and the boundary ``p = 0.5`` is drawn as a black contour (at 500 points the markers alone
+    would hide a curved boundary); with more, the predicted class. A run that stopped early
+    keeps showing its last state; ``stopped`` (name → step) adds where to its panel's title.
+    Training points on top (at most 600 per panel), small and semi-transparent.
+
+    Traces: per panel a heat map, then (two classes) its 0.5 contour, then one scatter per
+    class; every frame updates the heat maps and the contours.
     """
     if not grids:
         raise ValueError("make_decision_animation needs at least one run")
@@ -211,62 +289,92 @@ def make_decision_animation(
 
     titles = [name if name not in (stopped or {}) else f"{name} (stopped at step "
               f"{stopped[name]})" for name in names]
-    fig = make_subplots(rows=1, cols=len(names), subplot_titles=titles,
-                        horizontal_spacing=0.035 if len(names) > 3 else 0.06)
+    n_cols = min(len(names), DECISION_COLUMNS)
+    n_rows = -(-len(names) // n_cols)
+    top, bottom, gap = 60, 235, 70  # px: title; x-axis, slider and buttons; between rows
+    plot_height = n_rows * panel_height + (n_rows - 1) * gap
+    height = top + bottom + plot_height
+    fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles,
+                        horizontal_spacing=0.05,
+                        vertical_spacing=gap / plot_height if n_rows > 1 else 0.0)
     two = n_classes == 2
-    heat_indices = []
-    for j, name in enumerate(names, start=1):
+    animated = []
+    for j, name in enumerate(names):
+        row, col = divmod(j, n_cols)
+        row, col = row + 1, col + 1
         g = grids[name]
-        heat_indices.append(len(fig.data))
+        z = _panel_values(g.probs[frame_index(name, last)])
+        animated.append(len(fig.data))
         fig.add_trace(go.Heatmap(
-            x=g.xs, y=g.ys, z=_panel_values(g.probs[frame_index(name, last)]),
+            x=g.xs, y=g.ys, z=z,
             coloraxis="coloraxis", zsmooth="best" if two else False, name=name,
             hovertemplate="x₁ %{x:.2f}, x₂ %{y:.2f}: "
             + ("p(class 1) = %{z:.2f}" if two else "class %{z}") + "<extra>" + name
             + "</extra>",
-        ), row=1, col=j)
+        ), row=row, col=col)
+        if two:
+            animated.append(len(fig.data))
+            fig.add_trace(_boundary_contour(g.xs, g.ys, z, name=name, legend=j == 0),
+                          row=row, col=col)
         for k in range(n_classes):
             mask = y == k
             fig.add_trace(go.Scatter(
                 x=X[mask, 0], y=X[mask, 1], mode="markers", name=f"class {k}",
-                legendgroup=f"class {k}", showlegend=j == 1,
-                marker=dict(size=5, color=_class_color(k, n_classes),
+                legendgroup=f"class {k}", showlegend=j == 0,
+                marker=dict(size=4, color=_class_color(k, n_classes), opacity=0.55,
                             symbol=CLASS_SYMBOLS[k % len(CLASS_SYMBOLS)],
-                            line=dict(color="black", width=0.6)),
+                            line=dict(color="black", width=0.4)),
                 hoverinfo="skip",
-            ), row=1, col=j)
-        fig.update_xaxes(range=[g.xs[0], g.xs[-1]], title_text="x₁", title_standoff=10,
-                         row=1, col=j, constrain="domain")
-        fig.update_yaxes(range=[g.ys[0], g.ys[-1]], row=1, col=j,
-                         title_text="x₂" if j == 1 else None, showticklabels=j == 1)
+            ), row=row, col=col)
+        fig.update_xaxes(range=[g.xs[0], g.xs[-1]], nticks=5, row=row, col=col,
+                         title_text="x₁" if row == n_rows or j + n_cols >= len(names)
+                         else None, title_standoff=4)
+        fig.update_yaxes(range=[g.ys[0], g.ys[-1]], nticks=5, row=row, col=col,
+                         title_text="x₂" if col == 1 else None, title_standoff=4,
+                         showticklabels=col == 1)
     if colors:
         for ann, name in zip(fig.layout.annotations, names, strict=False):
             ann.font = dict(size=15, color=colors.get(name, FONT["color"]))
 
-    fig.frames = [
-        go.Frame(data=[go.Heatmap(z=_panel_values(grids[n].probs[frame_index(n, int(step))]))
-                       for n in names],
-                 traces=heat_indices, name=str(int(step)))
-        for step in all_steps
-    ]
+    def frame_traces(step: int) -> list[go.Heatmap | go.Contour]:
+        out: list[go.Heatmap | go.Contour] = []
+        for n in names:
+            z = _panel_values(grids[n].probs[frame_index(n, step)])
+            out.append(go.Heatmap(z=z))
+            if two:
+                out.append(go.Contour(z=z))
+        return out
+
+    fig.frames = [go.Frame(data=frame_traces(int(step)), traces=animated, name=str(int(step)))
+                  for step in all_steps]
 
     if two:
         coloraxis = dict(colorscale=PROBABILITY_SCALE, cmin=0.0, cmax=1.0, cmid=0.5,
                          colorbar=dict(title=dict(text="p(class 1 | x)", side="right"),
-                                       thickness=14, len=1.0, x=1.01))
+                                       thickness=12, len=1.0, x=1.01, nticks=6))
     else:
         coloraxis = dict(colorscale=_class_scale(n_classes), cmin=-0.5,
                          cmax=n_classes - 0.5,
                          colorbar=dict(title=dict(text="predicted class", side="right"),
-                                       tickvals=list(range(n_classes)), thickness=14,
+                                       tickvals=list(range(n_classes)), thickness=12,
                                        len=1.0, x=1.01))
-    top, bottom = 85, 140
-    below = -70.0 / max(height - top - bottom, 1)  # 70 px under the panels, past the x-axes
+    # Under the panels, in pixels converted to paper units (the height is fixed, the width
+    # follows the page): the x-axis labels (55 px), the slider with its current value and
+    # step labels (90 px), then the buttons and the legend on rows of their own, so that
+    # nothing covers the slider or each other at any width.
+    px = 1.0 / plot_height
     frame_args = dict(frame=dict(duration=0, redraw=True), transition=dict(duration=0),
                       mode="immediate")
+    slider = dict(
+        active=len(all_steps) - 1, x=0.0, y=-55 * px, len=1.0, xanchor="left", yanchor="top",
+        pad=dict(t=22, b=0, l=0, r=0),
+        currentvalue=dict(prefix="training step ", font=dict(size=14), offset=8),
+        steps=[dict(label=str(int(s)), method="animate", args=[[str(int(s))], frame_args])
+               for s in all_steps],
+    )
     play = dict(
-        type="buttons", direction="left", x=0.0, y=below, xanchor="left", yanchor="top",
-        pad=dict(r=6, t=18), showactive=False,
+        type="buttons", direction="left", x=0.0, y=-150 * px, xanchor="left", yanchor="top",
+        pad=dict(r=6, t=0), showactive=False,
         buttons=[
             dict(label="▶ Replay", method="animate",
                  args=[None, dict(frame=dict(duration=250, redraw=True), fromcurrent=False,
@@ -274,22 +382,30 @@ def make_decision_animation(
             dict(label="❚❚ Pause", method="animate", args=[[None], frame_args]),
         ],
     )
-    slider = dict(
-        active=len(all_steps) - 1, x=0.17, y=below, len=0.83, xanchor="left", yanchor="top",
-        pad=dict(t=0, b=0),
-        currentvalue=dict(prefix="training step ", font=dict(size=14), offset=6),
-        steps=[dict(label=str(int(s)), method="animate", args=[[str(int(s))], frame_args])
-               for s in all_steps],
-    )
-    apply_layout(fig, "Decision boundaries during training (▶ replays it; drag the slider)",
-                 height=height)
+    apply_layout(fig, "Decision boundaries during training", height=height)
     fig.update_layout(
         coloraxis=coloraxis, updatemenus=[play], sliders=[slider],
-        legend=dict(orientation="h", x=1.0, xanchor="right", y=1.1, yanchor="bottom"),
-        margin=dict(t=top, b=bottom, r=90),
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=-195 * px, yanchor="top",
+                    font=dict(size=13)),
+        margin=dict(t=top, b=bottom, r=80, l=55),
     )
-    fig.update_annotations(yshift=2)
+    fig.update_annotations(yshift=0)
     return fig
+
+
+DECISION_COLUMNS = 3
+"""Most decision-boundary panels to a row: three stay readable in a 560 px wide page."""
+
+
+def _boundary_contour(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, *, name: str,
+                      legend: bool) -> go.Contour:
+    """The line ``p(class 1 | x) = 0.5``: a single black contour, no fill."""
+    return go.Contour(
+        x=xs, y=ys, z=z, contours=dict(start=0.5, end=0.5, size=1.0, coloring="none"),
+        line=dict(color="black", width=2), showscale=False, hoverinfo="skip",
+        name="boundary p = 0.5", legendgroup="boundary", showlegend=legend,
+        meta=name,
+    )
 
 
 # -- trajectories ----------------------------------------------------------------------------------
@@ -393,13 +509,14 @@ def make_kl_figure(
     histories: Mapping[str, TrainingHistory],
     *,
     kl_clip: float | None = None,
-    height: int = 440,
+    height: int = 640,
 ) -> go.Figure:
     """How far each step moves: in predictions (KL between consecutive predictive
-    distributions) and in parameters (Euclidean step length), both on log scales."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.09, subplot_titles=(
-        "KL divergence of each step (how far the predictions move)",
-        "Euclidean length of each step ‖Δθ‖"))
+    distributions) and in parameters (Euclidean step length), both on log scales, one above
+    the other on a shared step axis (side by side, their titles collide on a narrow page)."""
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+                        subplot_titles=("KL of each step: how far the predictions move",
+                                        "Euclidean length of each step ‖Δθ‖"))
     colors = colors_for(histories)
     for name, h in histories.items():
         steps = np.arange(1, h.steps + 1)
@@ -412,33 +529,35 @@ def make_kl_figure(
         fig.add_trace(go.Scatter(x=steps, y=np.asarray(h.step_norm, dtype=float), name=name,
                                  showlegend=False, **common,
                                  hovertemplate="step %{x}: ‖Δθ‖ %{y:.3g}<extra>" + name
-                                 + "</extra>"), row=1, col=2)
+                                 + "</extra>"), row=2, col=1)
     if kl_clip:
         fig.add_hline(y=kl_clip, line=dict(color="#6b7280", dash="dot", width=1.5), row=1,
                       col=1, annotation_text=f"KL budget of a step = {kl_clip:g}",
                       annotation_position="top right", annotation_font_size=12)
-    fig.update_xaxes(title_text="step")
-    fig.update_yaxes(title_text="mean KL(p_k ‖ p_k+1)", type="log", exponentformat="power",
+    fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_yaxes(title_text="mean KL(pₖ ‖ pₖ₊₁)", type="log", exponentformat="power",
                      dtick=_log_dtick([h.kl for h in histories.values()]), row=1, col=1)
-    fig.update_yaxes(title_text="‖θ_k+1 − θ_k‖", type="log", exponentformat="power",
-                     dtick=_log_dtick([h.step_norm for h in histories.values()]), row=1,
-                     col=2)
+    fig.update_yaxes(title_text="‖θₖ₊₁ − θₖ‖", type="log", exponentformat="power",
+                     dtick=_log_dtick([h.step_norm for h in histories.values()]), row=2,
+                     col=1)
     fig.update_annotations(font=dict(size=15))
     apply_layout(fig, "Step sizes measured in predictions (KL) and in parameters",
                  height=height)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), margin=dict(t=95))
+    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                  yref="container"), margin=dict(t=95, b=140))
     return fig
 
 
 def _log_dtick(series: Sequence[Sequence[float]]) -> int | None:
-    """One labelled tick per decade (or per two) on a log axis spanning several decades;
-    ``None`` (Plotly's own 2-5-10 ticks) on a short one."""
+    """One labelled tick per decade (per two beyond eight decades) on a log axis spanning at
+    least one decade, so that Plotly does not print its "2" and "5" labels between decades;
+    ``None`` (Plotly's own 2-5-10 ticks, the only labels there are) under one decade."""
     values = np.concatenate([np.asarray(v, dtype=float).ravel() for v in series] or [[]])
     values = values[np.isfinite(values) & (values > 0)]
     if values.size == 0:
         return None
     decades = np.log10(values.max() / values.min())
-    return None if decades < 2 else (1 if decades < 8 else 2)
+    return None if decades < 1 else (1 if decades < 8 else 2)
 
 
 # -- two-weight logistic regression ----------------------------------------------------------------
@@ -531,9 +650,11 @@ def make_reparam_figure(
     gap_steps: Mapping[str, np.ndarray],
     c: float,
     *,
+    linear: bool = False,
     height: int = 480,
 ) -> go.Figure:
-    """The reparametrisation demo: SGD and NGD trained in coordinates ``c = 1`` and ``c``.
+    """The reparametrisation demo: SGD and NGD trained in coordinates ``c = 1`` and ``c``
+    (``linear``: the model is softmax regression, no hidden layer; the title says so).
 
     Left: each run's predictions as a path in function space (projected as in
     :func:`function_space_paths`); solid is ``c = 1``, dashed is ``c``. Right: the largest
@@ -568,10 +689,12 @@ def make_reparam_figure(
     fig.update_xaxes(title_text=f"function-space PC 1 ({ratio[0]:.0%})", row=1, col=1)
     fig.update_yaxes(title_text=f"function-space PC 2 ({ratio[1]:.0%})", row=1, col=1)
     fig.update_xaxes(title_text="step", row=1, col=2)
-    fig.update_yaxes(title_text="max over inputs and classes |p₁ − p_c|", type="log",
-                     exponentformat="power", row=1, col=2)
+    fig.update_yaxes(title_text="largest |Δp| over inputs and classes", type="log",
+                     exponentformat="power", row=1, col=2,
+                     dtick=_log_dtick([np.asarray(g, dtype=float) for g in gaps.values()]))
     fig.update_annotations(font=dict(size=15))
-    apply_layout(fig, f"Same network, coordinates scaled by c = {c:g}: does training change?",
+    model = "Softmax regression" if linear else "Same network"
+    apply_layout(fig, f"{model}, coordinates scaled by c = {c:g}: does training change?",
                  height=height)
     fig.update_layout(legend=dict(orientation="h", y=-0.2), margin=dict(t=95))
     return fig
@@ -580,38 +703,120 @@ def make_reparam_figure(
 # -- table and text --------------------------------------------------------------------------------
 
 
-def summary_rows(rows: Sequence[Mapping[str, Any]], target_loss: float) -> list[dict[str, Any]]:
-    """``geomcore.optim.summary_table`` rows with the page's column names and units."""
+NOT_REACHED = "not reached"
+MISSING = "—"
+
+
+def loss_text(value: float) -> str:
+    """A training loss as the page writes it everywhere (table, summary, warnings), so that
+    the same number always reads the same: 4 significant digits, ``—`` if not finite."""
+    return f"{value:.4g}" if np.isfinite(value) else MISSING
+
+
+def cost_reference(histories: Mapping[str, TrainingHistory]) -> str | None:
+    """The run whose median step time is the unit of the cost column: the first plain-SGD run
+    that completed a step, else the first run that did; ``None`` when no run completed one
+    (a run that diverged on its first step has no step time to compare with)."""
+    timed = [n for n, h in histories.items() if h.wall_time]
+    sgd = [n for n in timed if histories[n].spec.get("kind") == "sgd"]
+    return (sgd or timed or [None])[0]
+
+
+def summary_rows(rows: Sequence[Mapping[str, Any]], target_loss: float,
+                 reference: str | None = "SGD") -> list[dict[str, str]]:
+    """``geomcore.optim.summary_table`` rows as the page's table: every cell a string, with
+    ``not reached`` / ``—`` where there is no number (never ``None`` or ``nan``).
+
+    ``reference`` names the run the cost column is relative to (see :func:`cost_reference`).
+    The loss of a run that stopped early is that of its last finite state, the same number
+    :func:`run_warning` quotes.
+    """
+    cost_name = f"cost of a step (× {reference or 'SGD'})"
     out = []
     for r in rows:
-        ttt = r.get("time_to_target")
+        k, ttt = r.get("steps_to_target"), r.get("time_to_target")
+        ms, cost = r.get("ms_per_step"), r.get("relative_cost")
+        acc = r.get("test_accuracy")
         out.append({
             "optimizer": r["name"],
             "status": r["status"],
-            "final training loss": r["final_loss"],
-            "test accuracy (%)": 100.0 * r["test_accuracy"],
-            f"steps to loss ≤ {target_loss:g}": r["steps_to_target"],
-            "time to target (ms)": None if ttt is None else 1e3 * ttt,
-            "ms per step": r["ms_per_step"],
-            "cost of a step (× SGD)": r["relative_cost"],
+            "final training loss": loss_text(r["final_loss"]),
+            "test accuracy (%)": (f"{100.0 * acc:.1f}" if acc is not None and np.isfinite(acc)
+                                  else MISSING),
+            f"steps to loss ≤ {target_loss:g}": NOT_REACHED if k is None else str(k),
+            "time to target (ms)": NOT_REACHED if ttt is None else f"{1e3 * ttt:.0f}",
+            "ms per step": f"{ms:.2f}" if ms is not None and np.isfinite(ms) else MISSING,
+            cost_name: (f"{cost:.1f}×" if reference is not None and cost is not None
+                        and np.isfinite(cost) else MISSING),
         })
     return out
 
 
-def trade_off_text(rows: Sequence[Mapping[str, Any]], target_loss: float) -> str:
+def run_warning(history: TrainingHistory) -> str:
+    """The warning for a run that stopped early: why (the run's own message, which names the
+    step and the non-finite or exploding value) and which state the table and pictures show
+    instead, with the same loss as the table's."""
+    h = history
+    shown = loss_text(h.loss[-1]) if h.loss else MISSING
+    state = f"its last finite state, after step {h.steps}," if h.steps else "its initial state,"
+    return (f"{h.message}. The table and the pictures show {state} with training loss "
+            f"{shown}. The other optimizers' results are shown as usual.")
+
+
+def loss_levelled_off(histories: Mapping[str, TrainingHistory], *, tail: float = 0.25,
+                      rtol: float = 0.01) -> bool:
+    """Whether the best run's training loss fell by less than ``rtol`` (relative) over its last
+    ``tail`` of steps: then more steps will not reach a lower target."""
+    ok = [np.asarray(h.loss, dtype=float) for h in histories.values()
+          if h.status == "ok" and len(h.loss) > 4]
+    if not ok:
+        return False
+    best = min(ok, key=lambda loss: loss[-1])
+    earlier = best[int((1.0 - tail) * (best.size - 1))]
+    return bool(earlier - best[-1] <= rtol * abs(earlier))
+
+
+def trade_off_text(rows: Sequence[Mapping[str, Any]], target_loss: float, *,
+                   reference: str | None = "SGD", floor: float | None = None,
+                   levelled_off: bool = False) -> str:
     """One honest sentence per curvature method: fewer steps, dearer steps, and who wins on
-    time. Empty when there is nothing to compare."""
+    time.
+
+    ``reference`` is the run step costs are relative to (``None``: no cost is quoted);
+    ``floor`` the lowest loss the model can reach at all (softmax regression:
+    :func:`geomcore.optim.linear_model_floor`); ``levelled_off`` whether the best run's loss
+    has stopped falling (:func:`loss_levelled_off`). With neither, a missed target is blamed
+    on too few steps.
+    """
     by_name = {r["name"]: r for r in rows}
     reached = {n: r for n, r in by_name.items() if r["steps_to_target"] is not None}
     if not reached:
-        return (f"No optimizer reached a training loss of {target_loss:g}: raise the steps or "
-                "lower the target.")
+        best = min((r["final_loss"] for r in rows if np.isfinite(r["final_loss"])),
+                   default=float("nan"))
+        text = f"No optimizer reached a training loss of {target_loss:g}"
+        if floor is not None and target_loss < floor:
+            return (text + f", and none can: without a hidden layer the model is softmax "
+                    f"regression, and the lowest training loss it can reach on this data is "
+                    f"{loss_text(floor)} (the best run ended at {loss_text(best)}). A linear "
+                    "boundary cannot fit this task; add a hidden layer or choose a target "
+                    f"above {loss_text(floor)}.")
+        if levelled_off:
+            return (text + f": the best run levelled off at {loss_text(best)} (it fell by "
+                    "less than 1 % over the last quarter of its steps), so more steps will "
+                    "not help much; lower the target, or change the network or the learning "
+                    "rates.")
+        return (text + f" (the best ended at {loss_text(best)}, still falling): raise the "
+                "steps or lower the target.")
     fastest_steps = min(reached, key=lambda n: reached[n]["steps_to_target"])
     fastest_time = min(reached, key=lambda n: reached[n]["time_to_target"])
     r_s, r_t = reached[fastest_steps], reached[fastest_time]
+    cost = r_s.get("relative_cost")
+    priced = reference is not None and cost is not None and np.isfinite(cost)
     text = (f"To reach a training loss of {target_loss:g}, **{fastest_steps}** needed the "
-            f"fewest steps ({r_s['steps_to_target']}), at {r_s['relative_cost']:.1f}× the "
-            "cost of an SGD step")
+            f"fewest steps ({r_s['steps_to_target']})")
+    if priced and fastest_steps != reference:
+        text += f", at {cost:.1f}× the cost of a{'n' if reference[0] in 'AEIOS' else ''} "
+        text += f"{reference} step"
     if fastest_time == fastest_steps:
         text += ", and it was also fastest in wall-clock time "
         text += f"({1e3 * r_t['time_to_target']:.0f} ms of steps)."
@@ -624,3 +829,37 @@ def trade_off_text(rows: Sequence[Mapping[str, Any]], target_loss: float) -> str
     if missed:
         text += f" Not reached by: {', '.join(missed)}."
     return text
+
+
+def kl_budget_text(histories: Mapping[str, TrainingHistory], kl_clip: float | None) -> str:
+    """What the KL plot shows about the budget, computed from it: per NGD/K-FAC run, in how
+    many steps the measured KL came within a factor 2 of the budget (at or above half of it),
+    and its median KL per step against the budget."""
+    if not kl_clip:
+        return ("No KL budget is set: NGD and K-FAC take every step at their learning rate. "
+                "Set a budget in the sidebar to cap how far one step may move the predictions.")
+    parts = []
+    for name, h in histories.items():
+        if h.spec.get("kind") not in ("ngd", "kfac") or not h.kl:
+            continue
+        kl = np.asarray(h.kl, dtype=float)
+        near = int(np.count_nonzero(kl >= 0.5 * kl_clip))
+        median = float(np.median(kl))
+        first = np.flatnonzero(kl < 0.5 * kl_clip)
+        parts.append(
+            f"{name}'s steps came within a factor 2 of it in {near} of {kl.size} steps"
+            + (f" (the first {int(first[0])})" if near and first.size and first[0] == near
+               else "")
+            + f"; its median KL per step is {median:.2g}, "
+            + ("at or above the budget" if median >= kl_clip else
+               f"{kl_clip / median:.2g}× below the budget" if kl_clip / median < 1e3 else
+               "orders of magnitude below the budget")
+        )
+    if not parts:
+        return "Choose NGD or K-FAC to compare their KL steps with the Euclidean methods'."
+    return (f"The dotted line is the KL budget of a step ({kl_clip:g}): NGD and K-FAC shorten "
+            "any step whose *predicted* KL, η²·dᵀFd/2, would exceed it. On this run "
+            + "; ".join(parts) + ". So the budget binds only while the gradient is large, "
+            "in the first steps; after that the learning rate sets the step, and the KL per "
+            "step falls with the loss. (The plot measures the KL on the whole training set; "
+            "the budget caps the quadratic prediction of it, so the two can differ.)")

@@ -28,6 +28,7 @@ SOLVERS = {"auto": "auto", "exact": "exact (direct solve)", "cg": "conjugate gra
 DAMPINGS = [1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 BATCHES = ["full", 16, 32, 64, 128, 256]
 TARGETS = [0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01]
+KL_BUDGETS = [None, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0]
 CURVATURE_KINDS = ("ngd", "kfac")
 PLOT = {"config": {"displaylogo": False}}
 
@@ -62,19 +63,26 @@ with st.sidebar:
                             default=list(DEFAULT_OPTIMIZERS), key="optim_chosen")
     fisher_kind = st.radio("Fisher (NGD and K-FAC)", list(FISHER_KINDS),
                            format_func=FISHER_KINDS.get, key="optim_fisher")
+    kl_clip = st.select_slider(
+        "KL budget of a step (NGD and K-FAC)", KL_BUDGETS,
+        value=DEFAULT_OPTIMIZERS["NGD"]["kl_clip"], key="optim_kl_clip",
+        format_func=lambda v: "off" if v is None else f"{v:g}",
+        help="A step whose predicted KL, η²·dᵀFd/2, would exceed the budget is shortened to "
+             "it: the most one step may move the predictions. The KL view shows how often "
+             "it binds.")
     specs: dict[str, dict] = {}
     for name in chosen:
         spec = dict(DEFAULT_OPTIMIZERS[name])
-        curvature = spec["kind"] in CURVATURE_KINDS
-        left, right = st.columns(2) if curvature else (st.container(), None)
-        spec["lr"] = float(left.number_input(
+        # One control a row: in two sidebar columns the labels were cut off.
+        spec["lr"] = float(st.number_input(
             f"{name}: learning rate", min_value=1e-5, max_value=1e3, value=float(spec["lr"]),
             format="%g", key=f"optim_lr_{name}"))
-        if right is not None:
-            spec["damping"] = right.select_slider(
+        if spec["kind"] in CURVATURE_KINDS:
+            spec["damping"] = st.select_slider(
                 f"{name}: damping λ", DAMPINGS, value=spec["damping"], format_func="{:g}".format,
                 key=f"optim_damping_{name}")
             spec["fisher"] = fisher_kind
+            spec["kl_clip"] = kl_clip
         specs[name] = spec
     if "NGD" in specs:
         specs["NGD"]["solver"] = st.selectbox(
@@ -124,7 +132,8 @@ def _explain() -> None:
             "condition number κ): plain gradient descent crawls along the small ones; "
             "$(F+\\lambda I)^{-1}$ rescales them, and λ sets the floor.\n"
             "- *KL per step*: how far each step moves the predictions. With a KL budget "
-            "(``kl_clip``) NGD and K-FAC take steps of equal KL while it is active.\n"
+            "(sidebar) NGD and K-FAC shorten any step whose predicted KL would exceed it; "
+            "the caption counts how many steps it actually bound.\n"
             "- *Fisher ellipses*: for logistic regression with two weights, each ellipse is a "
             "set of equal KL around its centre; NGD's steps are steepest in that geometry and "
             "head straight for the minimum, while GD overshoots into the narrow valley and "
@@ -163,7 +172,7 @@ if histories is None or task is None or cfg is None:
 
 for h in histories.values():
     if h.status != "ok":
-        st.warning(f"{h.message}. The other optimizers' results are shown.")
+        st.warning(figs.run_warning(h))
 colors = figs.colors_for(histories)
 
 
@@ -184,30 +193,29 @@ def _training_view() -> None:
     log_y = st.session_state.get("optim_log_y", True)
     target = st.session_state.get("optim_target", 0.1)
     with guarded("the training curves"):
-        st.plotly_chart(figs.make_training_curves(histories, log_y=log_y, target_loss=target),
-                        key="optim_curves", **PLOT)
+        panels = figs.make_training_panels(histories, log_y=log_y, target_loss=target)
+        # A wrapping row: three side by side on a wide page, fewer per row on a narrow one
+        # (each chart keeps Streamlit's minimum width instead of squeezing its titles).
+        with st.container(horizontal=True, gap="small", key="optim_curves"):
+            for i, fig in enumerate(panels):
+                st.plotly_chart(fig, key=f"optim_curves_{i}", **PLOT)
     if task.n_features == 2:
         with guarded("the decision boundaries"):
             st.plotly_chart(_decision_animation(cfg), key="optim_boundaries", **PLOT)
     else:
         st.info(f"Decision boundaries need 2-d inputs; this task has {task.n_features} "
                 "features. The other views work for every task.")
-    left, mid, _ = st.columns([1.2, 1.2, 4], vertical_alignment="bottom")
-    left.toggle("Log-scale loss", value=True, key="optim_log_y")
-    mid.selectbox("Target loss (dotted line, table)", TARGETS, index=TARGETS.index(0.1),
-                  key="optim_target", format_func="{:g}".format)
-    rows = summary_table(histories, target_loss=target)
-    st.markdown(figs.trade_off_text(rows, target))
-    st.dataframe(
-        figs.summary_rows(rows, target), hide_index=True, key="optim_table",
-        column_config={
-            "final training loss": st.column_config.NumberColumn(format="%.4f"),
-            "test accuracy (%)": st.column_config.NumberColumn(format="%.1f"),
-            "time to target (ms)": st.column_config.NumberColumn(format="%.0f"),
-            "ms per step": st.column_config.NumberColumn(format="%.2f"),
-            "cost of a step (× SGD)": st.column_config.NumberColumn(format="%.1f×"),
-        },
-    )
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
+        st.toggle("Log-scale loss", value=True, key="optim_log_y")
+        st.selectbox("Target loss (dotted line, table)", TARGETS, index=TARGETS.index(0.1),
+                     key="optim_target", format_func="{:g}".format, width=240)
+    reference = figs.cost_reference(histories)
+    rows = summary_table(histories, target_loss=target, reference=reference)
+    floor = cached.linear_floor_for(cfg.task) if not cfg.hidden else None
+    st.markdown(figs.trade_off_text(rows, target, reference=reference, floor=floor,
+                                    levelled_off=figs.loss_levelled_off(histories)))
+    st.dataframe(figs.summary_rows(rows, target, reference), hide_index=True,
+                 key="optim_table")
     st.caption("Time counts only the optimizer steps (forward, backward, update), not the "
                "evaluation after each step. Medians per step; timings vary with the machine's "
                "load.")
@@ -234,7 +242,13 @@ def _trajectory_view() -> None:
 
 def _spectrum_view() -> None:
     with guarded("the Fisher spectrum", warning=True):
-        spectra = cached.spectra_for(cfg, fisher_kind)
+        spectra, left_out = cached.spectra_for(cfg, fisher_kind)
+        if left_out:
+            st.caption(
+                f"Left out: {', '.join(left_out)}, which stopped early. The last finite "
+                "network of a diverged run is saturated (its predictions are 0 or 1), so its "
+                "Fisher is numerically zero and its spectrum and κ say nothing about the "
+                "geometry of training.")
         damping = float(specs.get("NGD", specs.get("K-FAC", DEFAULT_OPTIMIZERS["NGD"]))
                         ["damping"])
         st.plotly_chart(figs.make_spectrum_figure(spectra, damping=damping, kind=fisher_kind,
@@ -257,15 +271,10 @@ def _spectrum_view() -> None:
 
 
 def _kl_view() -> None:
-    clip = specs.get("NGD", {}).get("kl_clip") or specs.get("K-FAC", {}).get("kl_clip")
     with guarded("the KL per step"):
-        st.plotly_chart(figs.make_kl_figure(histories, kl_clip=clip), key="optim_kl", **PLOT)
-    st.caption(
-        "NGD and K-FAC shorten any step whose predicted KL, η²·dᵀFd/2, exceeds the budget "
-        f"({clip:g} here): early on their steps move the predictions by about the same amount "
-        "however far that is in parameters. Once the gradient is small the budget no longer "
-        "binds and the KL per step falls with the loss." if clip else
-        "Choose NGD or K-FAC to compare their KL steps with the Euclidean methods'.")
+        st.plotly_chart(figs.make_kl_figure(histories, kl_clip=kl_clip), key="optim_kl",
+                        **PLOT)
+    st.caption(figs.kl_budget_text(histories, kl_clip))
 
 
 def _ellipses_view() -> None:
@@ -323,12 +332,14 @@ def _reparam_view() -> None:
         for message in demo.messages:
             st.warning(message)
         st.plotly_chart(figs.make_reparam_figure(demo.probs, demo.gaps, demo.gap_steps,
-                                                 demo.c), key="optim_reparam", **PLOT)
+                                                 demo.c, linear=not rep.hidden),
+                        key="optim_reparam", **PLOT)
         cols = st.columns(len(demo.gaps))
         for col, (name, gap) in zip(cols, demo.gaps.items(), strict=True):
             col.metric(f"{name}: largest gap, c = 1 vs c = {demo.c:g}",
                        f"{float(gap.max()):.1e}" if gap.size else "–",
-                       help="max over snapshots, inputs and classes of |p₁ − p_c|")
+                       help="max over snapshots, inputs and classes of |Δp|, the difference "
+                            "between the two coordinate systems' predicted probabilities")
         setting = ("softmax regression, true Fisher, λ = 10⁻⁸" if model == "linear" else
                    f"the network above, true Fisher, λ = {rep.damping:g}, solver {rep.solver}")
         st.caption(

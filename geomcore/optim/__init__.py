@@ -29,7 +29,12 @@ from geomcore.optim._views import (
     prediction_gap,
     trajectory_pca,
 )
-from geomcore.optim.experiments import ReparametrizationDemo, model_at, reparametrization_demo
+from geomcore.optim.experiments import (
+    ReparametrizationDemo,
+    linear_model_floor,
+    model_at,
+    reparametrization_demo,
+)
 from geomcore.optim.fisher import (
     FisherError,
     FisherSpectrum,
@@ -54,6 +59,7 @@ from geomcore.optim.training import (
 
 __all__ = [
     "ReparametrizationDemo",
+    "linear_model_floor",
     "model_at",
     "reparametrization_demo",
     "single_threaded",

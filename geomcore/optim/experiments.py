@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.optimize import minimize
+from scipy.special import log_softmax, logsumexp
 from torch import nn
 
 from geomcore.optim import models
@@ -16,7 +18,7 @@ from geomcore.optim._views import predict_snapshots, prediction_gap
 from geomcore.optim.tasks import Task
 from geomcore.optim.training import TrainingHistory, compare, single_threaded
 
-__all__ = ["ReparametrizationDemo", "reparametrization_demo", "model_at"]
+__all__ = ["ReparametrizationDemo", "linear_model_floor", "model_at", "reparametrization_demo"]
 
 
 def model_at(history: TrainingHistory, index: int) -> nn.Module:
@@ -29,6 +31,42 @@ def model_at(history: TrainingHistory, index: int) -> nn.Module:
     theta = torch.as_tensor(history.snapshots[index], dtype=next(model.parameters()).dtype)
     models.set_flat_parameters(model, theta)
     return model
+
+
+def linear_model_floor(task: Task, *, tol: float = 1e-10) -> float:
+    """The lowest mean training cross-entropy that softmax regression (no hidden layer) can
+    reach on ``task``: what a network without hidden layers plateaus at however long it trains.
+
+    .. math:: \\min_{W, b}\\; \\frac1n \\sum_i \\Big(\\log \\sum_c e^{(W x_i + b)_c}
+              - (W x_i + b)_{y_i}\\Big),\\qquad W \\in \\mathbb{R}^{C\\times d}
+
+    The objective is convex, so L-BFGS from zero finds its minimum; on linearly separable data
+    the infimum is 0 (not attained) and the value returned is where L-BFGS stops, close to 0.
+
+    Parameters
+    ----------
+    task : Task
+        ``X_train`` ``shape=[n, d]``, ``y_train`` ``shape=[n]`` with ``C`` classes.
+    tol : float
+        Gradient tolerance of L-BFGS.
+    """
+    X = np.asarray(task.X_train, dtype=np.float64)
+    y = np.asarray(task.y_train, dtype=np.int64)
+    n, d = X.shape
+    C = int(task.n_classes)
+    Xb = np.hstack([X, np.ones((n, 1))])  # the bias as a last weight column
+    onehot = np.eye(C)[y]
+
+    def loss_and_grad(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        W = flat.reshape(d + 1, C)
+        logits = Xb @ W
+        loss = float(np.mean(logsumexp(logits, axis=1) - logits[np.arange(n), y]))
+        grad = Xb.T @ (np.exp(log_softmax(logits, axis=1)) - onehot) / n
+        return loss, grad.ravel()
+
+    result = minimize(loss_and_grad, np.zeros((d + 1) * C), jac=True, method="L-BFGS-B",
+                      options=dict(gtol=tol, maxiter=5000))
+    return float(result.fun)
 
 
 @dataclass(frozen=True)

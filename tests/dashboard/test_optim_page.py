@@ -45,8 +45,8 @@ def test_default_experiment(optim_page):
     assert set(table["status"]) == {"ok"}
     # every default optimizer reaches the default target, NGD in the fewest steps
     steps = dict(zip(table["optimizer"], table["steps to loss ≤ 0.1"], strict=True))
-    assert all(s is not None and s <= 300 for s in steps.values())
-    assert steps["NGD"] < steps["SGD"] and steps["NGD"] < steps["Adam"]
+    assert all(s.isdigit() and int(s) <= 300 for s in steps.values())
+    assert int(steps["NGD"]) < int(steps["SGD"]) and int(steps["NGD"]) < int(steps["Adam"])
     text = " ".join(m.value for m in at.markdown)
     assert "needed the fewest steps" in text
     assert any("Explain" in e.label for e in at.expander)
@@ -167,7 +167,7 @@ def test_cg_solver_and_a_subset_of_optimizers(optim_page):
     assert not problems(at)
     assert not _errors(at), _errors(at)
     assert list(_table(at)["optimizer"]) == ["Adam", "NGD"]
-    assert list(_table(at)["cost of a step (× SGD)"])[0] == pytest.approx(1.0)  # no SGD: Adam
+    assert list(_table(at)["cost of a step (× Adam)"])[0] == "1.0×"  # no SGD: Adam
 
 
 def test_diverging_learning_rate_warns_and_keeps_the_others(optim_page):
