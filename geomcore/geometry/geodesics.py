@@ -636,7 +636,13 @@ def log_map(
     # The straight segment to the nearest image is itself a curve from p to q, so the distance
     # is at most its length.
     bound = _segment_length(metric, p, images[0])
-    unresolved = np.inf  # the shortest fan estimate Newton did not converge on
+    def retraces(cand: _Candidate) -> bool:
+        """Whether a fan candidate is a geodesic already found (similar start and length)."""
+        return any(abs(length - cand.length) <= cand.slack
+                   and np.linalg.norm(v - cand.v0) <= 0.1 * np.linalg.norm(v)
+                   for length, v in found)
+
+    failed: list[_Candidate] = []  # fan candidates Newton did not converge from
     via_singular = np.inf
     if metric.dim == 2:
         reach = min(shortest(), bound)
@@ -647,13 +653,10 @@ def log_map(
             for cand in candidates:
                 if cand.length - cand.slack >= shortest():
                     break  # sorted: no later candidate can be shorter
-                v0_len = float(metric.norm(p, cand.v0))
-                if any(abs(length - v0_len) <= cand.slack
-                       and np.linalg.norm(v - cand.v0) <= 0.1 * np.linalg.norm(v)
-                       for length, v in found):
-                    continue  # it retraces a geodesic already found
+                if retraces(cand):
+                    continue
                 if not add(_shoot(metric, p, cand.target, cand.v0, max_iter, tol)):
-                    unresolved = min(unresolved, cand.length - cand.slack)
+                    failed.append(cand)
     if use_bvp and (not found or shortest() > 1.0001 * bound):
         # Still nothing, or nothing shorter than the straight segment: the boundary-value
         # solver, started from that segment, gets a try.
@@ -663,6 +666,8 @@ def log_map(
             geo = exp_map(space, p, v, 1.0, n_points)
             if geo.ok and np.max(np.abs(geo.unwrapped[-1] - target)) < 1e-6:
                 add(v)
+    # the shortest fan estimate that no geodesic found explains
+    unresolved = min((c.length - c.slack for c in failed if not retraces(c)), default=np.inf)
     for length, v in sorted(found, key=lambda lv: lv[0]):
         # The length of a geodesic on [0, 1] is |v|_g, so the shortest is known before
         # sampling it; only that one is integrated again at full resolution.
