@@ -377,10 +377,11 @@ def _shoot(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, v0: np.n
 class _Candidate:
     """A fan sample passing close to q: a start for Newton's method."""
 
-    length: float  # the fan geodesic's length up to the sample
-    slack: float  # how far the sample is from q (plus one sample step): the length's uncertainty
+    length: float  # estimated length of a geodesic from p to q near this fan sample
+    slack: float  # the estimate's uncertainty
     v0: np.ndarray  # initial velocity reaching the sample at t = 1
     target: np.ndarray  # the image of q next to the sample (unwrapped coordinates)
+    sample: np.ndarray  # the fan sample itself (unwrapped coordinates)
 
 
 def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
@@ -393,7 +394,8 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
     neighbouring fan directions, so near its end q lies within about one fan spacing (the
     distance between neighbouring fan samples, or one sample step along a geodesic) of a fan
     sample. The samples that are within 1.5 spacings of q and nearer to it than their
-    neighbours (in direction and along the geodesic) are returned as candidates.
+    neighbours (in direction and along the geodesic), and come before their geodesic crosses a
+    neighbouring one (a conjugate point), are returned as candidates.
 
     Also returned: a lower bound on the length of any path from p to q through a point where
     a fan geodesic stopped at a singularity of the metric (its length so far plus the chord
@@ -438,6 +440,18 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
     first, why = _first_bad(metric, states, g, speed_limit)
     valid = np.arange(n)[:, None] < first[None, :]
     valid[0] = False
+    # Past the point where a fan geodesic crosses a neighbour (a discrete conjugate point: the
+    # Jacobi field between them vanishes) it is no longer minimising, so samples there are no
+    # candidates for the shortest path. Near q's antipode, where the fan focuses, this keeps
+    # the many non-minimising near misses out.
+    vel = np.moveaxis(states[:, d:], 1, -1)
+    folded = np.zeros((n, m), dtype=bool)
+    for shift in (-1, 1):
+        nb = _periodic_delta(metric, np.roll(safe_x, shift, axis=1) - safe_x)
+        side = np.sign(vel[..., 0] * nb[..., 1] - vel[..., 1] * nb[..., 0])
+        folded |= side != side[1][None, :]
+    folded[0] = False  # at p itself the fan has no width
+    valid &= ~np.logical_or.accumulate(folded, axis=0)
     lengths = reach * times[:n]
     # distances in R³ on a surface (well-behaved across its poles); on an abstract metric in
     # coordinates, measured with g(q)
@@ -464,9 +478,17 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
     ks, js = np.nonzero(is_min)
     out = []
     for k, j in zip(ks, js, strict=True):
-        target = x[k, j] + _periodic_delta(metric, q - x[k, j])
-        out.append(_Candidate(length=float(lengths[k]), slack=float(miss[k, j] + step),
-                              v0=dirs[j] * times[k], target=target))
+        delta = _periodic_delta(metric, q - x[k, j])
+        # By Gauss's lemma the geodesic through q between this fan direction and the next
+        # reaches q where this one is level with it: its length is this sample's plus the
+        # component of q − sample along the velocity, up to the second order of the offset
+        # across the fan (the slack allows half that offset).
+        gk = g[k, j]
+        along = float(delta @ gk @ vel[k, j]) / reach
+        across = float(np.sqrt(max(float(delta @ gk @ delta) - along**2, 0.0)))
+        out.append(_Candidate(length=float(lengths[k]) + along,
+                              slack=0.5 * across + 0.05 * step,
+                              v0=dirs[j] * times[k], target=x[k, j] + delta, sample=x[k, j]))
     out.sort(key=lambda c: c.length - c.slack)
     stopped = np.flatnonzero((first < n) & (why == _SINGULAR))
     via_singular = np.inf
@@ -501,12 +523,14 @@ def _has_conjugate_point(metric: RiemannianMetric, p: np.ndarray, v: np.ndarray,
 
 
 def _continuation(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, max_iter: int,
-                  tol: float) -> np.ndarray | None:
-    """Walk the target along the straight segment, each solve starting from the previous
-    answer (a short geodesic is easy; its velocity is a good next guess)."""
-    v = None
+                  tol: float, *, start: np.ndarray | None = None,
+                  v: np.ndarray | None = None) -> np.ndarray | None:
+    """Walk the target from ``start`` (default p) along the straight segment to ``target``,
+    each solve starting from the previous answer (a short step is easy; the last velocity is
+    a good next guess). ``v`` is the velocity known to reach ``start``."""
+    start = p if start is None else start
     for frac in (0.25, 0.5, 0.75, 1.0):
-        mid = p + frac * (target - p)
+        mid = start + frac * (target - start)
         v = _shoot(metric, p, mid, mid - p if v is None else v, max_iter, tol)
         if v is None:
             return None
@@ -655,7 +679,12 @@ def log_map(
                     break  # sorted: no later candidate can be shorter
                 if retraces(cand):
                     continue
-                if not add(_shoot(metric, p, cand.target, cand.v0, max_iter, tol)):
+                if add(_shoot(metric, p, cand.target, cand.v0, max_iter, tol)):
+                    continue
+                # Near a caustic the Jacobian of exp_p is nearly singular and Newton from the
+                # fan's miss can fail: walk there from the fan sample, which v0 reaches.
+                if not add(_continuation(metric, p, cand.target, max_iter, tol,
+                                         start=cand.sample, v=cand.v0)):
                     failed.append(cand)
     if use_bvp and (not found or shortest() > 1.0001 * bound):
         # Still nothing, or nothing shorter than the straight segment: the boundary-value
