@@ -73,6 +73,9 @@ _MESSAGES = {
     _SINGULAR: "stopped where the metric degenerates (a coordinate singularity)",
     _LEFT: "left the parameter domain",
 }
+FAN_RTOL = 1e-5
+"""Relative tolerance of the fan of geodesics that seeds the two-point search (it only needs to
+pass near the end point; Newton's method then converges to 1e-11)."""
 _RUNAWAY = 1e3
 """A coordinate speed this many times the largest initial one means the curve is running into
 a coordinate singularity (a pole): it is stopped there rather than crawled through."""
@@ -417,21 +420,29 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
     highs = np.array([metric.domain[i][1] for i in bounded])[:, None]
     speed_limit = _RUNAWAY * float(np.max(np.abs(dirs)))
 
+    widths = highs - lows
+
     def rhs(_: float, y: np.ndarray) -> np.ndarray:
         Y = y.reshape(2 * d, m)
         with np.errstate(all="ignore"):
             out = system.batch(Y, pv)
         frozen = ~np.isfinite(out.sum(axis=0)) | (np.abs(Y[d:]).max(axis=0) > speed_limit)
-        if bounded:
-            frozen |= ((Y[bounded] < lows) | (Y[bounded] > highs)).any(axis=0)
         out[:, frozen] = 0.0
+        if bounded:
+            # Slow a geodesic smoothly to a stop once outside the domain (its samples there
+            # are discarded): a sudden freeze would make the step control of the whole batch
+            # stumble at every exit.
+            beyond = np.maximum(np.maximum(lows - Y[bounded], Y[bounded] - highs), 0.0)
+            with np.errstate(all="ignore"):
+                out *= np.exp(-np.sum((beyond / (0.02 * widths)) ** 2, axis=0))
         return out.ravel()
 
     y0 = np.concatenate([np.repeat(p[:, None], m, axis=1), dirs.T]).ravel()
     times = np.linspace(0.0, 1.0, n_times)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sol = solve_ivp(rhs, (0.0, 1.0), y0, method="RK45", t_eval=times, rtol=1e-6, atol=1e-9)
+        sol = solve_ivp(rhs, (0.0, 1.0), y0, method="RK45", t_eval=times, rtol=FAN_RTOL,
+                        atol=FAN_RTOL * 1e-2)
     n = sol.y.shape[1]
     states = np.moveaxis(sol.y.reshape(2 * d, m, n), -1, 0)  # (n, 2d, m)
     x = np.moveaxis(states[:, :d], 1, -1)  # (n, m, d)
