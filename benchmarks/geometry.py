@@ -26,6 +26,11 @@ symbolic derivation and compilation of a surface happen in the warm-up and are r
      out by hand); log errors are the endpoint error ``|r(exp_p(log_p q)) − r(q)|`` with that
      same reference exp, so a log that is only consistent with a coarse integrator shows it.
 
+3. ``log_map`` on every catalog surface (``--log-pairs`` seeded random pairs each, and on
+   the oblate spheroid a = b = 1, c = 0.7 pairs 150–180° of longitude apart, half of them
+   nearly antipodal): p50, p95 and max seconds per pair, and how many came back "ok",
+   "not_shortest" or "not_converged" (target: p95 ≤ 1 s). ``--log-only`` runs just this.
+
 The script runs without geomstats (those rows print "geomstats not installed, skipped").
 geomstats 2.8 imports ``numpy.trapz``, which numpy 2 removed; a one-line alias is installed
 before geomstats is imported. Another process on the machine makes timings noisy: rerun.
@@ -270,6 +275,69 @@ def print_targets(t: Targets) -> None:
     ]
     print_table(f"1. Targets: geomcore on the torus R = {TORUS_R}, r = {TORUS_r}",
                 ["measure", "median ms", "accuracy", "inputs × repeats"], rows)
+
+
+# -- section 3: log_map on every catalog surface ------------------------------------------------
+TARGET_LOG_P95_S = 1.0
+OBLATE = {"a": 1.0, "b": 1.0, "c": 0.7}
+
+
+def catalog_pairs(surface: surfaces.ParametricSurface, n: int,
+                  seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """n seeded random pairs, 5 % of each non-periodic range away from its ends."""
+    rng = np.random.default_rng(seed)
+    lows, highs = [], []
+    for (lo, hi), per in zip((surface.u_range, surface.v_range), surface.periodic, strict=True):
+        margin = 0.0 if per else 0.05 * (hi - lo)
+        lows.append(lo + margin)
+        highs.append(hi - margin)
+    return [(rng.uniform(lows, highs), rng.uniform(lows, highs)) for _ in range(n)]
+
+
+def oblate_far_pairs(n: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Pairs on the oblate spheroid 150–180° of longitude apart, half of them within 1–3° of
+    the antipode (the pairs issue 6 reported as slow and too long)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for k in range(n):
+        p = np.array([rng.uniform(0.3, np.pi - 0.3), rng.uniform(0.0, TWO_PI)])
+        if k % 2:
+            off = np.radians(rng.uniform(1.0, 3.0)) * rng.choice([-1.0, 1.0], size=2)
+            q = np.array([np.pi - p[0] + off[0], np.mod(p[1] + np.pi + off[1], TWO_PI)])
+        else:
+            dv = np.radians(rng.uniform(150.0, 180.0)) * rng.choice([-1.0, 1.0])
+            q = np.array([rng.uniform(0.3, np.pi - 0.3), np.mod(p[1] + dv, TWO_PI)])
+        out.append((p, q))
+    return out
+
+
+def measure_catalog_log(n_pairs: int, seed: int) -> list[list[str]]:
+    """log_map once per pair (after a warm-up that derives and compiles the surface): p50,
+    p95 and max seconds, and how many came back "ok", "not_shortest", "not_converged"."""
+    cases = [(name, surfaces.get(name), None) for name in surfaces.names()]
+    cases.append(("ellipsoid a = b (oblate), far pairs", surfaces.get("ellipsoid", **OBLATE),
+                  oblate_far_pairs(n_pairs, seed)))
+    rows = []
+    for label, surface, pairs in cases:
+        pairs = pairs or catalog_pairs(surface, n_pairs, seed)
+        log_map(surface, *pairs[0])  # derivation, compilation
+        times, statuses = [], []
+        for p, q in pairs:
+            start = time.perf_counter()
+            geo = log_map(surface, p, q)
+            times.append(time.perf_counter() - start)
+            statuses.append(geo.status)
+        counts = {st: statuses.count(st) for st in ("ok", "not_shortest", "not_converged")}
+        rows.append([label, f"{np.percentile(times, 50):.3f}", f"{np.percentile(times, 95):.3f}",
+                     f"{max(times):.3f}", " / ".join(str(c) for c in counts.values()),
+                     yes_no(float(np.percentile(times, 95)) <= TARGET_LOG_P95_S)])
+    return rows
+
+
+def print_catalog_log(rows: Sequence[Sequence[str]], n_pairs: int) -> None:
+    print_table(f"3. log_map on every catalog surface ({n_pairs} random pairs each)",
+                ["surface", "p50 s", "p95 s", "max s", "ok / not_shortest / not_converged",
+                 f"p95 ≤ {TARGET_LOG_P95_S:g} s?"], rows)
 
 
 # -- geomstats ----------------------------------------------------------------------------------
@@ -553,6 +621,10 @@ def main() -> None:
                         help="torus exp inputs for the geomstats comparison (each ~0.5 s there)")
     parser.add_argument("--gs-log-pairs", type=int, default=2,
                         help="torus pairs for geomstats' log (each ~30 s there)")
+    parser.add_argument("--log-pairs", type=int, default=40,
+                        help="random pairs per catalog surface for the log_map timings")
+    parser.add_argument("--log-only", action="store_true",
+                        help="run only section 3 (log_map on every catalog surface)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     start = time.perf_counter()
@@ -560,6 +632,9 @@ def main() -> None:
           f"{np.__version__}, {os.cpu_count()} CPUs, seed {args.seed}, load average at start "
           f"{os.getloadavg()[0]:.1f}")
 
+    if args.log_only:
+        print_catalog_log(measure_catalog_log(args.log_pairs, args.seed), args.log_pairs)
+        return
     torus = surfaces.get("torus", R=TORUS_R, r=TORUS_r)
     targets = measure_targets(torus, args.seed)
     print_targets(targets)
@@ -571,6 +646,7 @@ def main() -> None:
     torus_exp = compare_torus_exp(G, torus, args.gs_exp_inputs, args.seed)
     torus_log = compare_torus_log(G, torus, args.gs_log_pairs, args.seed)
     print_comparisons(G, [*rows, *torus_exp, torus_log])
+    print_catalog_log(measure_catalog_log(args.log_pairs, args.seed), args.log_pairs)
     print_summary(targets, torus_exp, torus_log)
     load = os.getloadavg()[0]
     busy = " (above the CPU count: other processes slowed these timings)" \

@@ -18,8 +18,6 @@ MAX_POINTS = 5000
 MAX_DIRECTIONS = 512
 """Most geodesics in one spray."""
 
-_SINGULAR_DET = 1e-9
-
 
 class GeodesicError(ValueError):
     """Invalid input to a geodesic routine (bad point, zero vector, size out of bounds)."""
@@ -41,7 +39,9 @@ class Geodesic:
     length : float
         ``∫ |ẋ|_g dt`` over the computed part.
     status : str
-        ``"ok"``, ``"left_domain"``, ``"singular"`` or ``"not_converged"``.
+        ``"ok"``, ``"left_domain"``, ``"singular"``, ``"not_converged"``, or (from
+        :func:`~geomcore.geometry.geodesics.log_map` only) ``"not_shortest"``: a geodesic
+        between the two points that is not vouched for as the shortest.
     message : str
         Human-readable explanation when the status is not ``"ok"``.
     energy_drift : float
@@ -130,13 +130,7 @@ def _check_point(metric: RiemannianMetric, p: Sequence[float], what: str = "poin
 def _is_singular(metric: RiemannianMetric, x: np.ndarray,
                  g: np.ndarray | None = None) -> np.ndarray:
     """True where the metric at ``x`` (..., d) is degenerate or not finite (``g`` if known)."""
-    g = metric.metric(x) if g is None else g
-    with np.errstate(all="ignore"):
-        # the 2 x 2 case (every surface) in closed form: LAPACK per point is the slow part
-        det = (g[..., 0, 0] * g[..., 1, 1] - g[..., 0, 1] * g[..., 1, 0] if metric.dim == 2
-               else np.linalg.det(g))
-    scale = np.maximum(np.abs(np.trace(g, axis1=-2, axis2=-1)) / metric.dim, 1e-300)
-    return ~np.isfinite(det) | (det <= _SINGULAR_DET * scale**metric.dim)
+    return metric.is_degenerate(x, g)
 
 
 def _check_count(n: int, name: str, low: int, high: int) -> int:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import odeint, solve_bvp
+from scipy.integrate import odeint, solve_bvp, solve_ivp
 
 from geomcore.geometry._space import (  # noqa: F401  (re-exported for callers and tests)
-    _SINGULAR_DET,
     MAX_DIRECTIONS,
     MAX_POINTS,
     Geodesic,
@@ -73,6 +73,9 @@ _MESSAGES = {
     _SINGULAR: "stopped where the metric degenerates (a coordinate singularity)",
     _LEFT: "left the parameter domain",
 }
+FAN_RTOL = 1e-5
+"""Relative tolerance of the fan of geodesics that seeds the two-point search (it only needs to
+pass near the end point; Newton's method then converges to 1e-11)."""
 _RUNAWAY = 1e3
 """A coordinate speed this many times the largest initial one means the curve is running into
 a coordinate singularity (a pole): it is stopped there rather than crawled through."""
@@ -338,6 +341,10 @@ def _shoot(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, v0: np.n
     v = v0.copy()
     times = np.array([0.0, 1.0])
     history: list[float] = []
+    # The tolerance is relative to the separation (a 1e-6 step must not be "converged" at a
+    # 1e-8 error), but no finer than round-off in the coordinates' own magnitude.
+    separation = float(np.max(np.abs(target - p)))
+    tol = max(tol * min(1.0, separation), 64 * np.finfo(float).eps * float(np.max(np.abs(target))))
     for it in range(max_iter):
         loose = bool(history) and history[-1] > 1e-5
         rtol = 1e-7 if loose or not history else 1e-11
@@ -369,50 +376,138 @@ def _shoot(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, v0: np.n
     return None
 
 
-def _fan_guesses(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
-                 reach: float, *, shorter_than: float = np.inf,
-                 known: Sequence[np.ndarray] = (), n_directions: int = 48,
-                 n_best: int = 3) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(initial velocity, target image) pairs from a fan of geodesics out of ``p``.
+@dataclass(frozen=True)
+class _Candidate:
+    """A fan sample passing close to q: a start for Newton's method."""
 
-    Every geodesic of length < ``shorter_than`` from p to q is swept by the fan (directions
-    2πk/n, lengths up to ``reach``), so some fan sample lies within about one fan spacing of
-    q. With a finite ``shorter_than`` only samples closer to q than the spacing between
-    neighbouring fan geodesics there count (a real shorter geodesic passes between them), and
-    directions within 1.5 fan steps of a ``known`` initial velocity are skipped (they only
-    retrace it); without it, the samples nearest to q are returned whatever their distance.
+    length: float  # estimated length of a geodesic from p to q near this fan sample
+    slack: float  # the estimate's uncertainty
+    v0: np.ndarray  # initial velocity reaching the sample at t = 1
+    target: np.ndarray  # the image of q next to the sample (unwrapped coordinates)
+    sample: np.ndarray  # the fan sample itself (unwrapped coordinates)
+
+
+def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
+                    reach: float, *, n_directions: int = 96,
+                    n_times: int = 97) -> tuple[list[_Candidate], float]:
+    """Sweep geodesics out of ``p`` in ``n_directions`` directions up to length ``reach`` and
+    return the samples where the fan passes q, shortest first.
+
+    Every geodesic from p to q of length < ``reach`` has its initial direction between two
+    neighbouring fan directions, so near its end q lies within about one fan spacing (the
+    distance between neighbouring fan samples, or one sample step along a geodesic) of a fan
+    sample. The samples that are within 1.5 spacings of q and nearer to it than their
+    neighbours (in direction and along the geodesic), and come before their geodesic crosses a
+    neighbouring one (a conjugate point), are returned as candidates.
+
+    Also returned: a lower bound on the length of any path from p to q through a point where
+    a fan geodesic stopped at a singularity of the metric (its length so far plus the chord
+    in R³ to q; ``inf`` if none stopped, or for an abstract metric the length so far), since
+    the fan does not see past such a point.
+
+    The directions are offset by half a step from the coordinate axes, so that no fan geodesic
+    runs straight into a pole along a meridian. The fan is integrated with an explicit
+    Runge–Kutta method at a loose tolerance (it only seeds Newton's method); a stiff method
+    would build a Jacobian of the whole batch at every near-pole step.
     """
-    if not np.isfinite(reach) or reach <= 0:
-        return []
-    fan = spray(space, p, n_directions, reach, n_points=64, rtol=1e-7)
-    n = min(len(g.times) for g in fan)
-    if n < 2:
-        return []
-    x = np.stack([g.unwrapped[:n] for g in fan])  # (m, n, d)
-    diff = _periodic_delta(metric, q - x)
-    dist = np.linalg.norm(diff, axis=-1)
-    dist[:, 0] = np.inf
-    lengths = reach * fan[0].times[:n]
-    if np.isfinite(shorter_than):
-        # distance to the next direction's sample at the same time
-        gap = np.linalg.norm(_periodic_delta(metric, np.roll(x, -1, axis=0) - x), axis=-1)
-        local = np.maximum(gap, np.roll(gap, 1, axis=0))
-        dist[(dist > local) | (lengths[None, :] >= 0.98 * shorter_than)] = np.inf
-        frame_inv = np.linalg.inv(orthonormal_frame(metric, p))
-        angles = 2 * np.pi * np.arange(n_directions) / n_directions
-        for v in known:
-            c = frame_inv @ v
-            gap_angle = np.angle(np.exp(1j * (angles - np.arctan2(c[1], c[0]))))
-            dist[np.abs(gap_angle) < 1.5 * 2 * np.pi / n_directions] = np.inf
-    best_k = np.argmin(dist, axis=1)
-    order = np.argsort(dist[np.arange(len(fan)), best_k])
+    d, m = metric.dim, n_directions
+    angles = 2 * np.pi * (np.arange(m) + 0.5) / m
+    frame = orthonormal_frame(metric, p)
+    dirs = reach * (np.outer(np.cos(angles), frame[:, 0]) + np.outer(np.sin(angles), frame[:, 1]))
+    system, pv = metric.symbolic.geodesic_system, metric.param_values
+    bounded = [i for i, per in enumerate(metric.periodic) if not per]
+    lows = np.array([metric.domain[i][0] for i in bounded])[:, None]
+    highs = np.array([metric.domain[i][1] for i in bounded])[:, None]
+    speed_limit = _RUNAWAY * float(np.max(np.abs(dirs)))
+
+    widths = highs - lows
+
+    def rhs(_: float, y: np.ndarray) -> np.ndarray:
+        Y = y.reshape(2 * d, m)
+        with np.errstate(all="ignore"):
+            out = system.batch(Y, pv)
+        frozen = ~np.isfinite(out.sum(axis=0)) | (np.abs(Y[d:]).max(axis=0) > speed_limit)
+        out[:, frozen] = 0.0
+        if bounded:
+            # Slow a geodesic smoothly to a stop once outside the domain (its samples there
+            # are discarded): a sudden freeze would make the step control of the whole batch
+            # stumble at every exit.
+            beyond = np.maximum(np.maximum(lows - Y[bounded], Y[bounded] - highs), 0.0)
+            with np.errstate(all="ignore"):
+                out *= np.exp(-np.sum((beyond / (0.02 * widths)) ** 2, axis=0))
+        return out.ravel()
+
+    y0 = np.concatenate([np.repeat(p[:, None], m, axis=1), dirs.T]).ravel()
+    times = np.linspace(0.0, 1.0, n_times)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sol = solve_ivp(rhs, (0.0, 1.0), y0, method="RK45", t_eval=times, rtol=FAN_RTOL,
+                        atol=FAN_RTOL * 1e-2)
+    n = sol.y.shape[1]
+    states = np.moveaxis(sol.y.reshape(2 * d, m, n), -1, 0)  # (n, 2d, m)
+    x = np.moveaxis(states[:, :d], 1, -1)  # (n, m, d)
+    safe_x = np.where(np.isfinite(x), x, 0.0)
+    g = metric.metric(safe_x)
+    first, why = _first_bad(metric, states, g, speed_limit)
+    valid = np.arange(n)[:, None] < first[None, :]
+    valid[0] = False
+    # Past the point where a fan geodesic crosses a neighbour (a discrete conjugate point: the
+    # Jacobi field between them vanishes) it is no longer minimising, so samples there are no
+    # candidates for the shortest path. Near q's antipode, where the fan focuses, this keeps
+    # the many non-minimising near misses out.
+    vel = np.moveaxis(states[:, d:], 1, -1)
+    folded = np.zeros((n, m), dtype=bool)
+    for shift in (-1, 1):
+        nb = _periodic_delta(metric, np.roll(safe_x, shift, axis=1) - safe_x)
+        side = np.sign(vel[..., 0] * nb[..., 1] - vel[..., 1] * nb[..., 0])
+        folded |= side != side[1][None, :]
+    folded[0] = False  # at p itself the fan has no width
+    valid &= ~np.logical_or.accumulate(folded, axis=0)
+    lengths = reach * times[:n]
+    # distances in R³ on a surface (well-behaved across its poles); on an abstract metric in
+    # coordinates, measured with g(q)
+    xyz = _embed(space, _wrap(metric, safe_x))
+    if xyz is not None:
+        pos = xyz
+        q_pos = _embed(space, q)
+        miss = np.linalg.norm(pos - q_pos, axis=-1)
+        gap = np.linalg.norm(np.roll(pos, -1, axis=1) - pos, axis=-1)
+    else:
+        gq = metric.metric(q)
+        delta = _periodic_delta(metric, q - safe_x)
+        miss = np.sqrt(np.einsum("...i,ij,...j->...", delta, gq, delta))
+        dn = _periodic_delta(metric, np.roll(safe_x, -1, axis=1) - safe_x)
+        gap = np.sqrt(np.einsum("...i,ij,...j->...", dn, gq, dn))
+    step = reach / (n_times - 1)
+    spacing = np.maximum(np.maximum(gap, np.roll(gap, 1, axis=1)), step)
+    miss = np.where(valid, miss, np.inf)
+    # local minima over the 3 x 3 neighbourhood (directions are cyclic)
+    padded = np.pad(miss, ((1, 1), (0, 0)), constant_values=np.inf)
+    neighbours = np.stack([np.roll(padded, s, axis=1)[1 + dk:n + 1 + dk]
+                           for dk in (-1, 0, 1) for s in (-1, 0, 1)])
+    is_min = (miss <= neighbours.min(axis=0)) & (miss <= 1.5 * spacing) & valid
+    ks, js = np.nonzero(is_min)
     out = []
-    for j in order[:n_best]:
-        k = best_k[j]
-        if not np.isfinite(dist[j, k]):
-            break
-        out.append((fan[j].velocities[0] * fan[j].times[k], x[j, k] + diff[j, k]))
-    return out
+    for k, j in zip(ks, js, strict=True):
+        delta = _periodic_delta(metric, q - x[k, j])
+        # By Gauss's lemma the geodesic through q between this fan direction and the next
+        # reaches q where this one is level with it: its length is this sample's plus the
+        # component of q − sample along the velocity, up to the second order of the offset
+        # across the fan (the slack allows half that offset).
+        gk = g[k, j]
+        along = float(delta @ gk @ vel[k, j]) / reach
+        across = float(np.sqrt(max(float(delta @ gk @ delta) - along**2, 0.0)))
+        out.append(_Candidate(length=float(lengths[k]) + along,
+                              slack=0.5 * across + 0.05 * step,
+                              v0=dirs[j] * times[k], target=x[k, j] + delta, sample=x[k, j]))
+    out.sort(key=lambda c: c.length - c.slack)
+    stopped = np.flatnonzero((first < n) & (why == _SINGULAR))
+    via_singular = np.inf
+    for j in stopped:
+        k = max(int(first[j]) - 1, 0)
+        rest = 0.0 if xyz is None else float(np.linalg.norm(xyz[k, j] - q_pos))
+        via_singular = min(via_singular, float(lengths[k]) + rest)
+    return out, via_singular
 
 
 def _has_conjugate_point(metric: RiemannianMetric, p: np.ndarray, v: np.ndarray,
@@ -439,12 +534,14 @@ def _has_conjugate_point(metric: RiemannianMetric, p: np.ndarray, v: np.ndarray,
 
 
 def _continuation(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, max_iter: int,
-                  tol: float) -> np.ndarray | None:
-    """Walk the target along the straight segment, each solve starting from the previous
-    answer (a short geodesic is easy; its velocity is a good next guess)."""
-    v = None
+                  tol: float, *, start: np.ndarray | None = None,
+                  v: np.ndarray | None = None) -> np.ndarray | None:
+    """Walk the target from ``start`` (default p) along the straight segment to ``target``,
+    each solve starting from the previous answer (a short step is easy; the last velocity is
+    a good next guess). ``v`` is the velocity known to reach ``start``."""
+    start = p if start is None else start
     for frac in (0.25, 0.5, 0.75, 1.0):
-        mid = p + frac * (target - p)
+        mid = start + frac * (target - start)
         v = _shoot(metric, p, mid, mid - p if v is None else v, max_iter, tol)
         if v is None:
             return None
@@ -509,63 +606,98 @@ def log_map(
     use_bvp: bool = True,
 ) -> Geodesic:
     """A shortest geodesic from ``p`` to ``q`` found by shooting: its initial velocity is
-    ``log_p(q)`` (``geo.velocities[0]``), its length the distance (when it is minimising).
+    ``log_p(q)`` (``geo.velocities[0]``), its length the distance.
 
-    Newton's method on ``v ↦ exp_p(v) − q``, the Jacobian ``∂exp_p/∂v`` from the variational
-    (Jacobi) equation integrated with the geodesic, is started from the straight segments to
-    the nearest ``n_starts`` periodic images of ``q`` (for the nearest, by continuation from
-    short geodesics if the direct start fails). Newton can converge to a geodesic that is not
-    minimising; when the best one found runs past a conjugate point (Jacobi's theorem: then it
-    is not minimising) or is longer than the straight segment, a fan of geodesics is swept up
-    to its length on surfaces and any sample passing close to q sooner seeds another Newton
-    solve (with no geodesic found, the fan's nearest samples seed it).
-    ``scipy.integrate.solve_bvp`` is the last resort. The shortest converged geodesic is
-    returned; if none converged its status is ``"not_converged"`` (the straight segment in
-    coordinates is returned in ``coords`` so a caller can still draw something).
+    Candidates: Newton's method on ``v ↦ exp_p(v) − q`` (the Jacobian ``∂exp_p/∂v`` from the
+    variational (Jacobi) equation integrated with the geodesic) is started from the straight
+    segments to the nearest ``n_starts`` periodic images of ``q``. On a two-dimensional space
+    a fan of 96 geodesics is then swept out of ``p`` up to the best length so far (or the
+    length of the straight coordinate segment, an upper bound of the distance), and every place
+    where the fan passes q seeds another Newton solve, shortest first: both ways round a
+    periodic coordinate, over and under a bump or a pole. ``scipy.integrate.solve_bvp`` is the
+    last resort. The shortest converged geodesic is returned.
+
+    Returns
+    -------
+    Geodesic
+        ``status`` is
+
+        * ``"ok"``: the geodesic is the shortest one found; it passes no point conjugate to
+          ``p`` (so no nearby curve is shorter, by Jacobi's theorem), and on a surface no
+          place where the fan of geodesics passes q suggests a shorter one that was not
+          converged on.
+        * ``"not_shortest"``: a geodesic from p to q, but not vouched for as the shortest: it
+          runs past a conjugate point (then a shorter path certainly exists), or the fan saw a
+          possibly shorter way that Newton's method did not converge on, or a shorter path
+          might pass through a singular point of the coordinates (a pole); the message says
+          which. :func:`distance` refuses it.
+        * ``"not_converged"``: no geodesic was found; the straight segment in coordinates is
+          returned in ``coords`` (length NaN) so a caller can still draw something.
     """
     metric = _metric_of(space)
     p = _check_point(metric, p, "start point")
     q = _check_point(metric, q, "end point")
     n_points = _check_count(n_points, "n_points", 2, MAX_POINTS)
     n_starts = _check_count(n_starts, "n_starts", 1, 9)
-    if np.allclose(p, q, atol=1e-14):
+    # Coinciding up to round-off in the coordinates' own magnitude (np.allclose's relative
+    # tolerance would call (1e6, 0) and (1e6 + 1, 0) the same point).
+    gap = np.abs(_periodic_delta(metric, q - p))
+    if np.all(gap <= 16 * np.finfo(float).eps * np.maximum(1.0, np.maximum(np.abs(p),
+                                                                          np.abs(q)))):
         raise GeodesicError("the two points coincide; choose two different points")
     found: list[tuple[float, np.ndarray]] = []  # (length, initial velocity)
+
+    def shortest() -> float:
+        return min((length for length, _ in found), default=np.inf)
+
+    def add(v: np.ndarray | None) -> bool:
+        if v is None:
+            return False
+        found.append((float(metric.norm(p, v)), v))
+        return True
+
     lower = _coordinate_speed_bound(metric)
     images = _straight_guesses(metric, p, q, n_starts)
     for i, target in enumerate(images):
         # Any curve to this image is at least this long; skip it if it cannot be shorter.
-        # (compare lengths only: on a tie, min() over the tuples would compare the arrays)
-        if found and lower * np.linalg.norm(target - p) >= min(length for length, _ in found):
+        if found and lower * np.linalg.norm(target - p) >= shortest():
             continue
-        v = _shoot(metric, p, target, target - p, max_iter, tol)
-        if v is None and i == 0:
+        ok = add(_shoot(metric, p, target, target - p, max_iter, tol))
+        if not ok and i == 0 and metric.dim != 2:
             # The nearest image must not be given up for a farther one (on the sphere that
             # means the long way round a great circle): continue from short geodesics instead.
-            v = _continuation(metric, p, target, max_iter, tol)
-        if v is not None:
-            found.append((float(metric.norm(p, v)), v))
+            # (In two dimensions the fan below finds it.)
+            add(_continuation(metric, p, target, max_iter, tol))
     # The straight segment to the nearest image is itself a curve from p to q, so the distance
-    # is at most its length; a longer geodesic is certainly not the shortest.
+    # is at most its length.
     bound = _segment_length(metric, p, images[0])
-    best = min((length for length, _ in found), default=np.inf)
-    # A geodesic that runs past a conjugate point is not minimising, and a shorter one joins
-    # the same points (often a pair of them, on either side of it, as around a torus's outer
-    # equator); one longer than the straight segment is not minimising either.
-    suspicious = (not found or best > 1.0001 * bound
-                  or any(_has_conjugate_point(metric, p, v) for _, v in found))
-    if metric.dim == 2 and np.isfinite(bound) and suspicious:
-        # Sweep a fan of geodesics up to the best length so far and shoot again from the
-        # samples that pass close to q sooner.
-        reach = 1.02 * min(best, bound) if found else 1.6 * bound
-        for v0, target in _fan_guesses(space, metric, p, q, reach,
-                                       shorter_than=best if found else np.inf,
-                                       known=[v for _, v in found],
-                                       n_best=6):
-            v = _shoot(metric, p, target, v0, max_iter, tol)
-            if v is not None:
-                found.append((float(metric.norm(p, v)), v))
-    if use_bvp and (not found or min(length for length, _ in found) > 1.0001 * bound):
+    def retraces(cand: _Candidate) -> bool:
+        """Whether a fan candidate is a geodesic already found (similar start and length)."""
+        return any(abs(length - cand.length) <= cand.slack
+                   and np.linalg.norm(v - cand.v0) <= 0.1 * np.linalg.norm(v)
+                   for length, v in found)
+
+    failed: list[_Candidate] = []  # fan candidates Newton did not converge from
+    via_singular = np.inf
+    if metric.dim == 2:
+        reach = min(shortest(), bound)
+        if not np.isfinite(reach):
+            reach = 1.6 * bound if np.isfinite(bound) else np.nan
+        if np.isfinite(reach):
+            candidates, via_singular = _fan_candidates(space, metric, p, q, 1.02 * reach)
+            for cand in candidates:
+                if cand.length - cand.slack >= shortest():
+                    break  # sorted: no later candidate can be shorter
+                if retraces(cand):
+                    continue
+                if add(_shoot(metric, p, cand.target, cand.v0, max_iter, tol)):
+                    continue
+                # Near a caustic the Jacobian of exp_p is nearly singular and Newton from the
+                # fan's miss can fail: walk there from the fan sample, which v0 reaches.
+                if not add(_continuation(metric, p, cand.target, max_iter, tol,
+                                         start=cand.sample, v=cand.v0)):
+                    failed.append(cand)
+    if use_bvp and (not found or shortest() > 1.0001 * bound):
         # Still nothing, or nothing shorter than the straight segment: the boundary-value
         # solver, started from that segment, gets a try.
         target = images[0]
@@ -573,15 +705,33 @@ def log_map(
         if v is not None:
             geo = exp_map(space, p, v, 1.0, n_points)
             if geo.ok and np.max(np.abs(geo.unwrapped[-1] - target)) < 1e-6:
-                found.append((float(metric.norm(p, v)), v))
-    for _, v in sorted(found, key=lambda lv: lv[0]):
+                add(v)
+    # the shortest fan estimate that no geodesic found explains
+    unresolved = min((c.length - c.slack for c in failed if not retraces(c)), default=np.inf)
+    for length, v in sorted(found, key=lambda lv: lv[0]):
         # The length of a geodesic on [0, 1] is |v|_g, so the shortest is known before
         # sampling it; only that one is integrated again at full resolution.
         geo = exp_map(space, p, v, 1.0, n_points)
-        if geo.ok:
-            return geo
+        if not geo.ok:
+            continue
+        margin = 1e-6 * length
+        if _has_conjugate_point(metric, p, v):
+            geo.status = "not_shortest"
+            geo.message = ("this geodesic runs past a point conjugate to the start, so a shorter "
+                           "path exists, but it was not found; try points closer together")
+        elif unresolved < length - margin:
+            geo.status = "not_shortest"
+            geo.message = (f"a path of length about {unresolved:.4g} may exist (the fan of "
+                           "geodesics passes close to the end point there) but the solver did "
+                           "not converge on it; try points closer together")
+        elif via_singular < length - margin:
+            geo.status = "not_shortest"
+            geo.message = ("a shorter path may pass through a singular point of the "
+                           "coordinates (a pole or an apex), where geodesics are not followed; "
+                           "try points whose shortest path stays away from it")
+        return geo
     s = np.linspace(0.0, 1.0, n_points)[:, None]
-    line = p + (_straight_guesses(metric, p, q, 1)[0] - p) * s
+    line = p + (images[0] - p) * s
     return Geodesic(
         coords=_wrap(metric, line), velocities=np.zeros_like(line), times=s[:, 0],
         xyz=_embed(space, _wrap(metric, line)), length=float("nan"), status="not_converged",

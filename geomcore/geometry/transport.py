@@ -34,6 +34,43 @@ __all__ = [
 ]
 
 
+CLOSURE_TOL = 1e-8
+"""A loop whose last sample is within this of its first (coordinate units, after removing whole
+periods) is closed; its last sample is snapped onto the first."""
+_MAX_RHS_CALLS = 200_000
+"""Bound on the right-hand-side evaluations of one transport (a regular curve of ≤ MAX_POINTS
+samples needs far fewer): beyond it the curve is too irregular and the transport stops."""
+
+
+def _check_curve(metric: RiemannianMetric, x: np.ndarray, what: str = "curve") -> None:
+    """Raise unless the samples ``x`` (n, d) are finite points of the domain (periodic
+    coordinates may take any value) where the metric is regular."""
+    if x.ndim != 2 or x.shape[1] != metric.dim or len(x) < 4:
+        raise GeodesicError(f"a {what} must be an array of shape (n >= 4, {metric.dim})")
+    if not np.all(np.isfinite(x)):
+        raise GeodesicError(f"the {what} has non-finite coordinates")
+    for i, ((lo, hi), per) in enumerate(zip(metric.domain, metric.periodic, strict=True)):
+        if not per and (x[:, i].min() < lo or x[:, i].max() > hi):
+            k = int(np.argmax((x[:, i] < lo) | (x[:, i] > hi)))
+            raise GeodesicError(
+                f"the {what} leaves the parameter domain: {metric.coord_labels[i]} = "
+                f"{x[k, i]:.4g} at sample {k} is outside [{lo:.4g}, {hi:.4g}]; move it inside"
+            )
+    singular = metric.is_degenerate(x)
+    if singular.any():
+        k = int(np.argmax(singular))
+        raise GeodesicError(
+            f"the metric is singular at sample {k} of the {what}, "
+            f"{np.round(x[k], 4).tolist()} (a coordinate singularity such as a pole or an "
+            "apex); parallel transport is not defined there: move the curve off it"
+        )
+
+
+def _closes_in_plane(x: np.ndarray) -> bool:
+    """Whether the samples (n, d) end where they start in the coordinate plane (no period)."""
+    return bool(np.max(np.abs(x[-1] - x[0])) <= CLOSURE_TOL)
+
+
 def _curve_functions(metric: RiemannianMetric, curve: Geodesic | np.ndarray):
     """(times, c(t), c'(t)) for a Geodesic (Hermite data) or an (n, d) array of samples."""
     if isinstance(curve, Geodesic):
@@ -41,15 +78,20 @@ def _curve_functions(metric: RiemannianMetric, curve: Geodesic | np.ndarray):
         t = curve.times
         spline = CubicHermiteSpline(t, x, curve.velocities, axis=0)
         return t, spline, spline.derivative()
-    x = np.asarray(curve, dtype=float)
-    if x.ndim != 2 or x.shape[1] != metric.dim or len(x) < 4:
-        raise GeodesicError(f"a curve must be an array of shape (n >= 4, {metric.dim})")
-    if not np.all(np.isfinite(x)):
-        raise GeodesicError("the curve has non-finite coordinates")
+    x = np.array(curve, dtype=float)
+    _check_curve(metric, x)
     t = np.linspace(0.0, 1.0, len(x))
-    closed = np.allclose(x[0], x[-1], atol=1e-12)
+    closed = _closes_in_plane(x)
+    if closed:
+        # A loop stitched from computed pieces closes only to their tolerance; the periodic
+        # spline needs the ends exactly equal.
+        x[-1] = x[0]
     spline = CubicSpline(t, x, axis=0, bc_type="periodic" if closed else "not-a-knot")
     return t, spline, spline.derivative()
+
+
+class _TooManySteps(Exception):
+    pass
 
 
 def parallel_transport(
@@ -77,12 +119,25 @@ def parallel_transport(
         raise GeodesicError(f"w0 must be {metric.dim} finite numbers")
     t, c, dc = _curve_functions(metric, curve)
 
+    calls = 0
+
     def rhs(s: float, w: np.ndarray) -> np.ndarray:
+        nonlocal calls
+        calls += 1
+        if calls > _MAX_RHS_CALLS:
+            raise _TooManySteps
         gam = metric.christoffel(c(s))
         return -np.einsum("kij,i,j->k", gam, dc(s), w)
 
-    sol = solve_ivp(rhs, (t[0], t[-1]), w0, method="DOP853", t_eval=t, rtol=1e-10, atol=1e-12)
-    if not sol.success:
+    try:
+        sol = solve_ivp(rhs, (t[0], t[-1]), w0, method="DOP853", t_eval=t, rtol=1e-10,
+                        atol=1e-12)
+    except _TooManySteps:
+        raise GeodesicError(
+            "parallel transport did not finish: the curve passes too close to a singularity "
+            "of the metric or is too irregular; move it away or sample it more smoothly"
+        ) from None
+    if not sol.success or not np.all(np.isfinite(sol.y)):
         raise GeodesicError(f"parallel transport failed: {sol.message}")
     return sol.y.T
 
@@ -90,11 +145,15 @@ def parallel_transport(
 def _check_closed(metric: RiemannianMetric, loop: np.ndarray) -> None:
     """Raise unless ``loop`` (n, d) ends where it starts (periodic coordinates may advance by
     whole periods)."""
-    if loop.ndim != 2 or loop.shape[1] != metric.dim or len(loop) < 4:
-        raise GeodesicError(f"a loop must be an array of shape (n >= 4, {metric.dim})")
+    _check_curve(metric, loop, "loop")
     closure = _periodic_delta(metric, loop[-1] - loop[0])
-    if not np.allclose(closure, 0.0, atol=1e-8):
+    if np.max(np.abs(closure)) > CLOSURE_TOL:
         raise GeodesicError("the loop must end where it starts")
+    step = loop[1:] - loop[:-1]
+    mid = 0.5 * (loop[1:] + loop[:-1])
+    if not np.any(metric.norm(mid, step) > 0.0):
+        raise GeodesicError("the loop has zero length (all its samples are one point); "
+                            "choose a loop that goes around something")
 
 
 def _signed_angle(metric: RiemannianMetric, x: np.ndarray, a: np.ndarray, b: np.ndarray) -> float:
@@ -148,7 +207,7 @@ def enclosed_curvature(space: Space, loop: np.ndarray, *, n_quad: int = 48,
     """
     metric = _metric_of(space)
     loop = np.asarray(loop, dtype=float)
-    closed_in_plane = np.allclose(loop[0], loop[-1], atol=1e-10)
+    closed_in_plane = _closes_in_plane(loop)
     if u_ref is None:
         u_ref = float(np.min(loop[:, 0])) if closed_in_plane else metric.domain[0][0]
     if not np.isfinite(u_ref):
