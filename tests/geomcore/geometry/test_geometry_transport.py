@@ -171,17 +171,18 @@ def test_parallel_transport_is_an_isometry(name, a, b, angle, w_angles):
     (u0, u1), (v0, v1) = s.u_range, s.v_range
     p = np.array([u0 + a * (u1 - u0), v0 + b * (v1 - v0)])
     geo = exp_map(s, p, 0.6 * unit_vector(m, p, angle), t=1.0, n_points=120)
-    if len(geo.coords) < 10:
-        return
+    # Some geodesics stop early at a singular edge (pseudosphere); every one is long enough.
+    assert len(geo.coords) >= 10
     w1 = 1.3 * unit_vector(m, p, w_angles[0])
     w2 = 0.7 * unit_vector(m, p, w_angles[1])
     t1 = parallel_transport(s, geo, w1)
     t2 = parallel_transport(s, geo, w2)
     x = geo.unwrapped
-    np.testing.assert_allclose(m.norm(x, t1), 1.3, rtol=1e-6)
-    np.testing.assert_allclose(m.norm(x, t2), 0.7, rtol=1e-6)
+    # measured over these 20 cases: 1.1e-8 and 1.2e-8 relative, 2.3e-8 absolute
+    np.testing.assert_allclose(m.norm(x, t1), 1.3, rtol=1e-7)
+    np.testing.assert_allclose(m.norm(x, t2), 0.7, rtol=1e-7)
     np.testing.assert_allclose(m.inner(x, t1, t2), 1.3 * 0.7 * np.cos(w_angles[0] - w_angles[1]),
-                               atol=1e-6)
+                               atol=1e-7)
 
 
 @settings(max_examples=10, deadline=None, derandomize=True)
