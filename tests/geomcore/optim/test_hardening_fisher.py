@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from geomcore.optim import KFAC, NaturalGradient, mlp
+from geomcore.optim import KFAC, NaturalGradient, make_task, mlp, reparametrization_demo
 from geomcore.optim.fisher import (
     FisherError,
     fisher_matrix,
@@ -160,3 +160,13 @@ def test_non_finite_damping_is_refused(data: tuple) -> None:
     net, X, y = data
     with pytest.raises(FisherError, match="damping"):
         natural_gradient(net, X, y, float("nan"))
+
+
+def test_reparametrization_gap_is_set_by_the_damping() -> None:
+    # The demo's docstring: NGD's predictions in the two coordinates differ by about 390·λ
+    # (3.9e-6 at the default λ = 1e-8), the damping's effect, not round-off.
+    task = make_task("moons")
+    gaps = {lam: float(np.max(reparametrization_demo(task, damping=lam).gaps["NGD"]))
+            for lam in (1e-8, 1e-10)}
+    assert gaps[1e-8] == pytest.approx(3.87e-6, rel=0.01)
+    assert gaps[1e-8] / gaps[1e-10] == pytest.approx(100.0, rel=0.01)
