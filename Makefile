@@ -7,11 +7,19 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 PYTEST_ARGS ?=
 
+# Reference libraries of the tests that declare torchvision as a dependency without importing
+# it: installed without deps (their real dependencies are listed with them, versions pinned in
+# constraints.txt) so that pip never pulls torchvision and a second, multi-GB CUDA torch.
+REFERENCE_NO_DEPS := backpack-for-pytorch unfoldNd einops nngeometry
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
+
 .PHONY: install run test lint bench e2e clean
 
-$(STAMP): pyproject.toml constraints.txt
+# Reinstalls only when pyproject.toml, constraints.txt or this file changed (the stamp).
+$(STAMP): pyproject.toml constraints.txt Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	$(PIP) -e '.[dev,test]'
+	$(PIP) --no-deps $(REFERENCE_NO_DEPS)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -28,11 +36,8 @@ test: lint
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e -p no:xdist --timeout 600 tests/e2e
 
-# Reference libraries for the benchmarks only. BackPACK declares torchvision as a dependency but
-# does not import it; installing it without deps avoids pulling a multi-GB CUDA build of torch.
+# The benchmarks' reference libraries are the tests' (installed with the stamp).
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[bench]'
-	$(BIN)/python -m pip install --quiet --no-deps -c constraints.txt backpack-for-pytorch unfoldNd einops
 	$(BIN)/python benchmarks/geometry.py
 	@if [ -f benchmarks/optim.py ]; then $(BIN)/python benchmarks/optim.py; fi
 

@@ -133,12 +133,6 @@ def _is_singular(metric: RiemannianMetric, x: np.ndarray,
     return metric.is_degenerate(x, g)
 
 
-def _check_count(n: int, name: str, low: int, high: int) -> int:
-    if not isinstance(n, (int, np.integer)) or not low <= n <= high:
-        raise GeodesicError(f"{name} must be an integer in [{low}, {high}], got {n!r}")
-    return int(n)
-
-
 def _outside(metric: RiemannianMetric, x: np.ndarray) -> np.ndarray:
     """True where a non-periodic coordinate of ``x`` (..., d) is outside its range."""
     out = np.zeros(x.shape[:-1], dtype=bool)

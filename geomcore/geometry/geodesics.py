@@ -24,13 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import odeint, solve_bvp, solve_ivp
 
+from geomcore._validation import check_int
 from geomcore.geometry._space import (  # noqa: F401  (re-exported for callers and tests)
     MAX_DIRECTIONS,
     MAX_POINTS,
     Geodesic,
     GeodesicError,
     Space,
-    _check_count,
     _check_point,
     _embed,
     _is_singular,
@@ -209,7 +209,7 @@ def exp_map(
         raise GeodesicError(f"velocity must be {metric.dim} finite numbers, got {v.tolist()}")
     if not np.isfinite(t) or t <= 0:
         raise GeodesicError(f"t must be a positive number, got {t}")
-    n_points = _check_count(n_points, "n_points", 2, MAX_POINTS)
+    n_points = check_int("n_points", n_points, 2, MAX_POINTS, error=GeodesicError)
     times = np.linspace(0.0, float(t), n_points)
     states, success = _integrate_one(metric, np.concatenate([p, v]), times)
     status, message = ("ok", "") if success else ("singular", "the integrator could not continue")
@@ -261,8 +261,8 @@ def spray(
     if metric.dim != 2:
         raise GeodesicError("a spray is drawn on two-dimensional spaces")
     p = _check_point(metric, p)
-    n_directions = _check_count(n_directions, "n_directions", 1, MAX_DIRECTIONS)
-    n_points = _check_count(n_points, "n_points", 2, MAX_POINTS)
+    n_directions = check_int("n_directions", n_directions, 1, MAX_DIRECTIONS, error=GeodesicError)
+    n_points = check_int("n_points", n_points, 2, MAX_POINTS, error=GeodesicError)
     if not np.isfinite(length) or length <= 0:
         raise GeodesicError(f"length must be positive, got {length}")
     angles = 2 * np.pi * np.arange(n_directions) / n_directions
@@ -637,8 +637,8 @@ def log_map(
     metric = _metric_of(space)
     p = _check_point(metric, p, "start point")
     q = _check_point(metric, q, "end point")
-    n_points = _check_count(n_points, "n_points", 2, MAX_POINTS)
-    n_starts = _check_count(n_starts, "n_starts", 1, 9)
+    n_points = check_int("n_points", n_points, 2, MAX_POINTS, error=GeodesicError)
+    n_starts = check_int("n_starts", n_starts, 1, 9, error=GeodesicError)
     # Coinciding up to round-off in the coordinates' own magnitude (np.allclose's relative
     # tolerance would call (1e6, 0) and (1e6 + 1, 0) the same point).
     gap = np.abs(_periodic_delta(metric, q - p))

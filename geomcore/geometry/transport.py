@@ -13,12 +13,12 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.interpolate import CubicHermiteSpline, CubicSpline
 
+from geomcore._validation import check_int
 from geomcore.geometry._space import (
     MAX_POINTS,
     Geodesic,
     GeodesicError,
     Space,
-    _check_count,
     _metric_of,
     _periodic_delta,
 )
@@ -231,7 +231,7 @@ def coordinate_circle(center: Sequence[float], radius: float | Sequence[float],
 
     The first and last samples coincide.
     """
-    n_points = _check_count(n_points, "n_points", 8, MAX_POINTS)
+    n_points = check_int("n_points", n_points, 8, MAX_POINTS, error=GeodesicError)
     r = np.broadcast_to(np.asarray(radius, float), (2,))
     a = np.linspace(0.0, 2 * np.pi, n_points)
     loop = np.stack([center[0] + r[0] * np.cos(a), center[1] + r[1] * np.sin(a)], axis=-1)
@@ -247,7 +247,7 @@ def coordinate_loop(space: Space, u0: float, n_points: int = 400) -> np.ndarray:
     metric = _metric_of(space)
     if not metric.periodic[1]:
         raise GeodesicError("a coordinate loop u = const needs a periodic v")
-    n_points = _check_count(n_points, "n_points", 8, MAX_POINTS)
+    n_points = check_int("n_points", n_points, 8, MAX_POINTS, error=GeodesicError)
     lo, hi = metric.domain[1]
     v = np.linspace(lo, hi, n_points)
     return np.stack([np.full_like(v, u0), v], axis=-1)

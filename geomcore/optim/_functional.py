@@ -31,6 +31,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, jacrev, vmap
 
+from geomcore._validation import check_int, check_seed
 from geomcore.optim._layers import (
     FisherError,
     LayerwiseFactor,
@@ -68,17 +69,79 @@ def functional_model(model: nn.Module) -> tuple[Params, LogitFn]:
 
 def as_inputs(model: nn.Module, X: object, y: object | None = None
               ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``X`` (and ``y``) as tensors on the model's device, ``X`` in the model's dtype."""
+    """``X`` (and ``y``) as tensors on the model's device, ``X`` in the model's dtype.
+
+    Raises :class:`FisherError` naming the culprit when the model's parameters or ``X`` hold
+    NaN/inf (which would otherwise give NaN matrices, or a CG "converged" at a zero step), or
+    when a label is not an integer (``0.5`` would be truncated to ``0``). Labels are checked
+    against the number of classes by :func:`check_logits`, once the logits are known.
+    """
+    check_finite_parameters(model)
     ref = next(model.parameters())
     X_t = torch.as_tensor(X, dtype=ref.dtype, device=ref.device)
     if X_t.ndim != 2 or X_t.shape[0] == 0:
         raise FisherError(f"X must have shape [n, d] with n >= 1, got {tuple(X_t.shape)}")
+    check_finite("inputs X", X_t, "remove or impute those inputs")
     if y is None:
         return X_t, None
-    y_t = torch.as_tensor(y, device=ref.device).long().reshape(-1)
+    y_t = torch.as_tensor(y, device=ref.device).reshape(-1)
+    if y_t.is_floating_point():
+        check_finite("labels y", y_t, "labels are class indices 0 .. C-1")
+        fractional = torch.nonzero(y_t != torch.round(y_t))
+        if fractional.numel():
+            i = int(fractional[0, 0])
+            raise FisherError(
+                f"labels y must be integer class indices; y[{i}] = {float(y_t[i])!r} is not "
+                "an integer (pass integer labels 0 .. C-1)"
+            )
+    elif y_t.is_complex() or y_t.dtype == torch.bool:
+        raise FisherError(f"labels y must be integer class indices, got dtype {y_t.dtype}")
+    y_t = y_t.long()
     if y_t.shape[0] != X_t.shape[0]:
         raise FisherError(f"y has {y_t.shape[0]} labels for {X_t.shape[0]} inputs")
     return X_t, y_t
+
+
+def check_finite(what: str, t: torch.Tensor, fix: str) -> None:
+    """Raise :class:`FisherError` naming ``what`` and the first non-finite entry of ``t``."""
+    if bool(torch.isfinite(t).all()):
+        return
+    bad = torch.nonzero(~torch.isfinite(t))[0].tolist()
+    value = float(t[tuple(bad)].real) if t.is_complex() else float(t[tuple(bad)])
+    where = (f"row {bad[0]}, column {bad[1]}" if len(bad) == 2 else
+             f"entry {bad[0]}" if len(bad) == 1 else f"index {tuple(bad)}")
+    raise FisherError(f"{what} contain a non-finite value ({value}) at {where}; {fix}")
+
+
+def check_finite_parameters(model: nn.Module) -> None:
+    """Raise :class:`FisherError` naming the first parameter of ``model`` holding NaN/inf."""
+    params = list(model.named_parameters())
+    if not params or bool(torch.stack([torch.isfinite(p).all() for _, p in params]).all()):
+        return  # one device sync for all parameters
+    name = next(n for n, p in params if not bool(torch.isfinite(p).all()))
+    raise FisherError(
+        f"the model's parameter {name} contains NaN or inf (a diverged run?); reinitialise the "
+        "model or restore finite parameters, and lower the learning rate"
+    )
+
+
+def check_logits(logits: torch.Tensor, y: torch.Tensor | None) -> None:
+    """The network's output is finite and every label is a class index ``0 .. C-1``."""
+    if not bool(torch.isfinite(logits).all()):
+        raise FisherError(
+            "the network's logits are not finite although its inputs and parameters are (an "
+            "overflow); rescale the inputs or the weights"
+        )
+    if y is None or y.numel() == 0:
+        return
+    C = logits.shape[1]
+    out = torch.nonzero((y < 0) | (y >= C))
+    if out.numel():
+        i = int(out[0, 0])
+        raise FisherError(
+            f"labels y must be class indices 0 .. {C - 1} for a network with {C} outputs; "
+            f"y[{i}] = {int(y[i])}"
+        )
 
 
 def flatten(tensors: Params | tuple[torch.Tensor, ...], batch_dims: int = 0) -> torch.Tensor:
@@ -105,9 +168,8 @@ def check_kind(kind: str, y: torch.Tensor | None, n_samples: int) -> None:
         raise FisherError(f"unknown Fisher kind {kind!r}; choose one of {', '.join(FISHER_KINDS)}")
     if kind == "empirical" and y is None:
         raise FisherError("kind='empirical' needs the labels y")
-    if kind == "monte_carlo" and (isinstance(n_samples, bool) or not isinstance(n_samples, int)
-                                  or not 1 <= n_samples <= 1000):
-        raise FisherError(f"n_samples={n_samples!r} must be an integer in 1..1000")
+    if kind == "monte_carlo":
+        check_int("n_samples", n_samples, 1, 1000, error=FisherError)
 
 
 def output_factor(
@@ -376,7 +438,7 @@ def cholesky_solve(A: torch.Tensor, b: torch.Tensor, damping: float) -> torch.Te
 
 def seeded_generator(X: torch.Tensor, seed: int) -> torch.Generator:
     """A generator on ``X``'s device (Monte-Carlo labels), seeded explicitly."""
-    return torch.Generator(device=X.device).manual_seed(int(seed))
+    return torch.Generator(device=X.device).manual_seed(check_seed(seed, error=FisherError))
 
 
 def seeded_output_factor(
@@ -388,6 +450,7 @@ def seeded_output_factor(
     seed: int,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``softmax(logits)`` and its :func:`output_factor`, Monte-Carlo labels drawn from ``seed``."""
+    check_logits(logits, y)
     probs = torch.softmax(logits, dim=1)
     R = output_factor(probs, kind, y=y, n_samples=n_samples, generator=seeded_generator(X, seed))
     return probs, R

@@ -7,13 +7,13 @@ turns it into a ``torch.optim.Optimizer`` bound to one model.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import nn
 
+from geomcore._validation import check_positive_float
 from geomcore.optim import fisher, models
 from geomcore.optim.optimizers import KFAC, NaturalGradient
 from geomcore.optim.tasks import Task
@@ -75,11 +75,7 @@ def build_optimizer(
     :class:`TrainingError` naming the optimizer and the value."""
     kind = spec["kind"]
     try:
-        lr = spec["lr"]
-        if isinstance(lr, bool) or not isinstance(lr, int | float) or not (
-            math.isfinite(lr) and lr > 0
-        ):
-            raise ValueError(f"lr={lr!r} must be a finite number > 0")
+        lr = check_positive_float("lr", spec["lr"])
         if kind == "sgd":
             return torch.optim.SGD(model.parameters(), lr=lr)
         if kind == "momentum":

@@ -106,8 +106,12 @@ def reparametrization_demo(
 ) -> ReparametrizationDemo:
     """Train SGD and exact-Fisher NGD on the network stored with first-layer weights scaled by
     1 and by ``c`` (same function, other coordinates) and measure how far their predictions
-    drift apart. With the exact Fisher and tiny damping NGD's predictions agree up to round-off
-    (the natural gradient is a property of the function, not of the coordinates); SGD's do not.
+    drift apart. The undamped natural gradient is a property of the function, not of the
+    coordinates; SGD's step is not. The damping breaks the invariance: ``F + λI`` adds the
+    Euclidean metric of the current coordinates, so NGD's predictions drift apart in proportion
+    to ``λ``, far above round-off. Measured on ``make_task("moons")`` with softmax regression,
+    ``c = 10`` and 50 steps, the largest NGD gap is about ``390·λ``: 3.9e-6 at the default
+    ``λ = 1e-8``, 3.9e-8 at ``1e-10``, 3.9e-4 at ``1e-6``, against 0.86 for SGD.
     """
     sizes = [task.n_features, *hidden, task.n_classes]
     specs = {

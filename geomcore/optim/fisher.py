@@ -42,12 +42,14 @@ import numpy as np
 import torch
 from torch import nn
 
+from geomcore._validation import check_int
 from geomcore.optim._functional import (
     FISHER_KINDS,
     MAX_DENSE_SIZE,
     FisherError,
     Linearization,
     as_inputs,
+    check_finite,
     check_kind,
     cholesky_solve,
     conjugate_gradient,
@@ -269,6 +271,8 @@ def natural_gradient_step(
     onehot = nn.functional.one_hot(y_t, C).to(probs.dtype)
     loss = nn.functional.cross_entropy(logits, y_t)
     g = lin.gradient((probs - onehot) / n)
+    # Finite inputs, parameters and logits can still overflow in the backward pass.
+    check_finite("the gradient", g, "rescale the inputs or the weights")
     m = n * R.shape[2]
     factor = lin.factor(R)
 
@@ -308,8 +312,7 @@ def natural_gradient_step(
             d = (g - factor.rmatvec(u.view(n, -1))) / damping
         quadratic = float(torch.dot(d, g) - damping * torch.dot(d, d))
     else:
-        if isinstance(cg_iters, bool) or not isinstance(cg_iters, int) or cg_iters < 1:
-            raise FisherError(f"cg_iters={cg_iters!r} must be a positive integer")
+        check_int("cg_iters", cg_iters, 1, error=FisherError)
         if m * P <= _CG_DENSE_G_ENTRIES:
             # A cache-sized G: two matrix-vector products per iteration beat the factored ones,
             # whose cost at this size is Python overhead. F itself is still never formed.
@@ -415,6 +418,7 @@ def _as_vector(v: object, params: dict[str, torch.Tensor]) -> torch.Tensor:
     P = _n_params(params)
     if v_t.shape[0] != P:
         raise FisherError(f"v has {v_t.shape[0]} entries; the model has P={P} parameters")
+    check_finite("the vector v", v_t, "pass a finite vector")
     return v_t
 
 

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from geomcore._validation import check_seed
+
 __all__ = [
     "ACTIVATIONS",
     "MAX_DEPTH",
@@ -111,7 +113,7 @@ def mlp(
         raise ModelError(
             f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
         )
-    generator = torch.Generator().manual_seed(int(seed))
+    generator = torch.Generator().manual_seed(check_seed(seed, error=ModelError))
     gain = {"tanh": 5.0 / 3.0, "relu": math.sqrt(2.0), "gelu": math.sqrt(2.0)}.get(activation, 1.0)
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):

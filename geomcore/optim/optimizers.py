@@ -24,7 +24,21 @@ import math
 import torch
 from torch import nn
 
-from geomcore.optim._functional import FISHER_KINDS, as_inputs, output_factor, unflatten
+from geomcore._validation import (
+    MAX_SEED,
+    check_choice,
+    check_int,
+    check_nonnegative_float,
+    check_positive_float,
+    check_seed,
+)
+from geomcore.optim._functional import (
+    FISHER_KINDS,
+    as_inputs,
+    check_logits,
+    output_factor,
+    unflatten,
+)
 from geomcore.optim._layers import (
     basis_gradients,
     combine_gradients,
@@ -115,11 +129,11 @@ class NaturalGradient(_ModelOptimizer):
         seed: int = 0,
     ) -> None:
         _check_model(model)
-        _check_positive("lr", lr)
-        _check_nonnegative("damping", damping)
-        _check_choice("fisher", fisher, FISHER_KINDS)
-        _check_choice("solver", solver, SOLVERS)
-        _check_int("cg_iters", cg_iters, 1, 10_000)
+        check_positive_float("lr", lr)
+        check_nonnegative_float("damping", damping)
+        check_choice("fisher", fisher, FISHER_KINDS)
+        check_choice("solver", solver, SOLVERS)
+        check_int("cg_iters", cg_iters, 1, 10_000)
         _check_sampling(kl_clip, n_samples, seed)
         defaults = dict(lr=float(lr), damping=float(damping), fisher=fisher, solver=solver,
                         cg_iters=int(cg_iters), kl_clip=kl_clip, n_samples=int(n_samples),
@@ -132,7 +146,7 @@ class NaturalGradient(_ModelOptimizer):
         res = natural_gradient_step(
             self.model, inputs, targets, group["damping"], group["fisher"],
             solver=group["solver"], cg_iters=group["cg_iters"], n_samples=group["n_samples"],
-            seed=group["seed"] + k,
+            seed=(group["seed"] + k) % (MAX_SEED + 1),  # stays a valid seed near the limit
         )
         lr, predicted_kl = _clipped_lr(group, res.quadratic)
         named = dict(self.model.named_parameters())
@@ -203,11 +217,11 @@ class KFAC(_ModelOptimizer):
         seed: int = 0,
     ) -> None:
         _check_model(model)
-        _check_positive("lr", lr)
-        _check_positive("damping", damping)
-        _check_int("update_interval", update_interval, 1, 1000)
-        _check_choice("fisher", fisher, FISHER_KINDS)
-        if not (isinstance(factor_decay, int | float) and 0.0 <= factor_decay < 1.0):
+        check_positive_float("lr", lr)
+        check_positive_float("damping", damping)
+        check_int("update_interval", update_interval, 1, 1000)
+        check_choice("fisher", fisher, FISHER_KINDS)
+        if not check_nonnegative_float("factor_decay", factor_decay) < 1.0:
             raise ValueError(f"factor_decay={factor_decay!r} must be in [0, 1)")
         _check_sampling(kl_clip, n_samples, seed)
         try:
@@ -231,6 +245,7 @@ class KFAC(_ModelOptimizer):
             # the factors (every cotangent involved is orthogonal to 1; see _layers.py).
             basis = [d.detach() for d in basis_gradients(logits, captures)]
         logits = logits.detach()
+        check_logits(logits, y)
         probs = torch.softmax(logits, dim=1)
         loss = nn.functional.cross_entropy(logits, y)
         C = probs.shape[1]
@@ -317,33 +332,9 @@ def _check_model(model: object) -> None:
         raise ValueError("the model has no parameters to optimise")
 
 
-def _check_positive(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-        math.isfinite(value) and value > 0
-    ):
-        raise ValueError(f"{name}={value!r} must be a finite number > 0")
-
-
-def _check_nonnegative(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-        math.isfinite(value) and value >= 0
-    ):
-        raise ValueError(f"{name}={value!r} must be a finite number >= 0")
-
-
 def _check_sampling(kl_clip: object, n_samples: object, seed: object) -> None:
     """The ``kl_clip``, ``n_samples`` and ``seed`` arguments both optimizers take."""
     if kl_clip is not None:
-        _check_positive("kl_clip", kl_clip)
-    _check_int("n_samples", n_samples, 1, 1000)
-    _check_int("seed", seed, 0, 2**62)
-
-
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not one of {', '.join(choices)}")
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name}={value!r} must be an integer in [{low}, {high}]")
+        check_positive_float("kl_clip", kl_clip)
+    check_int("n_samples", n_samples, 1, 1000)
+    check_seed(seed)

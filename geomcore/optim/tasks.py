@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.datasets import load_digits, make_blobs, make_circles, make_moons
 
-from geomcore.optim._checks import check_int
+from geomcore._validation import check_int, check_seed
 
 __all__ = ["DEFAULT_NOISE", "MAX_SAMPLES", "TASK_NAMES", "Task", "TaskError", "make_task"]
 
@@ -111,11 +111,12 @@ def make_task(
     """
     if name not in TASK_NAMES:
         raise TaskError(f"unknown task {name!r}; choose one of {', '.join(TASK_NAMES)}")
-    n = _check_int("n", n, MIN_SAMPLES, _DIGITS_MAX_TRAIN if name == "digits" else MAX_SAMPLES)
+    n = check_int("n", n, MIN_SAMPLES, _DIGITS_MAX_TRAIN if name == "digits" else MAX_SAMPLES,
+                  error=TaskError)
     noise = DEFAULT_NOISE[name] if noise is None else float(noise)
     if not (np.isfinite(noise) and 0.0 <= noise <= _MAX_NOISE):
         raise TaskError(f"noise={noise!r} is out of range; use a value in [0, {_MAX_NOISE}]")
-    seed = _check_int("seed", seed, 0, 2**31 - 1)
+    seed = check_seed(seed, error=TaskError)
     rng = np.random.default_rng(seed)
 
     if name == "digits":
@@ -188,7 +189,3 @@ def _digits(n: int, noise: float, seed: int, rng: np.random.Generator) -> Task:
         noise=noise,
         seed=seed,
     )
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    return check_int(name, value, low, high, TaskError)

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from geomcore._validation import check_int, check_seed
 from geomcore.optim import models
-from geomcore.optim._checks import check_int
 from geomcore.optim._functional import FisherError
 from geomcore.optim._specs import (
     OPTIMIZER_KINDS,
@@ -202,11 +202,12 @@ def compare(
         raise TrainingError(
             f"sizes[-1]={sizes[-1]} does not match the task's {task.n_classes} classes"
         )
-    steps = _check_int("steps", steps, 1, MAX_STEPS)
+    steps = check_int("steps", steps, 1, MAX_STEPS, error=TrainingError)
     if batch_size is not None:
-        batch_size = _check_int("batch_size", batch_size, 1, task.n_train)
-    seed = _check_int("seed", seed, 0, 2**31 - 1)
-    snapshot_every = _check_int("snapshot_every", snapshot_every, 1, MAX_STEPS)
+        batch_size = check_int("batch_size", batch_size, 1, task.n_train, error=TrainingError)
+    seed = check_seed(seed, error=TrainingError)
+    snapshot_every = check_int("snapshot_every", snapshot_every, 1, MAX_STEPS,
+                               error=TrainingError)
     c = float(reparametrize)
     if not (math.isfinite(c) and 1e-3 <= c <= 1e3):
         raise TrainingError(f"reparametrize={reparametrize!r} is out of range; use [1e-3, 1e3]")
@@ -425,7 +426,3 @@ def _batches(n: int, batch_size: int | None, steps: int, seed: int
             order, pos = rng.permutation(n), 0
         yield torch.from_numpy(order[pos:pos + batch_size])
         pos += batch_size
-
-
-def _check_int(name: str, value: object, low: int, high: int) -> int:
-    return check_int(name, value, low, high, TrainingError)

@@ -311,12 +311,23 @@ def test_metric_is_symmetric_positive_definite(name, a, b):
     u, v = at_fraction(s, a, b)
     g = s.metric(u, v)
     assert g.shape == (2, 2)
-    np.testing.assert_allclose(g, g.T, rtol=0, atol=0)
+    # g = JᵀJ of the immersion (symmetric by construction here, so compare with JᵀJ from
+    # central differences of the points instead; measured 1.1e-10 relative, h = 1e-5)
+    h = 1e-5
+    J = np.stack([(s.point(u + h, v) - s.point(u - h, v)) / (2 * h),
+                  (s.point(u, v + h) - s.point(u, v - h)) / (2 * h)], axis=-1)
+    np.testing.assert_allclose(g, J.T @ J, rtol=0, atol=1e-8 * np.abs(g).max())
     eig = np.linalg.eigvalsh(g)
     assert eig[0] > 1e-8 * eig[1] > 0
-    # Christoffel symbols are symmetric in the lower indices
+    # Christoffel symbols Γ[k, i, j] are the Levi-Civita ones, ½ g^{kl}(∂_i g_lj + ∂_j g_li -
+    # ∂_l g_ij), symmetric in i, j: compared with that formula on central differences of g
+    # (measured 7e-10 relative to max(|Γ|, 1))
     gam = s.christoffel(u, v)
-    np.testing.assert_allclose(gam, np.swapaxes(gam, -1, -2), rtol=0, atol=0)
+    dg = np.stack([(s.metric(u + h, v) - s.metric(u - h, v)) / (2 * h),
+                   (s.metric(u, v + h) - s.metric(u, v - h)) / (2 * h)])  # [l, i, j] = ∂_l g_ij
+    lowered = 0.5 * (np.einsum("ilj->lij", dg) + np.einsum("jli->lij", dg) - dg)
+    expected = np.einsum("kl,lij->kij", np.linalg.inv(g), lowered)
+    np.testing.assert_allclose(gam, expected, rtol=0, atol=1e-8 * max(np.abs(gam).max(), 1.0))
 
 
 @settings(max_examples=30, deadline=None, derandomize=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.integrate import dblquad
 
@@ -164,6 +164,7 @@ def test_transport_in_the_plane_is_constant():
                              "pseudosphere"]),
        a=st.floats(0.25, 0.75), b=st.floats(0.2, 0.8), angle=st.floats(0.0, 2 * np.pi),
        w_angles=st.tuples(st.floats(0.0, 2 * np.pi), st.floats(0.0, 2 * np.pi)))
+@example(name="pseudosphere", a=0.25, b=0.5, angle=2.0, w_angles=(0.0, 0.0))  # the worst seen
 def test_parallel_transport_is_an_isometry(name, a, b, angle, w_angles):
     """|w|_g and g(w₁, w₂) stay constant along a geodesic."""
     s = surfaces.get(name)
@@ -171,17 +172,19 @@ def test_parallel_transport_is_an_isometry(name, a, b, angle, w_angles):
     (u0, u1), (v0, v1) = s.u_range, s.v_range
     p = np.array([u0 + a * (u1 - u0), v0 + b * (v1 - v0)])
     geo = exp_map(s, p, 0.6 * unit_vector(m, p, angle), t=1.0, n_points=120)
-    if len(geo.coords) < 10:
-        return
+    # Some geodesics stop early at a singular edge (pseudosphere); every one is long enough.
+    assert len(geo.coords) >= 10
     w1 = 1.3 * unit_vector(m, p, w_angles[0])
     w2 = 0.7 * unit_vector(m, p, w_angles[1])
     t1 = parallel_transport(s, geo, w1)
     t2 = parallel_transport(s, geo, w2)
     x = geo.unwrapped
-    np.testing.assert_allclose(m.norm(x, t1), 1.3, rtol=1e-6)
-    np.testing.assert_allclose(m.norm(x, t2), 0.7, rtol=1e-6)
+    # measured: about 1e-8 (relative) and 2e-8 (absolute) in most cases, up to 1.8e-7 where a
+    # pseudosphere geodesic runs into the singular rim and stops (a = 0.25, b = 0.5, angle = 2)
+    np.testing.assert_allclose(m.norm(x, t1), 1.3, rtol=5e-7)
+    np.testing.assert_allclose(m.norm(x, t2), 0.7, rtol=5e-7)
     np.testing.assert_allclose(m.inner(x, t1, t2), 1.3 * 0.7 * np.cos(w_angles[0] - w_angles[1]),
-                               atol=1e-6)
+                               atol=5e-7)
 
 
 @settings(max_examples=10, deadline=None, derandomize=True)

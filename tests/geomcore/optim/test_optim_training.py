@@ -47,7 +47,17 @@ def test_histories_are_aligned_and_share_the_start(default_run) -> None:
         assert 0.8 < h.test_accuracy[-1] <= 1.0
     rows = summary_table(default_run)
     assert [r["name"] for r in rows] == list(default_run)
-    assert rows[0]["relative_cost"] == pytest.approx(1.0)
+    # relative_cost is each run's median step time over the (first) SGD run's, from wall_time
+    ref = next(h for h in default_run.values() if h.spec["kind"] == "sgd")
+    for row, h in zip(rows, default_run.values(), strict=True):
+        assert row["ms_per_step"] == pytest.approx(1e3 * np.median(h.wall_time), rel=1e-12)
+        assert row["relative_cost"] == pytest.approx(
+            np.median(h.wall_time) / np.median(ref.wall_time), rel=1e-12)
+    other = list(default_run)[1]
+    rows_other = summary_table(default_run, reference=other)
+    for row, h in zip(rows_other, default_run.values(), strict=True):
+        assert row["relative_cost"] == pytest.approx(
+            np.median(h.wall_time) / np.median(default_run[other].wall_time), rel=1e-12)
     assert all(r["steps_to_target"] is not None for r in rows)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -69,15 +71,24 @@ def test_trajectory_pca_plane_and_loss(runs) -> None:
         path = pca.paths[name]
         assert path.shape == (h.snapshots.shape[0], 2)
         assert pca.a[0] <= path[:, 0].min() and path[:, 0].max() <= pca.a[-1]
-    # The loss on the plane at a path point whose snapshot lies on the plane (all of them do
-    # when the snapshots span at most two directions; here compare with the recorded loss
-    # only where the projection is exact up to the residual variance).
-    if pca.explained_variance_ratio.sum() > 1 - 1e-9:
-        np.testing.assert_allclose(pca.loss.min(), min(h.loss[-1] for h in runs.values()),
-                                   rtol=0.2)
+    # The explained variance is the snapshots' variance within the plane (measured: 0.988 of it
+    # here, so the snapshots are not on the plane and their recorded losses are no reference).
+    snaps = np.concatenate([h.snapshots for h in runs.values()])
+    centred = snaps - pca.center
+    in_plane = ((centred @ pca.components.T) ** 2).sum(axis=0) / (centred**2).sum()
+    np.testing.assert_allclose(pca.explained_variance_ratio, in_plane, rtol=1e-12)
+    # The loss grid is the training loss of the network at θ(a, b) on the plane, point by point.
+    net = copy.deepcopy(runs["SGD"].model)
+    X, y = torch.as_tensor(MOONS.X_train), torch.as_tensor(MOONS.y_train)
+    for i, j in [(0, 0), (3, 8), (11, 5), (6, 11)]:
+        theta = pca.center + pca.a[j] * pca.components[0] + pca.b[i] * pca.components[1]
+        models.set_flat_parameters(net, torch.as_tensor(theta))
+        with torch.no_grad():
+            expected = float(nn.functional.cross_entropy(net(X), y))
+        assert pca.loss[i, j] == pytest.approx(expected, rel=1e-12)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=15, deadline=None, derandomize=True)
 @given(w=st.tuples(st.floats(-4, 4), st.floats(-4, 4)), seed=st.integers(0, 50))
 def test_logistic_gradient_taylor_slope(w: tuple[float, float], seed: int) -> None:
     """Hand-written gradient and Fisher (= Hessian) of the two-weight model."""
@@ -86,16 +97,18 @@ def test_logistic_gradient_taylor_slope(w: tuple[float, float], seed: int) -> No
     y = (rng.uniform(size=50) < 0.5).astype(float)
     w0 = np.asarray(w)
     v = rng.standard_normal(2)
-    hs = np.logspace(-4, -2, 5)
-    first = [abs(logistic_loss(w0 + h * v, X, y) - logistic_loss(w0, X, y)
-                 - h * logistic_gradient(w0, X, y) @ v) for h in hs]
-    second = [abs(logistic_loss(w0 + h * v, X, y) - logistic_loss(w0, X, y)
-                  - h * logistic_gradient(w0, X, y) @ v
-                  - 0.5 * h**2 * v @ logistic_fisher(w0, X) @ v) for h in hs]
-    if min(first) > 1e-13:  # below that the remainder is round-off
-        assert np.polyfit(np.log(hs), np.log(first), 1)[0] == pytest.approx(2.0, abs=0.15)
-    if min(second) > 1e-13:
-        assert np.polyfit(np.log(hs), np.log(second), 1)[0] == pytest.approx(3.0, abs=0.2)
+    L0, slope = logistic_loss(w0, X, y), logistic_gradient(w0, X, y) @ v
+    curvature = v @ logistic_fisher(w0, X) @ v
+    # Step ranges where each remainder stands above the round-off of L (~1e-15) in every case:
+    # over 300 random cases the smallest remainders were 1.5e-12 and 3.6e-15 and the fitted
+    # slopes 2 ± 0.003 and 3 ± 0.11 (a wrong gradient or Hessian gives slope 1 or 2; where the
+    # third derivative vanishes, as at w = 0, the second remainder is O(h⁴): slope 4).
+    hs1, hs2 = np.logspace(-4, -2, 5), np.logspace(-3, -2, 5)
+    first = [abs(logistic_loss(w0 + h * v, X, y) - L0 - h * slope) for h in hs1]
+    second = [abs(logistic_loss(w0 + h * v, X, y) - L0 - h * slope - 0.5 * h**2 * curvature)
+              for h in hs2]
+    assert np.polyfit(np.log(hs1), np.log(first), 1)[0] == pytest.approx(2.0, abs=0.02)
+    assert 2.8 < np.polyfit(np.log(hs2), np.log(second), 1)[0] < 4.2
 
 
 class _TwoWeights(nn.Module):
