@@ -37,7 +37,6 @@ __all__ = [
     "TransportDrawing",
     "transport_drawing",
     "reduce_angle",
-    "gauss_bonnet_total",
     "stop_sentence",
     "STATUS_SENTENCES",
     "StartDefaults",
@@ -129,13 +128,6 @@ def reduce_angle(angle: float) -> float:
     """``angle`` (radians) reduced into (−π, π], the range of a holonomy angle."""
     r = float(np.mod(angle + np.pi, 2 * np.pi) - np.pi)
     return np.pi if r == -np.pi else r
-
-
-def gauss_bonnet_total(transport: Transport) -> float:
-    """The Gauss–Bonnet prediction of the holonomy, ``edge_holonomy + ∬ K dA`` (radians, not
-    reduced): the total curvature enclosed by the loop, plus for a parallel the holonomy of
-    the edge of the chart it is measured from."""
-    return float(transport.enclosed_curvature + transport.edge_holonomy)
 
 
 @dataclass(frozen=True)

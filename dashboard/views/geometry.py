@@ -286,7 +286,7 @@ with guarded(MODES[mode].lower()):
         drawing = figs.transport_drawing(tr)
         if loop_kind == "circle":
             points = [(p, "centre")]
-        total = figs.gauss_bonnet_total(tr)
+        total = tr.gauss_bonnet_total
         reduced = figs.reduce_angle(total)
         # both in degrees and reduced into (−180°, 180°]: the holonomy is only defined mod 360°
         summary += [("Holonomy angle", f"{math.degrees(tr.holonomy):.2f}°",

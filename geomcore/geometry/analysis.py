@@ -162,9 +162,16 @@ class Transport:
     edge_holonomy: float = 0.0
 
     @property
+    def gauss_bonnet_total(self) -> float:
+        """The Gauss–Bonnet prediction of the holonomy, ``edge_holonomy + ∬ K dA`` in radians
+        (not reduced): the curvature enclosed by the loop plus, for a parallel, the holonomy of
+        the chart's edge parallel it is measured from."""
+        return float(self.edge_holonomy + self.enclosed_curvature)
+
+    @property
     def gauss_bonnet_gap(self) -> float:
-        """|holonomy − (edge_holonomy + ∫K dA)| reduced modulo 2π into [0, π]."""
-        d = self.holonomy - self.edge_holonomy - self.enclosed_curvature
+        """|holonomy − gauss_bonnet_total| reduced modulo 2π into [0, π]."""
+        d = self.holonomy - self.gauss_bonnet_total
         return float(abs(np.mod(d + np.pi, 2 * np.pi) - np.pi))
 
 

@@ -252,3 +252,14 @@ def test_a_loop_leaving_the_domain_is_refused():
     sphere = surfaces.get("sphere")
     with pytest.raises(geodesics.GeodesicError, match="leaves the parameter domain"):
         analysis.transport_around(sphere, geodesics.coordinate_circle((0.2, 1.0), 0.5))
+
+
+@pytest.mark.parametrize("u0", [0.4, 1.0, 2.2])
+def test_gauss_bonnet_total_of_a_sphere_parallel_is_the_cap_area(u0):
+    """On the unit sphere (K = 1) the parallel at polar angle u0 encloses the cap of area
+    2π(1 − cos u0): the Gauss–Bonnet total, and the holonomy modulo 2π."""
+    sphere = surfaces.get("sphere")
+    tr = analysis.transport_around(sphere, geodesics.coordinate_loop(sphere, u0, n_points=361))
+    cap = 2 * np.pi * (1 - np.cos(u0))
+    assert tr.gauss_bonnet_total == pytest.approx(cap, abs=1e-6)
+    assert tr.gauss_bonnet_gap < 1e-6
