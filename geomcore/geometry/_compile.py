@@ -13,23 +13,82 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import sympy as sp
 
-__all__ = ["ArrayFunction", "ScalarSystem", "simplify_light"]
+__all__ = ["ArrayFunction", "ScalarSystem", "degree_bound", "simplify_light"]
+
+
+_TRIG = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc,
+         sp.sinh, sp.cosh, sp.tanh, sp.coth, sp.sech, sp.csch)
+
+MAX_CANCEL_DEGREE = 24
+"""Largest degree bound (:func:`degree_bound`) at which :func:`simplify_light` cancels."""
 
 
 def simplify_light(expr: sp.Expr, max_ops: int = 60) -> sp.Expr:
-    """Simplify a small expression; leave a big one as it is.
+    """Simplify a small expression with bounded effort; leave anything else as it is.
 
-    ``sympy.simplify`` can take minutes on a large expression (a user's formula can produce
-    one), so only expressions with at most ``max_ops`` operations are simplified, with the
-    cheaper ``trigsimp`` + ``cancel``.
+    ``sympy.simplify`` can take minutes, and so can its parts on the wrong input: ``cancel``
+    expands numerator and denominator into polynomials (``((u**12 + v)**12 + u)**12`` has
+    degree 1728, so thousands of terms and gigabytes), and ``trigsimp`` on nested trigonometric
+    compositions (``cos(sin(u) + cos(v))``) searches for minutes. So, for an expression with at
+    most ``max_ops`` operations,
+
+    * ``cancel`` runs only when :func:`degree_bound` is at most :data:`MAX_CANCEL_DEGREE`;
+    * ``trigsimp`` runs only when the expression has trigonometric or hyperbolic functions and
+      none of their arguments contains a function or a root (``sin(u)**2 + cos(u)**2``, not
+      ``sin(sin(u))``).
+
+    The result is kept only if it has no more operations than ``expr``.
     """
-    if sp.count_ops(expr) > max_ops:
+    if not isinstance(expr, sp.Basic) or not expr.args:
         return expr
+    ops = sp.count_ops(expr)
+    if ops > max_ops:
+        return expr
+    out = expr
     try:
-        out = sp.trigsimp(sp.cancel(expr))
+        if degree_bound(out) <= MAX_CANCEL_DEGREE:
+            out = sp.cancel(out)
+        if _plain_trig(out):
+            out = sp.trigsimp(out)
     except (sp.PolynomialError, RecursionError, TypeError):
         return expr
-    return out if sp.count_ops(out) <= sp.count_ops(expr) else expr
+    return out if sp.count_ops(out) <= ops else expr
+
+
+def degree_bound(expr: sp.Expr) -> float:
+    """An upper bound on the degree of ``expr`` as a rational function, without expanding it.
+
+    Symbols, functions and roots count as degree-1 generators; a sum takes the largest degree
+    of its terms, a product adds them, an integer power multiplies by its exponent's size.
+    """
+    if expr.is_Number or not expr.free_symbols:
+        return 0.0
+    if expr.is_Symbol or not expr.args:
+        return 1.0
+    if expr.is_Add:
+        return max(degree_bound(a) for a in expr.args)
+    if expr.is_Mul:
+        return float(sum(degree_bound(a) for a in expr.args))
+    if expr.is_Pow and expr.exp.is_Integer:
+        return abs(int(expr.exp)) * degree_bound(expr.base)
+    if expr.is_Pow and expr.exp.is_Rational:
+        # a generator base**(1/q) raised to p: degree |p| in it
+        return float(abs(int(expr.exp.p)))
+    return 1.0
+
+
+def _plain_trig(expr: sp.Expr) -> bool:
+    """True if ``expr`` has trigonometric/hyperbolic functions of function-free arguments."""
+    calls = [f for f in expr.atoms(sp.Function) if isinstance(f, _TRIG)]
+    if not calls:
+        return False
+    for call in calls:
+        arg = call.args[0]
+        if arg.atoms(sp.Function) or any(
+            p.is_Pow and not p.exp.is_Integer for p in sp.preorder_traversal(arg)
+        ):
+            return False
+    return True
 
 
 class ArrayFunction:
@@ -56,8 +115,11 @@ class ArrayFunction:
         if x.shape[-1] != self.dim:
             raise ValueError(f"expected points of shape (..., {self.dim}), got {x.shape}")
         cols = [x[..., i] for i in range(self.dim)]
+        # numpy scalars, not Python floats: a term in the parameters alone (r**4 for r = 1e80)
+        # then overflows to inf like any array entry instead of raising OverflowError.
+        pv = [np.float64(p) for p in param_values]
         with np.errstate(all="ignore"):
-            values = self._fn(*cols, *param_values)
+            values = self._fn(*cols, *pv)
         lead = x.shape[:-1]
         out = np.empty(lead + (len(values),), dtype=float)
         for i, val in enumerate(values):
@@ -101,8 +163,9 @@ class ScalarSystem:
 
     def batch(self, Y: np.ndarray, param_values: Sequence[float]) -> np.ndarray:
         """Evaluate on ``Y`` of shape ``(n_state, ...)``; returns the same shape."""
+        pv = [np.float64(p) for p in param_values]  # overflow to inf, not OverflowError
         with np.errstate(all="ignore"):
-            values = self._numpy(*Y, *param_values)
+            values = self._numpy(*Y, *pv)
         out = np.empty(Y.shape, dtype=float)
         for i, val in enumerate(values):
             out[i] = val  # broadcasts a component that comes back as a scalar
