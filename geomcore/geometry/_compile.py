@@ -13,7 +13,16 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import sympy as sp
 
-__all__ = ["ArrayFunction", "ScalarSystem", "degree_bound", "simplify_light"]
+__all__ = [
+    "CSE",
+    "ArrayFunction",
+    "ScalarSystem",
+    "common_subexpressions",
+    "cse_size",
+    "degree_bound",
+    "flatten",
+    "simplify_light",
+]
 
 
 _TRIG = (sp.sin, sp.cos, sp.tan, sp.cot, sp.sec, sp.csc,
@@ -91,6 +100,53 @@ def _plain_trig(expr: sp.Expr) -> bool:
     return True
 
 
+CSE = tuple[list[tuple[sp.Symbol, sp.Expr]], list[sp.Expr]]
+"""Common sub-expressions of a list of expressions: (replacements, reduced expressions)."""
+
+
+def flatten(exprs: sp.Array | sp.Matrix | Sequence) -> list[sp.Expr]:
+    """The entries of an array of expressions, row-major (as :class:`ArrayFunction` compiles
+    them)."""
+    arr = sp.Array(exprs)
+    return list(arr.reshape(len(arr)).tolist()) if arr.shape else [arr[()]]
+
+
+def common_subexpressions(exprs: Sequence[sp.Expr]) -> CSE:
+    """``sympy.cse`` of ``exprs``: what ``lambdify(..., cse=True)`` would compute.
+
+    Computing it beforehand (in a bounded worker) and handing it to :class:`ArrayFunction` or
+    :class:`ScalarSystem` leaves ``lambdify`` only the printing, which is linear in the size of
+    the result. (A derived expression is a shared tree: counted as a tree it can have a
+    hundred times more nodes than it has distinct sub-expressions, and ``cse`` has to walk it.)
+    """
+    replacements, reduced = sp.cse(list(exprs), symbols=sp.numbered_symbols("_cse"))
+    return list(replacements), list(reduced)
+
+
+def cse_size(plan: CSE) -> int:
+    """Operations left to compile after common sub-expression elimination."""
+    replacements, reduced = plan
+    return int(sum(sp.count_ops(e) for _, e in replacements)
+               + sum(sp.count_ops(e) for e in reduced))
+
+
+def _lambdify(args: Sequence[sp.Symbol], exprs: list[sp.Expr], module: str,
+              plan: CSE | None) -> Callable[..., list]:
+    """``lambdify(args, exprs, module, cse=True)``, or with the precomputed ``plan``.
+
+    With a plan, ``lambdify`` is handed the reduced expressions (small trees) and told not to
+    look for implemented functions, a walk of the whole, unshared, tree otherwise.
+    """
+    if plan is None:
+        return sp.lambdify(args, exprs, modules=module, cse=True)
+    replacements, reduced = plan
+    if len(reduced) != len(exprs):
+        raise ValueError(f"the precomputed sub-expressions are for {len(reduced)} expressions, "
+                         f"not {len(exprs)}")
+    return sp.lambdify(args, list(reduced), modules=module, use_imps=False,
+                       cse=lambda _exprs: (replacements, list(reduced)))
+
+
 class ArrayFunction:
     """A sympy array of expressions in ``coords`` compiled into a vectorised numpy function.
 
@@ -103,12 +159,14 @@ class ArrayFunction:
         exprs: sp.Array | sp.Matrix | Sequence,
         coords: Sequence[sp.Symbol],
         params: Sequence[sp.Symbol] = (),
+        *,
+        cse: CSE | None = None,
     ):
         arr = sp.Array(exprs)
         self.shape: tuple[int, ...] = tuple(arr.shape)
-        flat = list(arr.reshape(len(arr)).tolist()) if arr.shape else [arr[()]]
+        flat = flatten(arr)
         self.dim = len(coords)
-        self._fn = sp.lambdify((*coords, *params), flat, modules="numpy", cse=True)
+        self._fn = _lambdify((*coords, *params), flat, "numpy", cse)
 
     def __call__(self, x: np.ndarray, param_values: Sequence[float] = ()) -> np.ndarray:
         x = np.asarray(x, dtype=float)
@@ -143,11 +201,15 @@ class ScalarSystem:
         state: Sequence[sp.Symbol],
         rhs: Sequence[sp.Expr],
         params: Sequence[sp.Symbol] = (),
+        *,
+        cse: CSE | None = None,
     ):
         self.n = len(state)
         rhs = list(rhs)
-        self._math = sp.lambdify((*state, *params), rhs, modules="math", cse=True)
-        self._numpy = sp.lambdify((*state, *params), rhs, modules="numpy", cse=True)
+        if cse is None:  # once for both compilations
+            cse = common_subexpressions(rhs)
+        self._math = _lambdify((*state, *params), rhs, "math", cse)
+        self._numpy = _lambdify((*state, *params), rhs, "numpy", cse)
         self._nan = [math.nan] * self.n
 
     def scalar_rhs(self, param_values: Sequence[float]) -> Callable[[np.ndarray, float], list]:

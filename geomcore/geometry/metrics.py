@@ -17,13 +17,20 @@ evaluated for any parameter values. Numeric methods take points of shape ``(...,
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 
 import numpy as np
 import sympy as sp
 
-from geomcore.geometry._compile import ArrayFunction, ScalarSystem, simplify_light
+from geomcore.geometry._compile import (
+    CSE,
+    ArrayFunction,
+    ScalarSystem,
+    common_subexpressions,
+    flatten,
+    simplify_light,
+)
 
 __all__ = ["RiemannianMetric", "poincare_half_plane", "gaussian_fisher", "euclidean_plane"]
 
@@ -35,6 +42,9 @@ class _Symbolic:
     matrix: sp.Matrix
     coords: tuple[sp.Symbol, ...]
     params: tuple[sp.Symbol, ...]
+    plans: dict[str, CSE] = field(default_factory=dict, repr=False, compare=False)
+    """Precomputed common sub-expressions for the compiled functions, by their name (see
+    :meth:`plan_compilation`); a function without one is compiled with ``cse=True``."""
 
     @cached_property
     def inverse(self) -> sp.Matrix:
@@ -123,7 +133,8 @@ class _Symbolic:
     def geodesic_system(self) -> ScalarSystem:
         """State (x, ẋ) of size 2n."""
         return ScalarSystem(self.coords + self.velocities, list(self.velocities)
-                            + self.acceleration, self.params)
+                            + self.acceleration, self.params,
+                            cse=self.plans.get("geodesic_system"))
 
     @cached_property
     def variational_phi(self) -> tuple[sp.Symbol, ...]:
@@ -151,7 +162,25 @@ class _Symbolic:
         Φ' = Df Φ with Df = [[0, I], [∂a/∂x, ∂a/∂ẋ]]; Φ(0) = [[0], [I]].
         """
         state = self.coords + self.velocities + self.variational_phi
-        return ScalarSystem(state, self.variational_rhs, self.params)
+        return ScalarSystem(state, self.variational_rhs, self.params,
+                            cse=self.plans.get("variational_system"))
+
+    def compiled_expressions(self) -> dict[str, list[sp.Expr]]:
+        """What each compiled function (``metric_fn``, ..., ``variational_system``) compiles."""
+        return {
+            "metric_fn": flatten(self.matrix),
+            "christoffel_fn": flatten(self.christoffel),
+            "riemann_fn": flatten(self.riemann),
+            "ricci_fn": flatten(self.ricci),
+            "scalar_fn": [self.scalar_curvature],
+            "geodesic_system": list(self.velocities) + self.acceleration,
+            "variational_system": self.variational_rhs,
+        }
+
+    def plan_compilation(self) -> dict[str, CSE]:
+        """Common sub-expressions of every compiled function, to be installed in ``plans``."""
+        return {name: common_subexpressions(exprs)
+                for name, exprs in self.compiled_expressions().items()}
 
     # The symbolic results, as opposed to the compiled ``*_fn`` and ``*_system`` ones: what a
     # worker process derives and sends back (sympy objects pickle; compiled functions do not).
@@ -200,23 +229,28 @@ class _Symbolic:
 
     @cached_property
     def metric_fn(self) -> ArrayFunction:
-        return ArrayFunction(self.matrix, self.coords, self.params)
+        return ArrayFunction(self.matrix, self.coords, self.params,
+                             cse=self.plans.get("metric_fn"))
 
     @cached_property
     def christoffel_fn(self) -> ArrayFunction:
-        return ArrayFunction(self.christoffel, self.coords, self.params)
+        return ArrayFunction(self.christoffel, self.coords, self.params,
+                             cse=self.plans.get("christoffel_fn"))
 
     @cached_property
     def riemann_fn(self) -> ArrayFunction:
-        return ArrayFunction(self.riemann, self.coords, self.params)
+        return ArrayFunction(self.riemann, self.coords, self.params,
+                             cse=self.plans.get("riemann_fn"))
 
     @cached_property
     def ricci_fn(self) -> ArrayFunction:
-        return ArrayFunction(self.ricci, self.coords, self.params)
+        return ArrayFunction(self.ricci, self.coords, self.params,
+                             cse=self.plans.get("ricci_fn"))
 
     @cached_property
     def scalar_fn(self) -> ArrayFunction:
-        return ArrayFunction([self.scalar_curvature], self.coords, self.params)
+        return ArrayFunction([self.scalar_curvature], self.coords, self.params,
+                             cse=self.plans.get("scalar_fn"))
 
 
 class RiemannianMetric:

@@ -24,8 +24,15 @@ from functools import cached_property, lru_cache
 import numpy as np
 import sympy as sp
 
-from geomcore.expr import ExpressionError, parse_expression
-from geomcore.geometry._compile import ArrayFunction, simplify_light
+from geomcore._bounded import LimitExceeded, run_bounded
+from geomcore.expr import ExpressionError, FormulaTooComplex, parse_expression
+from geomcore.geometry._compile import (
+    CSE,
+    ArrayFunction,
+    common_subexpressions,
+    cse_size,
+    simplify_light,
+)
 from geomcore.geometry.metrics import RiemannianMetric, _latex_of, _Symbolic
 
 __all__ = [
@@ -35,8 +42,11 @@ __all__ = [
     "get",
     "spec",
     "from_expressions",
+    "from_expressions_bounded",
     "total_curvature",
     "DegenerateSurfaceError",
+    "FormulaTooComplex",
+    "MAX_DERIVED_OPS",
 ]
 
 U, V = sp.symbols("u v", real=True)
@@ -60,6 +70,8 @@ class _SurfaceSymbolic:
 
     xyz: tuple[sp.Expr, sp.Expr, sp.Expr]
     params: tuple[sp.Symbol, ...]
+    plans: dict[str, CSE] = field(default_factory=dict, repr=False, compare=False)
+    """Precomputed common sub-expressions of ``point_fn`` and ``derivatives_fn``."""
 
     @cached_property
     def first_form(self) -> sp.Matrix:
@@ -91,12 +103,20 @@ class _SurfaceSymbolic:
 
     @cached_property
     def point_fn(self) -> ArrayFunction:
-        return ArrayFunction(list(self.xyz), (U, V), self.params)
+        return ArrayFunction(list(self.xyz), (U, V), self.params, cse=self.plans.get("point_fn"))
 
     @cached_property
     def derivatives_fn(self) -> ArrayFunction:
         """Returns shape (..., 5, 3): r_u, r_v, r_uu, r_uv, r_vv."""
-        return ArrayFunction(sp.Array(self.derivatives, (5, 3)), (U, V), self.params)
+        return ArrayFunction(sp.Array(self.derivatives, (5, 3)), (U, V), self.params,
+                             cse=self.plans.get("derivatives_fn"))
+
+    def plan_compilation(self) -> dict[str, CSE]:
+        """Common sub-expressions of this family's compiled functions, its intrinsic metric's
+        included (under ``"intrinsic"``)."""
+        return {"point_fn": common_subexpressions(list(self.xyz)),
+                "derivatives_fn": common_subexpressions(self.derivatives),
+                "intrinsic": self.intrinsic.plan_compilation()}  # type: ignore[dict-item]
 
     @cached_property
     def gaussian_curvature_expr(self) -> sp.Expr:
@@ -137,9 +157,12 @@ class _SurfaceSymbolic:
         """A family whose symbolic objects come from :meth:`derive_all` (nothing re-derived)."""
         sym = cls(xyz, params)
         # cached_property stores its value in the instance dict; so do we (frozen dataclass).
-        sym.__dict__.update({k: v for k, v in derived.items() if k != "intrinsic"})
+        sym.__dict__.update({k: v for k, v in derived.items() if k not in ("intrinsic", "plans")})
         sym.intrinsic.restore(derived["intrinsic"])  # type: ignore[arg-type]
         sym.intrinsic.set_gaussian_curvature(sym.gaussian_curvature_expr)
+        plans = dict(derived.get("plans", {}))  # type: ignore[call-overload]
+        sym.intrinsic.plans.update(plans.pop("intrinsic", {}))
+        sym.plans.update(plans)
         return sym
 
 
@@ -494,12 +517,7 @@ def from_expressions(
         and ``x``, ``y`` on one only), or the formulas are not finite on the domain.
     """
     params = dict(params or {})
-    for label, text in zip("xyz", (x, y, z), strict=True):
-        try:
-            parse_expression(text, ("u", "v"), tuple(params))
-        except ExpressionError as exc:
-            # the same class (FormulaTooComplex stays FormulaTooComplex), naming the coordinate
-            raise type(exc)(f"{label}(u, v): {exc}") from None
+    _parse_labelled((x, y, z), tuple(params))
     sym = _symbolic_for((x, y, z), tuple(params))
     surf = ParametricSurface(
         sym, name=name, title="Custom surface", u_range=u_range, v_range=v_range,
@@ -508,6 +526,145 @@ def from_expressions(
     if check:
         _check_regular(surf)
     return surf
+
+
+MAX_DERIVED_OPS = 6_000
+"""Most operations (``sympy.count_ops``, after common sub-expression elimination) in all that
+the worker of :func:`from_expressions_bounded` sends back to be compiled.
+
+That compilation (``lambdify``) runs in the caller, outside the worker's limits; this budget
+keeps it short (about 0.2 s per thousand operations measured on a shared 2-core machine), and
+as the worker also eliminates the common sub-expressions, ``lambdify`` only prints code."""
+
+_SIMPLIFY_ADVICE = (
+    "Simplify it: nest fewer functions (sin(u) rather than sin(sin(sin(u)))), use fewer and "
+    "lower powers ((u**2 + v)**3 rather than ((u**12 + v)**12 + u)**12), avoid variable "
+    "exponents such as u**v, and use fewer terms."
+)
+
+
+def from_expressions_bounded(
+    x: str,
+    y: str,
+    z: str,
+    u_range: tuple[float, float],
+    v_range: tuple[float, float],
+    *,
+    periodic: tuple[bool, bool] = (False, False),
+    params: Mapping[str, float] | None = None,
+    name: str = "custom",
+    timeout_s: float = 10.0,
+    memory_bytes: int = 2 * 1024**3,
+) -> ParametricSurface:
+    """:func:`from_expressions`, with every symbolic derivation done in a bounded worker.
+
+    A fresh worker process (``multiprocessing``'s ``spawn``; safe from any thread) parses the
+    formulas, checks the surface is regular and derives everything symbolic the surface will
+    ever need: the first and second fundamental forms, ``g⁻¹``, the Christoffel symbols, K and
+    H, the curvature tensors (from K, by the Theorema Egregium), the geodesic equation and its
+    variational equation, and the LaTeX that :meth:`ParametricSurface.latex` returns. The
+    worker is killed after ``timeout_s`` seconds or once it allocates ``memory_bytes`` beyond
+    its start-up footprint. This process then only compiles (``lambdify``) what came back,
+    which :data:`MAX_DERIVED_OPS` keeps small; ``.latex()`` on the result returns at once.
+
+    Parameters
+    ----------
+    x, y, z
+        The immersion ``r(u, v)``, as formulas for :mod:`geomcore.expr`.
+    u_range, v_range
+        The parameter domain, ``(low, high)`` each.
+    periodic
+        Whether ``u``, ``v`` wrap around their range.
+    params
+        Values of extra names used in the formulas (shape parameters).
+    name
+        The surface's name.
+    timeout_s
+        Wall-clock limit of the derivation in seconds (the worker's start-up, typically one to
+        three seconds, is not counted; see :data:`geomcore._bounded.STARTUP_TIMEOUT_S`).
+    memory_bytes
+        Memory the derivation may allocate, in bytes.
+
+    Returns
+    -------
+    ParametricSurface
+
+    Raises
+    ------
+    FormulaTooComplex
+        The derivation ran past ``timeout_s`` or ``memory_bytes``, or what it derived exceeds
+        :data:`MAX_DERIVED_OPS`; or the parser's nesting limits refused a formula. The message
+        says so and how to simplify the formula. A subclass of ``ExpressionError``.
+    geomcore.expr.ExpressionError
+        A formula is invalid (the message names the coordinate).
+    DegenerateSurfaceError
+        As for :func:`from_expressions`.
+    ValueError
+        A bad range, ``timeout_s`` or ``memory_bytes``.
+    TimeoutError
+        The worker process could not even be started (an overloaded machine).
+    """
+    params = dict(params or {})
+    if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s < float("inf")):
+        raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+    if not (isinstance(memory_bytes, int) and memory_bytes > 0):
+        raise ValueError(f"memory_bytes must be a positive number of bytes, got {memory_bytes!r}")
+    # Parse here first (bounded and fast): a formula with a typo never starts a worker.
+    exprs = _parse_labelled((x, y, z), tuple(params))
+    args = (x, y, z, u_range, v_range, periodic, params, name)
+    try:
+        derived = run_bounded(_derive_in_worker, args, timeout_s=float(timeout_s),
+                              memory_bytes=memory_bytes)
+    except LimitExceeded as exc:
+        if exc.kind == "time":
+            limit = f"within {timeout_s:g} s"
+        elif exc.kind == "memory":
+            limit = f"within the memory limit ({memory_bytes / 2**30:.3g} GiB)"
+        else:
+            limit = "(its expressions are nested too deeply)"
+        raise FormulaTooComplex(
+            f"the formula is too complex to derive {limit}: its metric, curvature and geodesic "
+            f"equations could not be worked out. {_SIMPLIFY_ADVICE}"
+        ) from None
+    used = set().union(*(e.free_symbols for e in exprs))
+    sym_params = tuple(sp.Symbol(p, real=True) for p in params
+                       if sp.Symbol(p, real=True) in used)
+    sym = _SurfaceSymbolic.restored(exprs, sym_params, derived)  # type: ignore[arg-type]
+    return ParametricSurface(
+        sym, name=name, title="Custom surface", u_range=u_range, v_range=v_range,
+        periodic=periodic, params={p.name: params[p.name] for p in sym_params},
+    )
+
+
+def _parse_labelled(texts: tuple[str, str, str], param_names: tuple[str, ...]
+                    ) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    out = []
+    for label, text in zip("xyz", texts, strict=True):
+        try:
+            out.append(parse_expression(text, ("u", "v"), param_names))
+        except ExpressionError as exc:
+            # the same class (FormulaTooComplex stays FormulaTooComplex), naming the coordinate
+            raise type(exc)(f"{label}(u, v): {exc}") from None
+    return tuple(out)  # type: ignore[return-value]
+
+
+def _derive_in_worker(
+    x: str, y: str, z: str, u_range: tuple[float, float], v_range: tuple[float, float],
+    periodic: tuple[bool, bool], params: Mapping[str, float], name: str,
+) -> dict[str, object]:
+    """What the worker of :func:`from_expressions_bounded` runs (module level, so it pickles)."""
+    surf = from_expressions(x, y, z, u_range, v_range, params, periodic=periodic, name=name)
+    derived = surf._sym.derive_all()
+    plans = surf._sym.plan_compilation()
+    derived["plans"] = plans
+    ops = sum(cse_size(p) for p in plans["intrinsic"].values()) + sum(  # type: ignore[attr-defined]
+        cse_size(p) for name, p in plans.items() if name != "intrinsic")
+    if ops > MAX_DERIVED_OPS:
+        raise FormulaTooComplex(
+            f"the formula is too complex: its derived metric, curvature and geodesic equations "
+            f"have {ops} operations (at most {MAX_DERIVED_OPS}). {_SIMPLIFY_ADVICE}"
+        )
+    return derived
 
 
 def _check_regular(surf: ParametricSurface, n: int = 24) -> None:
