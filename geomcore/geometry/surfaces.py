@@ -12,7 +12,9 @@ A :class:`ParametricSurface` is its immersion ``r(u, v) = (x, y, z)``, a sympy e
   ``K = R/2`` equals the extrinsic one above; the tests check the two routes agree.
 
 The catalog (:func:`names`, :func:`get`) holds the classic surfaces with shape parameters;
-:func:`from_expressions` builds one from user formulas through :mod:`geomcore.expr`.
+:func:`from_expressions` builds one from user formulas through :mod:`geomcore.expr`;
+:func:`from_expressions_bounded` does the same with every symbolic derivation in a worker
+process limited in time and memory (:class:`FormulaTooComplex` past the limits).
 """
 
 from __future__ import annotations
@@ -507,6 +509,10 @@ def from_expressions(
     check: bool = True,
 ) -> ParametricSurface:
     """A surface from three formulas in ``u`` and ``v`` (parsed safely by :mod:`geomcore.expr`).
+
+    The symbolic derivations then run in this process, lazily and without a time or memory
+    limit. For formulas typed by someone else (a web page's visitors), use
+    :func:`from_expressions_bounded`, which derives everything in a limited worker process.
 
     Raises
     ------
