@@ -9,7 +9,7 @@ or plotly and is meant to be pleasant from a notebook::
     g.length, g.status
 """
 
-from geomcore.expr import ExpressionError, parse_expression
+from geomcore.expr import ExpressionError, FormulaTooComplex, parse_expression
 
 __version__ = "0.1.0"
-__all__ = ["ExpressionError", "parse_expression", "__version__"]
+__all__ = ["ExpressionError", "FormulaTooComplex", "parse_expression", "__version__"]

@@ -9,6 +9,22 @@ operators ``+ - * / **`` (exponents bounded), unary ``+``/``-``, parentheses and
 elementary functions in :data:`FUNCTIONS`. Everything else (attribute access, subscripts,
 lambdas, comprehensions, strings, comparisons, keyword arguments, unknown names, overlong
 input, absurd exponents) is rejected with an :class:`ExpressionError` that says what and where.
+
+What the limits bound, and what they do not
+-------------------------------------------
+The limits on length, syntax-tree nodes, nesting, exponents (each one, and their product along
+a chain of nested powers) and function-nesting depth bound the size of the *parsed* expression
+and keep parsing itself fast. They do **not** bound the symbolic work that follows: derivatives
+of a short formula can still be large (each differentiation may multiply the size of a nested
+composition), and simplifying them can be slower still. Callers that derive from user formulas
+must bound that work themselves; :func:`geomcore.geometry.surfaces.from_expressions_bounded`
+does it in a separate process with a time and a memory limit and raises
+:class:`FormulaTooComplex` past them.
+
+The parsed expression is later compiled with :func:`sympy.lambdify`, which generates Python
+source code from the expression tree and executes it. That code is generated only from the
+whitelisted tree built here (numbers, the declared symbols and the functions of
+:data:`FUNCTIONS`), never from the user's text, so it can call nothing else.
 """
 
 from __future__ import annotations
@@ -22,20 +38,38 @@ import sympy as sp
 
 __all__ = [
     "ExpressionError",
+    "FormulaTooComplex",
     "FUNCTIONS",
     "CONSTANTS",
     "MAX_LENGTH",
     "MAX_NODES",
     "MAX_EXPONENT",
+    "MAX_EXPONENT_PRODUCT",
+    "MAX_FUNCTION_DEPTH",
     "parse_expression",
 ]
 
 MAX_LENGTH = 300
 """Longest accepted formula, in characters."""
 MAX_NODES = 200
-"""Most syntax-tree nodes in one formula (bounds the symbolic work that follows)."""
+"""Most syntax-tree nodes in one formula.
+
+This bounds the size of the parsed expression, not the symbolic work that follows (see the
+module docstring)."""
 MAX_EXPONENT = 12
 """Largest absolute value of a constant exponent."""
+MAX_EXPONENT_PRODUCT = 144
+"""Largest product of the constant exponents along a chain of nested powers.
+
+``((u**12 + v)**12 + u)**12`` has the product 1728: a polynomial of that degree, which any
+attempt to expand or cancel turns into thousands of terms. Each single exponent is bounded by
+:data:`MAX_EXPONENT`; this bounds their nesting."""
+MAX_FUNCTION_DEPTH = 6
+"""Deepest nesting of functions (``sin(sin(u))`` has depth 2); a root or a power with a
+non-integer or variable exponent counts as a function.
+
+Every derivative of ``f(g(h(u)))`` multiplies out by the chain rule; the geodesic equations
+need three derivatives of the immersion, so the size grows quickly with this depth."""
 MAX_LITERAL = 1e6
 """Largest absolute value of a numeric literal."""
 MAX_DEPTH = 30
@@ -88,6 +122,17 @@ _BINARY = {
 
 class ExpressionError(ValueError):
     """A formula was rejected. The message says what is wrong and where."""
+
+
+class FormulaTooComplex(ExpressionError):
+    """A formula is valid but too complex to derive from within the limits.
+
+    Raised by the parser for nesting beyond :data:`MAX_EXPONENT_PRODUCT` or
+    :data:`MAX_FUNCTION_DEPTH`, and by bounded derivations (e.g.
+    :func:`geomcore.geometry.surfaces.from_expressions_bounded`) that run past their time or
+    memory limit. A subclass of :class:`ExpressionError`, so ``except ExpressionError`` catches
+    it; the message says how to simplify the formula.
+    """
 
 
 def _where(node: ast.AST) -> str:
@@ -175,7 +220,16 @@ class _Builder:
                 )
         elif _contains_power(node.right):
             raise ExpressionError(f"nested powers in an exponent are not allowed{_where(node)}")
-        return base**exponent
+        result = base**exponent
+        product = _exponent_product(result)
+        if product > MAX_EXPONENT_PRODUCT:
+            raise FormulaTooComplex(
+                f"the powers nested{_where(node)} multiply their exponents to {product:g} (at "
+                f"most {MAX_EXPONENT_PRODUCT}); use lower exponents or fewer nested powers, "
+                "e.g. (u**2 + v)**3 rather than ((u**12 + v)**12 + u)**12"
+            )
+        _check_function_depth(result, node)
+        return result
 
     def _call(self, node: ast.Call, depth: int) -> sp.Expr:
         if not isinstance(node.func, ast.Name):
@@ -186,7 +240,39 @@ class _Builder:
             raise ExpressionError(f"unknown function {name!r}{_where(node)}; known: {known}")
         if node.keywords or len(node.args) != 1 or isinstance(node.args[0], ast.Starred):
             raise ExpressionError(f"{name}(...){_where(node)} takes exactly one argument")
-        return FUNCTIONS[name](self.build(node.args[0], depth + 1))
+        result = FUNCTIONS[name](self.build(node.args[0], depth + 1))
+        _check_function_depth(result, node)
+        return result
+
+
+def _exponent_product(expr: sp.Expr) -> float:
+    """The largest product of constant exponents along a chain of nested powers in ``expr``.
+
+    ``((u**12 + v)**12 + u)**12`` gives 1728; a root counts as 1 (it does not raise a degree).
+    """
+    if expr.is_Pow and expr.exp.is_number:
+        return max(1.0, abs(_double(expr.exp))) * _exponent_product(expr.base)
+    return max((_exponent_product(a) for a in expr.args), default=1.0)
+
+
+def _function_depth(expr: sp.Expr) -> int:
+    """How deeply functions nest in ``expr``; a non-integer or variable power counts as one."""
+    if not expr.args:
+        return 0
+    inner = max(_function_depth(a) for a in expr.args)
+    if isinstance(expr, sp.Function) or (expr.is_Pow and not expr.exp.is_Integer):
+        return inner + 1
+    return inner
+
+
+def _check_function_depth(expr: sp.Expr, node: ast.AST) -> None:
+    depth = _function_depth(expr)
+    if depth > MAX_FUNCTION_DEPTH:
+        raise FormulaTooComplex(
+            f"functions are nested {depth} deep{_where(node)} (at most {MAX_FUNCTION_DEPTH}; "
+            "roots and powers with a non-integer or variable exponent count as functions); "
+            "nest fewer, e.g. sin(sin(u)) rather than sin(sin(sin(sin(sin(sin(sin(u)))))))"
+        )
 
 
 def _double(expr: sp.Expr) -> float:

@@ -11,15 +11,23 @@ from geomcore.geometry.geodesics import (  # noqa: F401
     spray,
 )
 from geomcore.geometry.metrics import RiemannianMetric, gaussian_fisher, poincare_half_plane
-from geomcore.geometry.surfaces import ParametricSurface, from_expressions, total_curvature
+from geomcore.geometry.surfaces import (
+    FormulaTooComplex,
+    ParametricSurface,
+    from_expressions,
+    from_expressions_bounded,
+    total_curvature,
+)
 
 __all__ = [
+    "FormulaTooComplex",
     "Geodesic",
     "ParametricSurface",
     "RiemannianMetric",
     "distance",
     "exp_map",
     "from_expressions",
+    "from_expressions_bounded",
     "gaussian_fisher",
     "geodesics",
     "holonomy_angle",

@@ -1,0 +1,250 @@
+"""Run a function in a separate process with a wall-clock limit and a memory limit.
+
+Symbolic work on a user's formula can run for minutes and take gigabytes however short the
+formula is (see :mod:`geomcore.expr`). :func:`run_bounded` runs such work in a fresh worker
+process and kills it past either limit, so that the calling process (a web server serving other
+visitors, say) is never stalled or swollen by it.
+
+* The worker is a fresh interpreter (``python -m geomcore._bounded``, the same executable and
+  ``sys.path``), never a ``fork`` of the caller, so it is safe to call from any thread of a
+  process that has torch, OpenMP or a web server running (forking a multi-threaded process can
+  deadlock). It is started directly rather than by ``multiprocessing``'s ``spawn``, which would
+  re-run the caller's main script in the worker: a script without an
+  ``if __name__ == "__main__"`` guard would then fail, and under Streamlit every worker would
+  import Streamlit first.
+* Memory: the worker caps its own address space with ``resource.setrlimit(RLIMIT_AS)`` once its
+  imports are done, at what it then uses plus ``memory_bytes``; past it, allocations fail with
+  ``MemoryError`` (reported as such). Where ``RLIMIT_AS`` is not available, the caller polls the
+  worker's resident size in ``/proc`` and kills it past ``memory_bytes``.
+* Time: ``timeout_s`` counts from the moment the worker is ready (its imports done) to its
+  answer; starting the interpreter has its own allowance, :data:`STARTUP_TIMEOUT_S`.
+* An exception raised by the function comes back as the same exception (type and message),
+  with the worker's traceback attached as a note.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["LimitExceeded", "STARTUP_TIMEOUT_S", "run_bounded"]
+
+STARTUP_TIMEOUT_S = 60.0
+"""Longest wait for the worker interpreter to start and import what it needs."""
+
+_POLL_S = 0.05
+
+
+class LimitExceeded(Exception):
+    """The worker ran past a limit and was stopped.
+
+    Attributes
+    ----------
+    kind : str
+        ``"time"``, ``"memory"`` or ``"recursion"``.
+    """
+
+    def __init__(self, kind: str, detail: str = ""):
+        super().__init__(f"{kind} limit exceeded" + (f": {detail}" if detail else ""))
+        self.kind = kind
+
+
+def _address_space() -> int | None:
+    """This process's virtual memory size in bytes (Linux), or None."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _resident(pid: int) -> int | None:
+    """Resident memory of process ``pid`` in bytes (Linux), or None."""
+    try:
+        with open(f"/proc/{pid}/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _limit_memory(memory_bytes: int) -> bool:
+    """Cap this process's address space at its present size plus ``memory_bytes``."""
+    try:
+        import resource
+    except ImportError:  # not on this platform
+        return False
+    base = _address_space()
+    if base is None:
+        return False
+    limit = base + int(memory_bytes)
+    try:
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ValueError, OSError):
+        return False
+    return True
+
+
+def _main() -> None:
+    """Worker entry point (``python -m geomcore._bounded``).
+
+    Reads the pickled ``(fn, args, memory_bytes)`` from stdin, limits its memory, writes one
+    line ``ready <0|1>`` (1 when the address-space limit is set), runs ``fn(*args)`` and writes
+    the pickled outcome.
+    """
+    out = sys.stdout.buffer
+    fn, args, memory_bytes = pickle.load(sys.stdin.buffer)  # imports fn's module
+    limited = _limit_memory(memory_bytes)
+    out.write(b"ready 1\n" if limited else b"ready 0\n")
+    out.flush()
+    outcome: tuple[str, Any]
+    try:
+        outcome = ("ok", fn(*args))
+    except MemoryError:
+        outcome = ("limit", "memory")
+    except RecursionError:
+        outcome = ("limit", "recursion")
+    except Exception as exc:  # sent back to be re-raised in the caller
+        outcome = ("error", (exc, traceback.format_exc()))
+    # (outside the except blocks: their tracebacks, and what they hold, are freed by now)
+    try:
+        payload = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    except MemoryError:
+        payload = pickle.dumps(("limit", "memory"))
+    except Exception as exc:  # an exception or result that does not pickle
+        payload = pickle.dumps(("error", (RuntimeError(f"{type(exc).__name__}: {exc}"), "")))
+    out.write(payload)
+    out.flush()
+
+
+def run_bounded(
+    fn: Callable[..., Any],
+    args: tuple = (),
+    *,
+    timeout_s: float,
+    memory_bytes: int,
+) -> Any:
+    """``fn(*args)`` computed in a fresh worker process, within a time and a memory limit.
+
+    Parameters
+    ----------
+    fn
+        A module-level function (it is imported by name in the worker), whose arguments and
+        result pickle.
+    args
+        Its positional arguments.
+    timeout_s
+        Wall-clock limit in seconds for ``fn`` in the worker (interpreter start-up excluded, see
+        :data:`STARTUP_TIMEOUT_S`).
+    memory_bytes
+        How much memory the worker may allocate beyond its start-up footprint.
+
+    Returns
+    -------
+    The value ``fn`` returned.
+
+    Raises
+    ------
+    LimitExceeded
+        ``fn`` ran past the time or memory limit (or recursed too deeply); the worker is killed.
+    Exception
+        Whatever ``fn`` raised, as the same type with the same message.
+    TimeoutError
+        The worker did not start within :data:`STARTUP_TIMEOUT_S`.
+    """
+    if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s < float("inf")):
+        raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+    if not (isinstance(memory_bytes, int) and memory_bytes > 0):
+        raise ValueError(f"memory_bytes must be a positive integer, got {memory_bytes!r}")
+    request = pickle.dumps((fn, args, memory_bytes), protocol=pickle.HIGHEST_PROTOCOL)
+    # The worker imports what this process imports, from the same places.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "geomcore._bounded"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=errors, env=env, close_fds=True,
+        )
+        answers: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        reader = threading.Thread(target=_read, args=(proc, request, answers), daemon=True,
+                                  name="geomcore-bounded-reader")
+        reader.start()
+        try:
+            return _await(proc, answers, timeout_s, memory_bytes, errors)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
+            reader.join(timeout=10)
+
+
+def _read(proc: subprocess.Popen, request: bytes, answers: queue.Queue) -> None:
+    """Send the request, then pass on the worker's ready line and its answer."""
+    try:
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(request)
+        proc.stdin.close()
+        answers.put(("ready", proc.stdout.readline()))
+        answers.put(("answer", proc.stdout.read()))
+    except (OSError, ValueError):  # the worker was killed, or died, meanwhile
+        answers.put(("answer", b""))
+
+
+def _await(proc: subprocess.Popen, answers: queue.Queue, timeout_s: float, memory_bytes: int,
+           errors: Any) -> Any:
+    try:
+        _, line = answers.get(timeout=STARTUP_TIMEOUT_S)
+    except queue.Empty:
+        raise TimeoutError(
+            f"the worker process did not start within {STARTUP_TIMEOUT_S:g} s (is the machine "
+            "overloaded?); try again"
+        ) from None
+    if not line.startswith(b"ready"):
+        proc.wait(timeout=10)
+        errors.seek(0)
+        tail = errors.read()[-2000:].decode(errors="replace")
+        raise RuntimeError(f"the worker process failed to start (exit code {proc.returncode}):"
+                           f"\n{tail}")
+    rlimited = line.strip().endswith(b"1")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise LimitExceeded("time", f"{timeout_s:g} s")
+        try:
+            _, payload = answers.get(timeout=remaining if rlimited else min(_POLL_S, remaining))
+            break
+        except queue.Empty:
+            pass
+        if not rlimited:  # no address-space limit in the worker: watch its resident size
+            rss = _resident(proc.pid)
+            if rss is not None and rss > memory_bytes:
+                raise LimitExceeded("memory", f"{rss / 2**30:.2f} GiB resident")
+    if not payload:
+        proc.wait(timeout=10)
+        # the worker died without answering: under an address-space limit that is an
+        # allocation that failed outside Python (or the system's OOM killer)
+        raise LimitExceeded("memory", f"the worker ended with exit code {proc.returncode}")
+    kind, value = pickle.loads(payload)  # our own worker's answer
+    if kind == "ok":
+        return value
+    if kind == "limit":
+        raise LimitExceeded(value)
+    exc, trace = value
+    if trace:
+        exc.add_note("raised in the worker process:\n" + trace)
+    raise exc
+
+
+if __name__ == "__main__":
+    _main()
