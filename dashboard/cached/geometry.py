@@ -40,17 +40,59 @@ class SpaceConfig:
         return f"{self.kind}_{self.name}"
 
 
+CUSTOM_TIMEOUT_S = 10.0
+CUSTOM_MEMORY_BYTES = 2 * 1024**3
+
+
 @st.cache_resource(max_entries=48, show_spinner="Deriving the metric and curvature…")
 def space_for(cfg: SpaceConfig) -> Space:
-    """The surface or metric for ``cfg`` (symbolic derivation happens once per family)."""
+    """The surface or metric for ``cfg`` (symbolic derivation happens once per family).
+
+    A visitor's formulas are derived by :func:`custom_surface_for` in a separate process with
+    a time and memory limit; a refusal is raised here as the ``ValueError`` it was.
+    """
     if cfg.kind == "catalog":
         return surfaces.get(cfg.name, **dict(cfg.params))
     if cfg.kind == "custom":
-        return surfaces.from_expressions(*cfg.formulas, cfg.u_range, cfg.v_range,
-                                         periodic=cfg.periodic)
+        outcome = custom_surface_for(cfg.formulas, cfg.u_range, cfg.v_range, cfg.periodic)
+        if isinstance(outcome, CustomRefusal):
+            raise outcome.error_type(outcome.message)
+        return outcome
     if cfg.kind == "statistical":
         return metrics.get(cfg.name)
     raise ValueError(f"unknown space kind {cfg.kind!r}")
+
+
+@dataclass(frozen=True)
+class CustomRefusal:
+    """Why a visitor's surface cannot be shown (its exception type and message)."""
+
+    error_type: type[ValueError]
+    message: str
+
+
+@st.cache_resource(
+    max_entries=48,
+    show_spinner=f"Deriving the metric, Christoffel symbols and curvature of your surface "
+                 f"(in a separate process, at most {CUSTOM_TIMEOUT_S:.0f} s)…")
+def custom_surface_for(formulas: tuple[str, str, str], u_range: tuple[float, float],
+                       v_range: tuple[float, float], periodic: tuple[bool, bool]
+                       ) -> surfaces.ParametricSurface | CustomRefusal:
+    """A visitor's surface, derived within :data:`CUSTOM_TIMEOUT_S` and
+    :data:`CUSTOM_MEMORY_BYTES` (:func:`geomcore.geometry.surfaces.from_expressions_bounded`).
+
+    Refusals are cached like results: a formula too complex to derive costs its time limit
+    once for the whole server, not on every rerun of every session that types it.
+    """
+    try:
+        return surfaces.from_expressions_bounded(
+            *formulas, u_range, v_range, periodic=periodic, timeout_s=CUSTOM_TIMEOUT_S,
+            memory_bytes=CUSTOM_MEMORY_BYTES)
+    except ValueError as exc:  # invalid, too complex or degenerate: the same on every try
+        return CustomRefusal(type(exc), str(exc))
+    except TimeoutError as exc:  # the worker could not start (a busy server): not cached
+        raise ValueError("the server is too busy to start the derivation right now; "
+                         "try again in a moment") from exc
 
 
 @st.cache_data(max_entries=48, show_spinner="Simplifying the formulas…")
