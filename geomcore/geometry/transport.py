@@ -219,7 +219,18 @@ def enclosed_curvature(space: Space, loop: np.ndarray, *, n_quad: int = 48,
     pts = np.stack([s, np.broadcast_to(v[:, None], s.shape)], axis=-1)
     k_dA = metric.gaussian_curvature(pts) * np.sqrt(np.maximum(np.linalg.det(metric.metric(pts)),
                                                                0.0))
-    phi = 0.5 * (u - u_ref) * np.nansum(k_dA * weights[None, :], axis=1)
+    terms = k_dA * weights[None, :]
+    # A sample on the reference parallel itself (u = u_ref, e.g. a pole) has Φ = 0 whatever K is
+    # there; anywhere else a non-finite K means the region holds a singular point: say so
+    # rather than drop it.
+    bad = ~np.isfinite(terms) & (u != u_ref)[:, None]
+    if bad.any():
+        where = pts[bad][0]
+        raise GeodesicError(
+            f"the curvature is not finite at {int(bad.sum())} of {bad.size} points inside the "
+            f"loop (e.g. at ({where[0]:.4g}, {where[1]:.4g})): the region it encloses contains "
+            "a singular point of the chart; choose a loop that avoids it")
+    phi = 0.5 * (u - u_ref) * np.where(np.isfinite(terms), terms, 0.0).sum(axis=1)
     # ∮ Φ dv with the trapezoid rule on the closed polygon.
     dv = np.diff(v)
     return float(np.sum(0.5 * (phi[1:] + phi[:-1]) * dv))

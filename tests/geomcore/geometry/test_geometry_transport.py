@@ -263,3 +263,22 @@ def test_gauss_bonnet_total_of_a_sphere_parallel_is_the_cap_area(u0):
     cap = 2 * np.pi * (1 - np.cos(u0))
     assert tr.gauss_bonnet_total == pytest.approx(cap, abs=1e-6)
     assert tr.gauss_bonnet_gap < 1e-6
+
+
+def test_enclosed_curvature_refuses_a_region_with_non_finite_curvature():
+    """K is NaN inside the loop (a metric whose curvature blows up at a point): an error that
+    says so, never a silently smaller ∬K dA."""
+    from geomcore.geometry import metrics
+
+    class _Holed(metrics.RiemannianMetric):
+        def gaussian_curvature(self, x):
+            x = np.asarray(x, dtype=float)
+            k = np.zeros(x.shape[:-1])
+            return np.where(np.hypot(x[..., 0], x[..., 1]) < 0.05, np.nan, k)
+
+    plane = metrics.euclidean_plane()
+    holed = _Holed(plane.matrix, plane.coords, domain=[(-1.0, 1.0), (-1.0, 1.0)])
+    loop = geodesics.coordinate_circle((0.0, 0.0), 0.5, n_points=181)
+    with pytest.raises(GeodesicError, match="not finite"):
+        enclosed_curvature(holed, loop)
+    assert enclosed_curvature(plane, loop) == pytest.approx(0.0, abs=1e-14)
