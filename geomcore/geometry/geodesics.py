@@ -17,13 +17,15 @@ metric degenerates (a sphere's pole, a cone's apex); it then carries the status
 
 from __future__ import annotations
 
+import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import odeint, solve_bvp, solve_ivp
 
+from geomcore.geometry._compile import ScalarSystem
 from geomcore.geometry._space import (  # noqa: F401  (re-exported for callers and tests)
     MAX_DIRECTIONS,
     MAX_POINTS,
@@ -40,6 +42,7 @@ from geomcore.geometry._space import (  # noqa: F401  (re-exported for callers a
     _periods,
     _wrap,
 )
+from geomcore.geometry.charts import QUALITY_SLOW, QUALITY_STOP, Atlas, atlas_for
 from geomcore.geometry.metrics import RiemannianMetric
 from geomcore.geometry.transport import (  # noqa: F401  (part of this module's API)
     _check_closed,
@@ -178,6 +181,271 @@ def _rows_reached(t: np.ndarray, info: dict) -> int:
     return 1 + (len(reached) if reached.all() else int(np.argmin(reached)))
 
 
+# -- integration across charts ------------------------------------------------------------------
+_MAX_ROUNDS = 64
+"""Most restarts (chart changes, recoveries after an integrator failure) of one batch."""
+
+
+@dataclass
+class _Track:
+    """What :func:`_march` integrated for one start state: the accepted samples (each exactly
+    on the geodesic at a requested time), the chart of each, and why the track ended."""
+
+    times: list[np.ndarray]
+    states: list[np.ndarray]  # per segment, shape (k, n_state), in that segment's chart
+    charts: list[int]
+    stop: str = "ok"  # "ok", "left_domain", "singular" or "not_converged"
+    stop_time: float = 0.0
+
+
+def _smoothstep(s: np.ndarray) -> np.ndarray:
+    s = np.clip(s, 0.0, 1.0)
+    return s * s * (3.0 - 2.0 * s)
+
+
+def _slowdown_batch(metric: RiemannianMetric, atlas: Atlas | None,
+                    speed_limit: float) -> Callable[[np.ndarray], np.ndarray]:
+    """σ(Y) ∈ [0, 1] per column of states ``Y`` (n_state, m): the factor of the change of time
+    ``d(state)/dt = σ f(state)``, ``dτ/dt = σ``.
+
+    Any positive σ leaves the curve ``τ ↦ state`` exactly the geodesic; where σ falls to 0 the
+    integration comes smoothly to rest instead of running into trouble that would stall the
+    step control of the whole batch. In a chart of an atlas σ falls as the chart's quality
+    drops from :data:`QUALITY_SLOW` to :data:`QUALITY_STOP` (near its poles; another chart then
+    takes over). On a single chart it falls outside the domain and where a coordinate speed
+    exceeds ``speed_limit`` (running into a singular edge): the geodesic stops there.
+    """
+    if atlas is not None:
+        width = QUALITY_SLOW - QUALITY_STOP
+
+        def sigma(Y: np.ndarray) -> np.ndarray:
+            return _smoothstep((np.abs(np.sin(Y[0])) - QUALITY_STOP) / width)
+
+        return sigma
+    d = metric.dim
+    bounded = [i for i, per in enumerate(metric.periodic) if not per]
+    lows = np.array([metric.domain[i][0] for i in bounded])[:, None]
+    highs = np.array([metric.domain[i][1] for i in bounded])[:, None]
+    widths = highs - lows
+
+    def sigma_single(Y: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            over = np.maximum(np.max(np.abs(Y[d:2 * d]), axis=0) / speed_limit - 1.0, 0.0)
+            out = np.exp(-(over / 0.5) ** 2)
+            if bounded:
+                beyond = np.maximum(np.maximum(lows - Y[bounded], Y[bounded] - highs), 0.0)
+                out = out * np.exp(-np.sum((beyond / (0.02 * widths)) ** 2, axis=0))
+        return np.where(np.isfinite(out), out, 0.0)
+
+    return sigma_single
+
+
+def _scalar_rhs(system: ScalarSystem, pv: Sequence[float],
+                n_state: int) -> Callable[[np.ndarray, float], list]:
+    """The time-changed right-hand side for one state in a chart of an atlas (plain floats:
+    odeint calls it once per evaluation, so the per-call cost is what matters)."""
+    fn = system.scalar_rhs(pv)
+    lo, width = QUALITY_STOP, QUALITY_SLOW - QUALITY_STOP
+
+    def rhs(y: np.ndarray, t: float) -> list:
+        s = (abs(math.sin(y[0])) - lo) / width
+        if s >= 1.0:
+            return [*fn(y[:n_state], t), 1.0]
+        s = max(s, 0.0)
+        sig = s * s * (3.0 - 2.0 * s)
+        out = fn(y[:n_state], t)
+        if not all(math.isfinite(o) for o in out):
+            return [0.0] * (n_state + 1)
+        return [sig * o for o in out] + [sig]
+
+    return rhs
+
+
+def _batch_rhs(system: ScalarSystem, pv: Sequence[float], n_state: int, m: int,
+               sigma: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray, float],
+                                                                       np.ndarray]:
+    def rhs(y: np.ndarray, t: float) -> np.ndarray:
+        Y = y.reshape(n_state + 1, m)
+        out = np.empty_like(Y)
+        f = system.batch(Y[:n_state], pv)
+        sig = sigma(Y[:n_state])
+        bad = ~np.all(np.isfinite(f), axis=0)
+        sig = np.where(bad, 0.0, sig)
+        f[:, bad] = 0.0
+        out[:n_state] = f * sig
+        out[n_state] = sig
+        return out.ravel()
+
+    return rhs
+
+
+def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray, *,
+           variational: bool = False, rtol: float = _RTOL, atol: float = _ATOL,
+           speed_limit: float = np.inf) -> list[_Track]:
+    """Integrate geodesics (or the variational system) from the states ``y0`` (m, n_state)
+    given in chart 0, sampled at ``times`` (n,), switching charts on an atlas.
+
+    Each round integrates the pending tracks of one chart as one system under the change of
+    time of :func:`_slowdown_batch`, with the proper time ``τ`` as an extra state. Samples
+    where ``τ`` still equals the requested time are accepted. At the first one where it lags
+    (the integration slowed near a pole, or at an edge) the state, which is exactly the
+    geodesic's state at time ``τ``, is handed to the best chart of the atlas
+    (:meth:`Atlas.transfer`) and the next round continues it from ``τ``; on a single chart the
+    track ends there, as "left_domain" or "singular". Tracks restarted at different ``τ`` share
+    one integration on the union of their shifted time grids. One track that stops never
+    stops the others.
+    """
+    m = len(y0)
+    n = len(times)
+    n_state = y0.shape[1]
+    base = _metric_of(space)
+    tracks = [_Track([], [], []) for _ in range(m)]
+    # column -> (chart, state, τ, index of the first requested time still to sample)
+    pending = {j: (0, np.asarray(y0[j], float), 0.0, 0) for j in range(m)}
+    for _ in range(_MAX_ROUNDS):
+        if not pending:
+            break
+        todo: dict[int, list[int]] = {}
+        for j, (c, _s, _tau, _i) in pending.items():
+            todo.setdefault(c, []).append(j)
+        nxt: dict[int, tuple[int, np.ndarray, float, int]] = {}
+        for c, cols in todo.items():
+            metric = atlas.charts[c].metric if atlas is not None else base
+            system = (metric.symbolic.variational_system if variational
+                      else metric.symbolic.geodesic_system)
+            grids = [times[pending[j][3]:] - pending[j][2] for j in cols]
+            G = np.unique(np.concatenate([[0.0], *grids]))
+            Y0 = np.stack([np.append(pending[j][1], 0.0) for j in cols], axis=1)
+            mc = len(cols)
+            if mc == 1 and atlas is not None:
+                rhs = _scalar_rhs(system, metric.param_values, n_state)
+            else:
+                rhs = _batch_rhs(system, metric.param_values, n_state, mc,
+                                 _slowdown_batch(metric, atlas, speed_limit))
+            if len(G) > 1:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out, info = odeint(rhs, Y0.ravel(), G, rtol=rtol, atol=atol, mxstep=20000,
+                                       full_output=True)
+                reached = (len(G) if info["message"] == "Integration successful."
+                           else _rows_reached(G, info))
+            else:
+                out, reached = Y0.ravel()[None], 1
+            S = out.reshape(len(G), n_state + 1, mc)
+            for col, j in enumerate(cols):
+                _c, _y, tau, i = pending[j]
+                rows = np.searchsorted(G, grids[col])
+                got = int(np.sum(rows < reached))
+                Sj = S[rows[:got], :, col]
+                tj = times[i:i + got]
+                bad = ~np.all(np.isfinite(Sj), axis=1)
+                bad |= tau + Sj[:, -1] < tj - 1e-9 * (1.0 + np.abs(tj))
+                if atlas is None:
+                    x = Sj[:, :metric.dim]
+                    safe = np.where(np.isfinite(x), x, 0.0)
+                    bad |= _outside(metric, safe) | _is_singular(metric, safe)
+                    bad |= np.max(np.abs(Sj[:, metric.dim:2 * metric.dim]), axis=1) > speed_limit
+                k = int(np.argmax(bad)) if bad.any() else got
+                track = tracks[j]
+                if k:
+                    track.times.append(tj[:k])
+                    track.states.append(Sj[:k, :n_state])
+                    track.charts.append(c)
+                if k == got == len(tj) and i + got == n:
+                    continue  # reached the end
+                if k == got:  # the integrator failed: resume from the last accepted sample
+                    if k == 0:
+                        track.stop, track.stop_time = "not_converged", float(tau)
+                    else:
+                        nxt[j] = (c, Sj[k - 1, :n_state], float(tj[k - 1]), i + k)
+                    continue
+                state, tau_k = Sj[k, :n_state], float(tau + Sj[k, -1])
+                if atlas is not None and np.all(np.isfinite(state)):
+                    c2 = atlas.best_chart(atlas.charts[c].points(state[:2]))
+                    if c2 == c and tau_k <= tau + 1e-12:
+                        track.stop, track.stop_time = "not_converged", tau_k
+                        continue
+                    nxt[j] = (c2, atlas.transfer(state, c, c2), tau_k, i + k)
+                    continue
+                track.stop, track.stop_time = "not_converged", tau_k
+                if atlas is None:
+                    x = Sj[:k + 1, None, :metric.dim]
+                    st = np.moveaxis(Sj[:k + 1, None, :2 * metric.dim], 2, 1)
+                    g = metric.metric(np.where(np.isfinite(x), x, 0.0))
+                    first, why = _first_bad(metric, st, g, speed_limit)
+                    # a lag with no flag raised: slowed down by a runaway speed
+                    reason = why[0] if first[0] <= k else _SINGULAR
+                    track.stop = "singular" if reason == _SINGULAR else "left_domain"
+                    track.stop_time = float(tj[k]) if first[0] <= k else tau_k
+        pending = nxt
+    for j in pending:
+        tracks[j].stop, tracks[j].stop_time = "not_converged", float(pending[j][2])
+    return tracks
+
+
+def _track_geodesic(space: Space, atlas: Atlas | None, track: _Track) -> Geodesic:
+    """Package a track of :func:`_march` as a :class:`Geodesic` in chart 0."""
+    base = _metric_of(space)
+    d = base.dim
+    if not track.states:
+        times = np.zeros(0)
+        x0 = xdot0 = np.zeros((0, d))
+        energy = np.zeros(0)
+        chart_of = np.zeros(0, dtype=int)
+    else:
+        times = np.concatenate(track.times)
+        chart_of = np.concatenate([np.full(len(t), c) for t, c in
+                                   zip(track.times, track.charts, strict=True)])
+        xs, vs, es = [], [], []
+        for st, c in zip(track.states, track.charts, strict=True):
+            x, xdot = st[:, :d], st[:, d:2 * d]
+            metric = atlas.charts[c].metric if atlas is not None else base
+            with np.errstate(all="ignore"):
+                es.append(np.einsum("...i,...ij,...j->...", xdot, metric.metric(x), xdot))
+            if atlas is not None and c != 0:
+                chart, first = atlas.charts[c], atlas.charts[0]
+                X = chart.points(x)
+                x = first.coordinates(X)
+                with np.errstate(all="ignore"):
+                    xdot = first.tangent_components(x, np.einsum("...ai,...i->...a",
+                                                                 chart.jacobian(st[:, :d]),
+                                                                 st[:, d:2 * d]))
+            xs.append(x)
+            vs.append(xdot)
+        x0, xdot0, energy = np.concatenate(xs), np.concatenate(vs), np.concatenate(es)
+    k = len(times)
+    unwrapped = x0
+    if atlas is not None and len(track.charts) > 1:
+        # continuous except for the jump of π in longitude where the curve crosses a pole
+        unwrapped = x0.copy()
+        for i, per in enumerate(_periods(base)):
+            if per:
+                unwrapped[:, i] = np.unwrap(x0[:, i], period=per)
+    wrapped = _wrap(base, x0)
+    speed = np.sqrt(np.maximum(energy, 0.0))
+    if k >= 2:
+        length = float(np.sum(0.5 * (speed[1:] + speed[:-1]) * np.diff(times)))
+        drift = float(np.max(np.abs(energy - energy[0])) / max(abs(energy[0]), 1e-300))
+    else:
+        length, drift = 0.0, 0.0
+    status, message = track.stop, ""
+    if status == "singular":
+        message = f"{_MESSAGES[_SINGULAR]} at t = {track.stop_time:.3g}"
+    elif status == "left_domain":
+        message = f"{_MESSAGES[_LEFT]} at t = {track.stop_time:.3g}"
+    elif status == "not_converged":
+        message = f"the integrator could not continue past t = {track.stop_time:.3g}"
+    if atlas is not None:
+        xyz = np.concatenate([atlas.charts[c].points(st[:, :d]) for st, c in
+                              zip(track.states, track.charts, strict=True)]) if k else \
+            np.zeros((0, 3))
+    else:
+        xyz = _embed(space, wrapped)
+    return Geodesic(coords=wrapped, velocities=xdot0, times=times, xyz=xyz, length=length,
+                    status=status, message=message, energy_drift=drift, unwrapped=unwrapped,
+                    charts=chart_of if atlas is not None else None)
+
+
 # -- public API ---------------------------------------------------------------------------------
 def exp_map(
     space: Space,
@@ -211,6 +479,11 @@ def exp_map(
         raise GeodesicError(f"t must be a positive number, got {t}")
     n_points = _check_count(n_points, "n_points", 2, MAX_POINTS)
     times = np.linspace(0.0, float(t), n_points)
+    atlas = atlas_for(space)
+    if atlas is not None:
+        # across the poles through the atlas's second chart
+        return _track_geodesic(space, atlas, _march(space, atlas, np.concatenate([p, v])[None],
+                                                    times)[0])
     states, success = _integrate_one(metric, np.concatenate([p, v]), times)
     status, message = ("ok", "") if success else ("singular", "the integrator could not continue")
     geo = _finish(space, metric, times[: len(states)], states, status, message)
@@ -268,43 +541,15 @@ def spray(
     angles = 2 * np.pi * np.arange(n_directions) / n_directions
     frame = orthonormal_frame(metric, p)
     dirs = length * (np.outer(np.cos(angles), frame[:, 0]) + np.outer(np.sin(angles), frame[:, 1]))
-    m, d = n_directions, metric.dim
-    # State layout (2d, m) flattened: rows are x^1..x^d, ẋ^1..ẋ^d, columns the geodesics.
-    y0 = np.concatenate([np.repeat(p[:, None], m, axis=1), dirs.T]).ravel()
-    system, pv = metric.symbolic.geodesic_system, metric.param_values
-
-    bounded = [i for i, per in enumerate(metric.periodic) if not per]
-    lows = np.array([metric.domain[i][0] for i in bounded])[:, None]
-    highs = np.array([metric.domain[i][1] for i in bounded])[:, None]
-    speed_limit = _RUNAWAY * float(np.max(np.abs(dirs)))
-
-    def rhs(y: np.ndarray, t: float) -> np.ndarray:
-        Y = y.reshape(2 * d, m)
-        out = system.batch(Y, pv)
-        # Freeze a trajectory once it has left the domain or is running into a coordinate
-        # singularity: otherwise its stiffness would drag every other one (and the stiff
-        # solver's Jacobian of the whole batch) down with it. It is cut there afterwards.
-        frozen = ~np.isfinite(out.sum(axis=0))
-        if bounded:
-            x = Y[bounded]
-            frozen |= ((x < lows) | (x > highs)).any(axis=0)
-        frozen |= np.abs(Y[d:]).max(axis=0) > speed_limit
-        if frozen.any():
-            out[:, frozen] = 0.0
-        return out.ravel()
-
+    y0 = np.concatenate([np.repeat(p[None], n_directions, axis=0), dirs], axis=1)
     times = np.linspace(0.0, 1.0, n_points)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        states, info = odeint(rhs, y0, times, rtol=rtol, atol=rtol * 1e-2, mxstep=20000,
-                              full_output=True)
-    message = "" if info["message"] == "Integration successful." else "integrator stopped early"
-    if message:
-        n_points = _rows_reached(times, info)
-        states, times = states[:n_points], times[:n_points]
-    states = states.reshape(n_points, 2 * d, m)
-    return _finish_batch(space, metric, times, states, "ok" if not message else "not_converged",
-                         message, speed_limit=speed_limit)
+    atlas = atlas_for(space)
+    # On a single chart a geodesic whose coordinate speed runs away is running into a singular
+    # edge (the pseudosphere's rim, a cone's apex): it is stopped there, alone.
+    speed_limit = np.inf if atlas is not None else _RUNAWAY * float(np.max(np.abs(dirs)))
+    tracks = _march(space, atlas, y0, times, rtol=rtol, atol=rtol * 1e-2,
+                    speed_limit=speed_limit)
+    return [_track_geodesic(space, atlas, tr) for tr in tracks]
 
 
 def _straight_guesses(metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
