@@ -281,7 +281,7 @@ def _batch_rhs(system: ScalarSystem, pv: Sequence[float], n_state: int, m: int,
 
 def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray, *,
            variational: bool = False, rtol: float = _RTOL, atol: float = _ATOL,
-           speed_limit: float = np.inf) -> list[_Track]:
+           speed_limit: float = np.inf, method: str | None = None) -> list[_Track]:
     """Integrate geodesics (or the variational system) from the states ``y0`` (m, n_state)
     given in chart 0, sampled at ``times`` (n,), switching charts on an atlas.
 
@@ -294,6 +294,10 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
     track ends there, as "left_domain" or "singular". Tracks restarted at different ``τ`` share
     one integration on the union of their shifted time grids. One track that stops never
     stops the others.
+
+    ``method`` None integrates with ``odeint`` (LSODA); an explicit method of ``solve_ivp``
+    ("RK45", "DOP853") suits a large batch at a loose tolerance, where LSODA's switch to a
+    stiff method would build the Jacobian of the whole batch.
     """
     m = len(y0)
     n = len(times)
@@ -317,12 +321,18 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
             G = np.unique(np.concatenate([[0.0], *grids]))
             Y0 = np.stack([np.append(pending[j][1], 0.0) for j in cols], axis=1)
             mc = len(cols)
-            if mc == 1 and atlas is not None:
+            if mc == 1 and atlas is not None and method is None:
                 rhs = _scalar_rhs(system, metric.param_values, n_state)
             else:
                 rhs = _batch_rhs(system, metric.param_values, n_state, mc,
                                  _slowdown_batch(metric, atlas, speed_limit))
-            if len(G) > 1:
+            if len(G) > 1 and method is not None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    sol = solve_ivp(lambda t, y, f=rhs: f(y, t), (0.0, G[-1]), Y0.ravel(),
+                                    method=method, t_eval=G, rtol=rtol, atol=atol)
+                out, reached = sol.y.T, sol.y.shape[1]
+            elif len(G) > 1:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     out, info = odeint(rhs, Y0.ravel(), G, rtol=rtol, atol=atol, mxstep=20000,
@@ -630,6 +640,7 @@ class _Candidate:
     v0: np.ndarray  # initial velocity reaching the sample at t = 1
     target: np.ndarray  # the image of q next to the sample (unwrapped coordinates)
     sample: np.ndarray  # the fan sample itself (unwrapped coordinates)
+    chart: int = 0  # on an atlas: the chart of ``sample`` and ``target``
 
 
 def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
@@ -753,6 +764,159 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
         rest = 0.0 if xyz is None else float(np.linalg.norm(xyz[k, j] - q_pos))
         via_singular = min(via_singular, float(lengths[k]) + rest)
     return out, via_singular
+
+
+# -- the two-point problem on an atlas ----------------------------------------------------------
+def _shoot_atlas(space: Space, atlas: Atlas, p: np.ndarray, target: np.ndarray,
+                 v0: np.ndarray, max_iter: int, tol: float) -> np.ndarray | None:
+    """:func:`_shoot` across charts: ``target`` is a point in R³, and the residual and the
+    Jacobian ``∂x/∂v`` are taken in the chart where the geodesic ends (the variational state
+    crosses charts with :meth:`Atlas.transfer`), so a geodesic over a pole is solved for like
+    any other. ``p`` and ``v0`` are in chart 0."""
+    phi0 = np.zeros((4, 2))
+    phi0[2:, :] = np.eye(2)
+    targets = [chart.coordinates(target) for chart in atlas.charts]
+    v = np.asarray(v0, float).copy()
+    times = np.array([0.0, 1.0])
+    history: list[float] = []
+    base = atlas.charts[0].metric
+    separation = float(np.max(np.abs(_periodic_delta(base, targets[0] - p))))
+    tol = max(tol * min(1.0, separation),
+              64 * np.finfo(float).eps * float(np.max(np.abs(targets[0]))))
+    for it in range(max_iter):
+        loose = bool(history) and history[-1] > 1e-5
+        rtol = 1e-7 if loose or not history else 1e-11
+        track = _march(space, atlas, np.concatenate([p, v, phi0.ravel()])[None], times,
+                       variational=True, rtol=rtol, atol=rtol * 1e-2)[0]
+        if track.stop != "ok" or not track.states:
+            return None
+        c, end = track.charts[-1], track.states[-1][-1]
+        if not np.all(np.isfinite(end)):
+            return None
+        residual = _periodic_delta(atlas.charts[c].metric, end[:2] - targets[c])
+        err = float(np.max(np.abs(residual)))
+        if err < tol and rtol < 1e-10:
+            return v
+        history.append(err)
+        if it >= 8 and err > 1e-2:
+            return None
+        if len(history) > 4 and err > 0.5 * history[-5]:
+            return None
+        try:
+            step = np.linalg.solve(end[4:].reshape(4, 2)[:2], residual)
+        except np.linalg.LinAlgError:
+            return None
+        scale = max(1.0, np.linalg.norm(step) / (0.5 * np.linalg.norm(v) + 0.5))
+        v = v - step / scale
+    return None
+
+
+def _continuation_atlas(space: Space, atlas: Atlas, p: np.ndarray, cand: _Candidate,
+                        max_iter: int, tol: float) -> np.ndarray | None:
+    """:func:`_continuation` from a fan sample in its own chart: the intermediate targets
+    walk straight (in that chart) from the sample to q."""
+    chart = atlas.charts[cand.chart]
+    v = cand.v0
+    for frac in (0.25, 0.5, 0.75, 1.0):
+        mid = chart.points(cand.sample + frac * (cand.target - cand.sample))
+        v = _shoot_atlas(space, atlas, p, mid, v, max_iter, tol)
+        if v is None:
+            return None
+    return v
+
+
+def _has_conjugate_point_atlas(space: Space, atlas: Atlas, p: np.ndarray, v: np.ndarray,
+                               n: int = 64) -> bool:
+    """:func:`_has_conjugate_point` across charts. Both charts are outward oriented
+    (:mod:`~geomcore.geometry.charts`), so the sign of ``det ∂x/∂v`` means the same in each."""
+    phi0 = np.zeros((4, 2))
+    phi0[2:, :] = np.eye(2)
+    track = _march(space, atlas, np.concatenate([p, v, phi0.ravel()])[None],
+                   np.linspace(0.0, 1.0, n), variational=True, rtol=1e-8, atol=1e-10)[0]
+    if not track.states:
+        return False
+    jac = np.concatenate(track.states)[1:, 4:].reshape(-1, 4, 2)[:, :2]
+    det = np.linalg.det(jac)
+    return bool(np.any(np.sign(det[1:]) != np.sign(det[0])))
+
+
+def _fan_candidates_atlas(space: Space, atlas: Atlas, p: np.ndarray, q: np.ndarray,
+                          reach: float, *, n_directions: int = 96,
+                          n_times: int = 97) -> list[_Candidate]:
+    """:func:`_fan_candidates` on an atlas: the fan crosses the poles, and the nearness to q,
+    the spacing of the fan and the fold test (which side of its neighbour a geodesic runs, by
+    ``(V × ΔX) · N`` with the normal ``N = r_u × r_v`` of any chart) are measured in R³.
+
+    The candidates' ``sample`` and ``target`` (q's nearest image) are in the sample's chart
+    ``chart``; nothing stops at a singularity, so there is no bound through one to return.
+    """
+    m = n_directions
+    angles = 2 * np.pi * (np.arange(m) + 0.5) / m
+    frame = orthonormal_frame(atlas.charts[0].metric, p)
+    dirs = reach * (np.outer(np.cos(angles), frame[:, 0]) + np.outer(np.sin(angles), frame[:, 1]))
+    times = np.linspace(0.0, 1.0, n_times)
+    tracks = _march(space, atlas, np.concatenate([np.repeat(p[None], m, axis=0), dirs], axis=1),
+                    times, rtol=FAN_RTOL, atol=FAN_RTOL * 1e-2, method="RK45")
+    n = n_times
+    X = np.full((n, m, 3), np.nan)
+    V = np.full((n, m, 3), np.nan)
+    N = np.full((n, m, 3), np.nan)
+    xs = np.zeros((n, m, 2))
+    chart_of = np.zeros((n, m), dtype=int)
+    valid = np.zeros((n, m), dtype=bool)
+    for j, tr in enumerate(tracks):
+        i = 0
+        for st, c in zip(tr.states, tr.charts, strict=True):
+            k = len(st)
+            D = atlas.charts[c].jacobian(st[:, :2])
+            X[i:i + k, j] = atlas.charts[c].points(st[:, :2])
+            V[i:i + k, j] = np.einsum("...ai,...i->...a", D, st[:, 2:4])
+            N[i:i + k, j] = np.cross(D[..., 0], D[..., 1])
+            xs[i:i + k, j] = st[:, :2]
+            chart_of[i:i + k, j] = c
+            valid[i:i + k, j] = True
+            i += k
+    valid[0] = False
+    folded = np.zeros((n, m), dtype=bool)
+    for shift in (-1, 1):
+        nb = np.roll(X, shift, axis=1) - X
+        side = np.nan_to_num(np.sign(np.einsum("...a,...a->...", np.cross(V, nb), N)))
+        folded |= side != side[1][None, :]
+    folded[0] = False
+    valid &= ~np.logical_or.accumulate(folded, axis=0)
+    lengths = reach * times
+    q_pos = atlas.charts[0].points(q)
+    miss = np.linalg.norm(X - q_pos, axis=-1)
+    gap = np.linalg.norm(np.roll(X, -1, axis=1) - X, axis=-1)
+    step = reach / (n_times - 1)
+    spacing = np.maximum(np.maximum(gap, np.roll(gap, 1, axis=1)), step)
+    miss = np.where(valid, miss, np.inf)
+    padded = np.pad(miss, ((1, 1), (0, 0)), constant_values=np.inf)
+    neighbours = np.stack([np.roll(padded, s, axis=1)[1 + dk:n + 1 + dk]
+                           for dk in (-1, 0, 1) for s in (-1, 0, 1)])
+    with np.errstate(invalid="ignore"):
+        is_min = (miss <= neighbours.min(axis=0)) & (miss <= 1.5 * spacing) & valid
+    out = []
+    for k, j in zip(*np.nonzero(is_min), strict=True):
+        delta = q_pos - X[k, j]
+        unit_n = N[k, j] / np.linalg.norm(N[k, j])
+        delta_t = delta - (delta @ unit_n) * unit_n  # in the tangent plane
+        along = float(delta_t @ V[k, j]) / reach
+        across = float(np.sqrt(max(float(delta_t @ delta_t) - along**2, 0.0)))
+        # A geodesic through q between this direction and a neighbour passes q within about
+        # the distance between the neighbouring samples sideways. Near a focal point (the
+        # antipode) every fan geodesic passes near q, one sample step along, but the fan is
+        # narrow there: such a near miss is no candidate.
+        if across > 1.5 * max(gap[k, j], gap[k, j - 1]) + 0.1 * step:
+            continue
+        c = int(chart_of[k, j])
+        chart = atlas.charts[c]
+        target = xs[k, j] + _periodic_delta(chart.metric, chart.coordinates(q_pos) - xs[k, j])
+        out.append(_Candidate(length=float(lengths[k]) + along,
+                              slack=0.5 * across + 0.05 * step, v0=dirs[j] * times[k],
+                              target=target, sample=xs[k, j], chart=c))
+    out.sort(key=lambda cand: cand.length - cand.slack)
+    return out
 
 
 def _has_conjugate_point(metric: RiemannianMetric, p: np.ndarray, v: np.ndarray,
@@ -901,11 +1065,18 @@ def log_map(
         found.append((float(metric.norm(p, v)), v))
         return True
 
+    # On a sphere or an ellipsoid every geodesic is followed across the poles
+    # (:mod:`~geomcore.geometry.charts`); the end point is then matched in R³.
+    atlas = atlas_for(space)
+    q_xyz = atlas.charts[0].points(q) if atlas is not None else None
     lower = _coordinate_speed_bound(metric)
     images = _straight_guesses(metric, p, q, n_starts)
     for i, target in enumerate(images):
         # Any curve to this image is at least this long; skip it if it cannot be shorter.
         if found and lower * np.linalg.norm(target - p) >= shortest():
+            continue
+        if atlas is not None:
+            add(_shoot_atlas(space, atlas, p, q_xyz, target - p, max_iter, tol))
             continue
         ok = add(_shoot(metric, p, target, target - p, max_iter, tol))
         if not ok and i == 0 and metric.dim != 2:
@@ -929,11 +1100,19 @@ def log_map(
         if not np.isfinite(reach):
             reach = 1.6 * bound if np.isfinite(bound) else np.nan
         if np.isfinite(reach):
-            candidates, via_singular = _fan_candidates(space, metric, p, q, 1.02 * reach)
+            if atlas is not None:
+                candidates = _fan_candidates_atlas(space, atlas, p, q, 1.02 * reach)
+            else:
+                candidates, via_singular = _fan_candidates(space, metric, p, q, 1.02 * reach)
             for cand in candidates:
                 if cand.length - cand.slack >= shortest():
                     break  # sorted: no later candidate can be shorter
                 if retraces(cand):
+                    continue
+                if atlas is not None:
+                    if not (add(_shoot_atlas(space, atlas, p, q_xyz, cand.v0, max_iter, tol))
+                            or add(_continuation_atlas(space, atlas, p, cand, max_iter, tol))):
+                        failed.append(cand)
                     continue
                 if add(_shoot(metric, p, cand.target, cand.v0, max_iter, tol)):
                     continue
@@ -942,7 +1121,8 @@ def log_map(
                 if not add(_continuation(metric, p, cand.target, max_iter, tol,
                                          start=cand.sample, v=cand.v0)):
                     failed.append(cand)
-    if use_bvp and (not found or shortest() > 1.0001 * bound):
+    # (the boundary-value solver works in one chart; an atlas has no need of it)
+    if use_bvp and atlas is None and (not found or shortest() > 1.0001 * bound):
         # Still nothing, or nothing shorter than the straight segment: the boundary-value
         # solver, started from that segment, gets a try.
         target = images[0]
@@ -960,7 +1140,8 @@ def log_map(
         if not geo.ok:
             continue
         margin = 1e-6 * length
-        if _has_conjugate_point(metric, p, v):
+        if (_has_conjugate_point_atlas(space, atlas, p, v) if atlas is not None
+                else _has_conjugate_point(metric, p, v)):
             geo.status = "not_shortest"
             geo.message = ("this geodesic runs past a point conjugate to the start, so a shorter "
                            "path exists, but it was not found; try points closer together")

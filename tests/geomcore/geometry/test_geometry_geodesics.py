@@ -403,6 +403,7 @@ def test_log_map_falls_back_to_the_boundary_value_solver(monkeypatch):
 def test_log_map_reports_failure_when_no_solver_converges(monkeypatch):
     s = surfaces.get("sphere")
     monkeypatch.setattr(geodesics, "_shoot", lambda *args, **kwargs: None)
+    monkeypatch.setattr(geodesics, "_shoot_atlas", lambda *args, **kwargs: None)  # the sphere's
     monkeypatch.setattr(geodesics, "_bvp", lambda *args, **kwargs: None)
     geo = log_map(s, (1.0, 0.5), (1.6, 1.4), n_points=30)
     assert geo.status == "not_converged"
