@@ -199,8 +199,12 @@ class _Track:
 
 
 def _smoothstep(s: np.ndarray) -> np.ndarray:
-    s = np.clip(s, 0.0, 1.0)
-    return s * s * (3.0 - 2.0 * s)
+    """A C∞ step from 0 (s ≤ 0) to 1 (s ≥ 1): a step with a kink in some derivative would make
+    the multistep integrator cut its step for the whole batch wherever one geodesic passes it."""
+    with np.errstate(all="ignore"):
+        a = np.where(s > 0, np.exp(-1.0 / np.maximum(s, 1e-300)), 0.0)
+        b = np.where(s < 1, np.exp(-1.0 / np.maximum(1.0 - s, 1e-300)), 0.0)
+    return a / (a + b)
 
 
 def _slowdown_batch(metric: RiemannianMetric, atlas: Atlas | None,
@@ -251,8 +255,8 @@ def _scalar_rhs(system: ScalarSystem, pv: Sequence[float],
         s = (abs(math.sin(y[0])) - lo) / width
         if s >= 1.0:
             return [*fn(y[:n_state], t), 1.0]
-        s = max(s, 0.0)
-        sig = s * s * (3.0 - 2.0 * s)
+        a = math.exp(-1.0 / s) if s > 0.0 else 0.0
+        sig = a / (a + math.exp(-1.0 / (1.0 - s)))
         out = fn(y[:n_state], t)
         if not all(math.isfinite(o) for o in out):
             return [0.0] * (n_state + 1)
