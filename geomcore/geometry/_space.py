@@ -46,6 +46,14 @@ class Geodesic:
         Human-readable explanation when the status is not ``"ok"``.
     energy_drift : float
         ``max |g(ẋ, ẋ) − g(ẋ0, ẋ0)| / g(ẋ0, ẋ0)`` along the curve (0 for an exact geodesic).
+    unwrapped : ndarray, shape (n_points, d)
+        The coordinates before periodic wrapping (continuous along the curve, except that on
+        a surface with an atlas the longitude jumps by π where the curve crosses a pole).
+    charts : ndarray of int, shape (n_points,), or None
+        On a surface with an atlas (:mod:`geomcore.geometry.charts`): the chart each sample was
+        integrated in (0 = the surface's own coordinates). ``coords``, ``velocities`` and
+        ``unwrapped`` are always in chart 0; near a pole its velocity components are large
+        (the chart is singular there) while ``xyz`` stays smooth. None on a single chart.
     """
 
     coords: np.ndarray
@@ -57,6 +65,7 @@ class Geodesic:
     message: str = ""
     energy_drift: float = 0.0
     unwrapped: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    charts: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:

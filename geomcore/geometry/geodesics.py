@@ -17,14 +17,16 @@ metric degenerates (a sphere's pole, a cone's apex); it then carries the status
 
 from __future__ import annotations
 
+import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.integrate import odeint, solve_bvp, solve_ivp
 
 from geomcore._validation import check_int
+from geomcore.geometry._compile import ScalarSystem
 from geomcore.geometry._space import (  # noqa: F401  (re-exported for callers and tests)
     MAX_DIRECTIONS,
     MAX_POINTS,
@@ -40,6 +42,7 @@ from geomcore.geometry._space import (  # noqa: F401  (re-exported for callers a
     _periods,
     _wrap,
 )
+from geomcore.geometry.charts import QUALITY_SLOW, QUALITY_STOP, Atlas, atlas_for
 from geomcore.geometry.metrics import RiemannianMetric
 from geomcore.geometry.transport import (  # noqa: F401  (part of this module's API)
     _check_closed,
@@ -178,6 +181,285 @@ def _rows_reached(t: np.ndarray, info: dict) -> int:
     return 1 + (len(reached) if reached.all() else int(np.argmin(reached)))
 
 
+# -- integration across charts ------------------------------------------------------------------
+_MAX_ROUNDS = 64
+"""Most restarts (chart changes, recoveries after an integrator failure) of one batch."""
+
+
+@dataclass
+class _Track:
+    """What :func:`_march` integrated for one start state: the accepted samples (each exactly
+    on the geodesic at a requested time), the chart of each, and why the track ended."""
+
+    times: list[np.ndarray]
+    states: list[np.ndarray]  # per segment, shape (k, n_state), in that segment's chart
+    charts: list[int]
+    stop: str = "ok"  # "ok", "left_domain", "singular" or "not_converged"
+    stop_time: float = 0.0
+
+
+def _smoothstep(s: np.ndarray) -> np.ndarray:
+    """A C∞ step from 0 (s ≤ 0) to 1 (s ≥ 1): a step with a kink in some derivative would make
+    the multistep integrator cut its step for the whole batch wherever one geodesic passes it."""
+    with np.errstate(all="ignore"):
+        a = np.where(s > 0, np.exp(-1.0 / np.maximum(s, 1e-300)), 0.0)
+        b = np.where(s < 1, np.exp(-1.0 / np.maximum(1.0 - s, 1e-300)), 0.0)
+    return a / (a + b)
+
+
+def _slowdown_batch(metric: RiemannianMetric, atlas: Atlas | None,
+                    speed_limit: float) -> Callable[[np.ndarray], np.ndarray]:
+    """σ(Y) ∈ [0, 1] per column of states ``Y`` (n_state, m): the factor of the change of time
+    ``d(state)/dt = σ f(state)``, ``dτ/dt = σ``.
+
+    Any positive σ leaves the curve ``τ ↦ state`` exactly the geodesic; where σ falls to 0 the
+    integration comes smoothly to rest instead of running into trouble that would stall the
+    step control of the whole batch. In a chart of an atlas σ falls as the chart's quality
+    drops from :data:`QUALITY_SLOW` to :data:`QUALITY_STOP` (near its poles; another chart then
+    takes over). On a single chart it falls outside the domain and where a coordinate speed
+    exceeds ``speed_limit`` (running into a singular edge): the geodesic stops there.
+    """
+    if atlas is not None:
+        width = QUALITY_SLOW - QUALITY_STOP
+
+        def sigma(Y: np.ndarray) -> np.ndarray:
+            return _smoothstep((np.abs(np.sin(Y[0])) - QUALITY_STOP) / width)
+
+        return sigma
+    d = metric.dim
+    bounded = [i for i, per in enumerate(metric.periodic) if not per]
+    lows = np.array([metric.domain[i][0] for i in bounded])[:, None]
+    highs = np.array([metric.domain[i][1] for i in bounded])[:, None]
+    widths = highs - lows
+
+    def sigma_single(Y: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            over = np.maximum(np.max(np.abs(Y[d:2 * d]), axis=0) / speed_limit - 1.0, 0.0)
+            out = np.exp(-(over / 0.5) ** 2)
+            if bounded:
+                beyond = np.maximum(np.maximum(lows - Y[bounded], Y[bounded] - highs), 0.0)
+                out = out * np.exp(-np.sum((beyond / (0.02 * widths)) ** 2, axis=0))
+        return np.where(np.isfinite(out), out, 0.0)
+
+    return sigma_single
+
+
+def _scalar_rhs(system: ScalarSystem, pv: Sequence[float],
+                n_state: int) -> Callable[[np.ndarray, float], list]:
+    """The time-changed right-hand side for one state in a chart of an atlas (plain floats:
+    odeint calls it once per evaluation, so the per-call cost is what matters)."""
+    fn = system.scalar_rhs(pv)
+    lo, width = QUALITY_STOP, QUALITY_SLOW - QUALITY_STOP
+
+    def rhs(y: np.ndarray, t: float) -> list:
+        s = (abs(math.sin(y[0])) - lo) / width
+        if s >= 1.0:
+            return [*fn(y[:n_state], t), 1.0]
+        a = math.exp(-1.0 / s) if s > 0.0 else 0.0
+        sig = a / (a + math.exp(-1.0 / (1.0 - s)))
+        out = fn(y[:n_state], t)
+        if not all(math.isfinite(o) for o in out):
+            return [0.0] * (n_state + 1)
+        return [sig * o for o in out] + [sig]
+
+    return rhs
+
+
+def _batch_rhs(system: ScalarSystem, pv: Sequence[float], n_state: int, m: int,
+               sigma: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray, float],
+                                                                       np.ndarray]:
+    def rhs(y: np.ndarray, t: float) -> np.ndarray:
+        Y = y.reshape(n_state + 1, m)
+        out = np.empty_like(Y)
+        f = system.batch(Y[:n_state], pv)
+        sig = sigma(Y[:n_state])
+        bad = ~np.all(np.isfinite(f), axis=0)
+        sig = np.where(bad, 0.0, sig)
+        f[:, bad] = 0.0
+        out[:n_state] = f * sig
+        out[n_state] = sig
+        return out.ravel()
+
+    return rhs
+
+
+def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray, *,
+           variational: bool = False, rtol: float = _RTOL, atol: float = _ATOL,
+           speed_limit: float = np.inf, method: str | None = None) -> list[_Track]:
+    """Integrate geodesics (or the variational system) from the states ``y0`` (m, n_state)
+    given in chart 0, sampled at ``times`` (n,), switching charts on an atlas.
+
+    Each round integrates the pending tracks of one chart as one system under the change of
+    time of :func:`_slowdown_batch`, with the proper time ``τ`` as an extra state. Samples
+    where ``τ`` still equals the requested time are accepted. At the first one where it lags
+    (the integration slowed near a pole, or at an edge) the state, which is exactly the
+    geodesic's state at time ``τ``, is handed to the best chart of the atlas
+    (:meth:`Atlas.transfer`) and the next round continues it from ``τ``; on a single chart the
+    track ends there, as "left_domain" or "singular". Tracks restarted at different ``τ`` share
+    one integration on the union of their shifted time grids. One track that stops never
+    stops the others.
+
+    ``method`` None integrates with ``odeint`` (LSODA); an explicit method of ``solve_ivp``
+    ("RK45", "DOP853") suits a large batch at a loose tolerance, where LSODA's switch to a
+    stiff method would build the Jacobian of the whole batch.
+    """
+    m = len(y0)
+    n = len(times)
+    n_state = y0.shape[1]
+    base = _metric_of(space)
+    tracks = [_Track([], [], []) for _ in range(m)]
+    # column -> (chart, state, τ, index of the first requested time still to sample)
+    pending = {j: (0, np.asarray(y0[j], float), 0.0, 0) for j in range(m)}
+    for _ in range(_MAX_ROUNDS):
+        if not pending:
+            break
+        todo: dict[int, list[int]] = {}
+        for j, (c, _s, _tau, _i) in pending.items():
+            todo.setdefault(c, []).append(j)
+        nxt: dict[int, tuple[int, np.ndarray, float, int]] = {}
+        for c, cols in todo.items():
+            metric = atlas.charts[c].metric if atlas is not None else base
+            system = (metric.symbolic.variational_system if variational
+                      else metric.symbolic.geodesic_system)
+            grids = [times[pending[j][3]:] - pending[j][2] for j in cols]
+            G = np.unique(np.concatenate([[0.0], *grids]))
+            Y0 = np.stack([np.append(pending[j][1], 0.0) for j in cols], axis=1)
+            mc = len(cols)
+            if mc == 1 and atlas is not None and method is None:
+                rhs = _scalar_rhs(system, metric.param_values, n_state)
+            else:
+                rhs = _batch_rhs(system, metric.param_values, n_state, mc,
+                                 _slowdown_batch(metric, atlas, speed_limit))
+            if len(G) > 1 and method is not None:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    sol = solve_ivp(lambda t, y, f=rhs: f(y, t), (0.0, G[-1]), Y0.ravel(),
+                                    method=method, t_eval=G, rtol=rtol, atol=atol)
+                out, reached = sol.y.T, sol.y.shape[1]
+            elif len(G) > 1:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    out, info = odeint(rhs, Y0.ravel(), G, rtol=rtol, atol=atol, mxstep=20000,
+                                       full_output=True)
+                reached = (len(G) if info["message"] == "Integration successful."
+                           else _rows_reached(G, info))
+            else:
+                out, reached = Y0.ravel()[None], 1
+            S = out.reshape(len(G), n_state + 1, mc)
+            for col, j in enumerate(cols):
+                _c, _y, tau, i = pending[j]
+                rows = np.searchsorted(G, grids[col])
+                got = int(np.sum(rows < reached))
+                Sj = S[rows[:got], :, col]
+                tj = times[i:i + got]
+                bad = ~np.all(np.isfinite(Sj), axis=1)
+                bad |= tau + Sj[:, -1] < tj - 1e-9 * (1.0 + np.abs(tj))
+                if atlas is None:
+                    x = Sj[:, :metric.dim]
+                    safe = np.where(np.isfinite(x), x, 0.0)
+                    bad |= _outside(metric, safe) | _is_singular(metric, safe)
+                    bad |= np.max(np.abs(Sj[:, metric.dim:2 * metric.dim]), axis=1) > speed_limit
+                k = int(np.argmax(bad)) if bad.any() else got
+                track = tracks[j]
+                if k:
+                    track.times.append(tj[:k])
+                    track.states.append(Sj[:k, :n_state])
+                    track.charts.append(c)
+                if k == got == len(tj) and i + got == n:
+                    continue  # reached the end
+                if k == got:  # the integrator failed: resume from the last accepted sample
+                    if k == 0:
+                        track.stop, track.stop_time = "not_converged", float(tau)
+                    else:
+                        nxt[j] = (c, Sj[k - 1, :n_state], float(tj[k - 1]), i + k)
+                    continue
+                state, tau_k = Sj[k, :n_state], float(tau + Sj[k, -1])
+                if atlas is not None and np.all(np.isfinite(state)):
+                    c2 = atlas.best_chart(atlas.charts[c].points(state[:2]))
+                    if c2 == c and tau_k <= tau + 1e-12:
+                        track.stop, track.stop_time = "not_converged", tau_k
+                        continue
+                    nxt[j] = (c2, atlas.transfer(state, c, c2), tau_k, i + k)
+                    continue
+                track.stop, track.stop_time = "not_converged", tau_k
+                if atlas is None:
+                    x = Sj[:k + 1, None, :metric.dim]
+                    st = np.moveaxis(Sj[:k + 1, None, :2 * metric.dim], 2, 1)
+                    g = metric.metric(np.where(np.isfinite(x), x, 0.0))
+                    first, why = _first_bad(metric, st, g, speed_limit)
+                    # a lag with no flag raised: slowed down by a runaway speed
+                    reason = why[0] if first[0] <= k else _SINGULAR
+                    track.stop = "singular" if reason == _SINGULAR else "left_domain"
+                    track.stop_time = float(tj[k]) if first[0] <= k else tau_k
+        pending = nxt
+    for j in pending:
+        tracks[j].stop, tracks[j].stop_time = "not_converged", float(pending[j][2])
+    return tracks
+
+
+def _track_geodesic(space: Space, atlas: Atlas | None, track: _Track) -> Geodesic:
+    """Package a track of :func:`_march` as a :class:`Geodesic` in chart 0."""
+    base = _metric_of(space)
+    d = base.dim
+    if not track.states:
+        times = np.zeros(0)
+        x0 = xdot0 = np.zeros((0, d))
+        energy = np.zeros(0)
+        chart_of = np.zeros(0, dtype=int)
+    else:
+        times = np.concatenate(track.times)
+        chart_of = np.concatenate([np.full(len(t), c) for t, c in
+                                   zip(track.times, track.charts, strict=True)])
+        xs, vs, es = [], [], []
+        for st, c in zip(track.states, track.charts, strict=True):
+            x, xdot = st[:, :d], st[:, d:2 * d]
+            metric = atlas.charts[c].metric if atlas is not None else base
+            with np.errstate(all="ignore"):
+                es.append(np.einsum("...i,...ij,...j->...", xdot, metric.metric(x), xdot))
+            if atlas is not None and c != 0:
+                chart, first = atlas.charts[c], atlas.charts[0]
+                X = chart.points(x)
+                x = first.coordinates(X)
+                with np.errstate(all="ignore"):
+                    xdot = first.tangent_components(x, np.einsum("...ai,...i->...a",
+                                                                 chart.jacobian(st[:, :d]),
+                                                                 st[:, d:2 * d]))
+            xs.append(x)
+            vs.append(xdot)
+        x0, xdot0, energy = np.concatenate(xs), np.concatenate(vs), np.concatenate(es)
+    k = len(times)
+    unwrapped = x0
+    if atlas is not None and len(track.charts) > 1:
+        # continuous except for the jump of π in longitude where the curve crosses a pole
+        unwrapped = x0.copy()
+        for i, per in enumerate(_periods(base)):
+            if per:
+                unwrapped[:, i] = np.unwrap(x0[:, i], period=per)
+    wrapped = _wrap(base, x0)
+    speed = np.sqrt(np.maximum(energy, 0.0))
+    if k >= 2:
+        length = float(np.sum(0.5 * (speed[1:] + speed[:-1]) * np.diff(times)))
+        drift = float(np.max(np.abs(energy - energy[0])) / max(abs(energy[0]), 1e-300))
+    else:
+        length, drift = 0.0, 0.0
+    status, message = track.stop, ""
+    if status == "singular":
+        message = f"{_MESSAGES[_SINGULAR]} at t = {track.stop_time:.3g}"
+    elif status == "left_domain":
+        message = f"{_MESSAGES[_LEFT]} at t = {track.stop_time:.3g}"
+    elif status == "not_converged":
+        message = f"the integrator could not continue past t = {track.stop_time:.3g}"
+    if atlas is not None:
+        xyz = np.concatenate([atlas.charts[c].points(st[:, :d]) for st, c in
+                              zip(track.states, track.charts, strict=True)]) if k else \
+            np.zeros((0, 3))
+    else:
+        xyz = _embed(space, wrapped)
+    return Geodesic(coords=wrapped, velocities=xdot0, times=times, xyz=xyz, length=length,
+                    status=status, message=message, energy_drift=drift, unwrapped=unwrapped,
+                    charts=chart_of if atlas is not None else None)
+
+
 # -- public API ---------------------------------------------------------------------------------
 def exp_map(
     space: Space,
@@ -211,6 +493,11 @@ def exp_map(
         raise GeodesicError(f"t must be a positive number, got {t}")
     n_points = check_int("n_points", n_points, 2, MAX_POINTS, error=GeodesicError)
     times = np.linspace(0.0, float(t), n_points)
+    atlas = atlas_for(space)
+    if atlas is not None:
+        # across the poles through the atlas's second chart
+        return _track_geodesic(space, atlas, _march(space, atlas, np.concatenate([p, v])[None],
+                                                    times)[0])
     states, success = _integrate_one(metric, np.concatenate([p, v]), times)
     status, message = ("ok", "") if success else ("singular", "the integrator could not continue")
     geo = _finish(space, metric, times[: len(states)], states, status, message)
@@ -268,43 +555,15 @@ def spray(
     angles = 2 * np.pi * np.arange(n_directions) / n_directions
     frame = orthonormal_frame(metric, p)
     dirs = length * (np.outer(np.cos(angles), frame[:, 0]) + np.outer(np.sin(angles), frame[:, 1]))
-    m, d = n_directions, metric.dim
-    # State layout (2d, m) flattened: rows are x^1..x^d, ẋ^1..ẋ^d, columns the geodesics.
-    y0 = np.concatenate([np.repeat(p[:, None], m, axis=1), dirs.T]).ravel()
-    system, pv = metric.symbolic.geodesic_system, metric.param_values
-
-    bounded = [i for i, per in enumerate(metric.periodic) if not per]
-    lows = np.array([metric.domain[i][0] for i in bounded])[:, None]
-    highs = np.array([metric.domain[i][1] for i in bounded])[:, None]
-    speed_limit = _RUNAWAY * float(np.max(np.abs(dirs)))
-
-    def rhs(y: np.ndarray, t: float) -> np.ndarray:
-        Y = y.reshape(2 * d, m)
-        out = system.batch(Y, pv)
-        # Freeze a trajectory once it has left the domain or is running into a coordinate
-        # singularity: otherwise its stiffness would drag every other one (and the stiff
-        # solver's Jacobian of the whole batch) down with it. It is cut there afterwards.
-        frozen = ~np.isfinite(out.sum(axis=0))
-        if bounded:
-            x = Y[bounded]
-            frozen |= ((x < lows) | (x > highs)).any(axis=0)
-        frozen |= np.abs(Y[d:]).max(axis=0) > speed_limit
-        if frozen.any():
-            out[:, frozen] = 0.0
-        return out.ravel()
-
+    y0 = np.concatenate([np.repeat(p[None], n_directions, axis=0), dirs], axis=1)
     times = np.linspace(0.0, 1.0, n_points)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        states, info = odeint(rhs, y0, times, rtol=rtol, atol=rtol * 1e-2, mxstep=20000,
-                              full_output=True)
-    message = "" if info["message"] == "Integration successful." else "integrator stopped early"
-    if message:
-        n_points = _rows_reached(times, info)
-        states, times = states[:n_points], times[:n_points]
-    states = states.reshape(n_points, 2 * d, m)
-    return _finish_batch(space, metric, times, states, "ok" if not message else "not_converged",
-                         message, speed_limit=speed_limit)
+    atlas = atlas_for(space)
+    # On a single chart a geodesic whose coordinate speed runs away is running into a singular
+    # edge (the pseudosphere's rim, a cone's apex): it is stopped there, alone.
+    speed_limit = np.inf if atlas is not None else _RUNAWAY * float(np.max(np.abs(dirs)))
+    tracks = _march(space, atlas, y0, times, rtol=rtol, atol=rtol * 1e-2,
+                    speed_limit=speed_limit)
+    return [_track_geodesic(space, atlas, tr) for tr in tracks]
 
 
 def _straight_guesses(metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
@@ -385,6 +644,7 @@ class _Candidate:
     v0: np.ndarray  # initial velocity reaching the sample at t = 1
     target: np.ndarray  # the image of q next to the sample (unwrapped coordinates)
     sample: np.ndarray  # the fan sample itself (unwrapped coordinates)
+    chart: int = 0  # on an atlas: the chart of ``sample`` and ``target``
 
 
 def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
@@ -508,6 +768,159 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
         rest = 0.0 if xyz is None else float(np.linalg.norm(xyz[k, j] - q_pos))
         via_singular = min(via_singular, float(lengths[k]) + rest)
     return out, via_singular
+
+
+# -- the two-point problem on an atlas ----------------------------------------------------------
+def _shoot_atlas(space: Space, atlas: Atlas, p: np.ndarray, target: np.ndarray,
+                 v0: np.ndarray, max_iter: int, tol: float) -> np.ndarray | None:
+    """:func:`_shoot` across charts: ``target`` is a point in R³, and the residual and the
+    Jacobian ``∂x/∂v`` are taken in the chart where the geodesic ends (the variational state
+    crosses charts with :meth:`Atlas.transfer`), so a geodesic over a pole is solved for like
+    any other. ``p`` and ``v0`` are in chart 0."""
+    phi0 = np.zeros((4, 2))
+    phi0[2:, :] = np.eye(2)
+    targets = [chart.coordinates(target) for chart in atlas.charts]
+    v = np.asarray(v0, float).copy()
+    times = np.array([0.0, 1.0])
+    history: list[float] = []
+    base = atlas.charts[0].metric
+    separation = float(np.max(np.abs(_periodic_delta(base, targets[0] - p))))
+    tol = max(tol * min(1.0, separation),
+              64 * np.finfo(float).eps * float(np.max(np.abs(targets[0]))))
+    for it in range(max_iter):
+        loose = bool(history) and history[-1] > 1e-5
+        rtol = 1e-7 if loose or not history else 1e-11
+        track = _march(space, atlas, np.concatenate([p, v, phi0.ravel()])[None], times,
+                       variational=True, rtol=rtol, atol=rtol * 1e-2)[0]
+        if track.stop != "ok" or not track.states:
+            return None
+        c, end = track.charts[-1], track.states[-1][-1]
+        if not np.all(np.isfinite(end)):
+            return None
+        residual = _periodic_delta(atlas.charts[c].metric, end[:2] - targets[c])
+        err = float(np.max(np.abs(residual)))
+        if err < tol and rtol < 1e-10:
+            return v
+        history.append(err)
+        if it >= 8 and err > 1e-2:
+            return None
+        if len(history) > 4 and err > 0.5 * history[-5]:
+            return None
+        try:
+            step = np.linalg.solve(end[4:].reshape(4, 2)[:2], residual)
+        except np.linalg.LinAlgError:
+            return None
+        scale = max(1.0, np.linalg.norm(step) / (0.5 * np.linalg.norm(v) + 0.5))
+        v = v - step / scale
+    return None
+
+
+def _continuation_atlas(space: Space, atlas: Atlas, p: np.ndarray, cand: _Candidate,
+                        max_iter: int, tol: float) -> np.ndarray | None:
+    """:func:`_continuation` from a fan sample in its own chart: the intermediate targets
+    walk straight (in that chart) from the sample to q."""
+    chart = atlas.charts[cand.chart]
+    v = cand.v0
+    for frac in (0.25, 0.5, 0.75, 1.0):
+        mid = chart.points(cand.sample + frac * (cand.target - cand.sample))
+        v = _shoot_atlas(space, atlas, p, mid, v, max_iter, tol)
+        if v is None:
+            return None
+    return v
+
+
+def _has_conjugate_point_atlas(space: Space, atlas: Atlas, p: np.ndarray, v: np.ndarray,
+                               n: int = 64) -> bool:
+    """:func:`_has_conjugate_point` across charts. Both charts are outward oriented
+    (:mod:`~geomcore.geometry.charts`), so the sign of ``det ∂x/∂v`` means the same in each."""
+    phi0 = np.zeros((4, 2))
+    phi0[2:, :] = np.eye(2)
+    track = _march(space, atlas, np.concatenate([p, v, phi0.ravel()])[None],
+                   np.linspace(0.0, 1.0, n), variational=True, rtol=1e-8, atol=1e-10)[0]
+    if not track.states:
+        return False
+    jac = np.concatenate(track.states)[1:, 4:].reshape(-1, 4, 2)[:, :2]
+    det = np.linalg.det(jac)
+    return bool(np.any(np.sign(det[1:]) != np.sign(det[0])))
+
+
+def _fan_candidates_atlas(space: Space, atlas: Atlas, p: np.ndarray, q: np.ndarray,
+                          reach: float, *, n_directions: int = 96,
+                          n_times: int = 97) -> list[_Candidate]:
+    """:func:`_fan_candidates` on an atlas: the fan crosses the poles, and the nearness to q,
+    the spacing of the fan and the fold test (which side of its neighbour a geodesic runs, by
+    ``(V × ΔX) · N`` with the normal ``N = r_u × r_v`` of any chart) are measured in R³.
+
+    The candidates' ``sample`` and ``target`` (q's nearest image) are in the sample's chart
+    ``chart``; nothing stops at a singularity, so there is no bound through one to return.
+    """
+    m = n_directions
+    angles = 2 * np.pi * (np.arange(m) + 0.5) / m
+    frame = orthonormal_frame(atlas.charts[0].metric, p)
+    dirs = reach * (np.outer(np.cos(angles), frame[:, 0]) + np.outer(np.sin(angles), frame[:, 1]))
+    times = np.linspace(0.0, 1.0, n_times)
+    tracks = _march(space, atlas, np.concatenate([np.repeat(p[None], m, axis=0), dirs], axis=1),
+                    times, rtol=FAN_RTOL, atol=FAN_RTOL * 1e-2, method="RK45")
+    n = n_times
+    X = np.full((n, m, 3), np.nan)
+    V = np.full((n, m, 3), np.nan)
+    N = np.full((n, m, 3), np.nan)
+    xs = np.zeros((n, m, 2))
+    chart_of = np.zeros((n, m), dtype=int)
+    valid = np.zeros((n, m), dtype=bool)
+    for j, tr in enumerate(tracks):
+        i = 0
+        for st, c in zip(tr.states, tr.charts, strict=True):
+            k = len(st)
+            D = atlas.charts[c].jacobian(st[:, :2])
+            X[i:i + k, j] = atlas.charts[c].points(st[:, :2])
+            V[i:i + k, j] = np.einsum("...ai,...i->...a", D, st[:, 2:4])
+            N[i:i + k, j] = np.cross(D[..., 0], D[..., 1])
+            xs[i:i + k, j] = st[:, :2]
+            chart_of[i:i + k, j] = c
+            valid[i:i + k, j] = True
+            i += k
+    valid[0] = False
+    folded = np.zeros((n, m), dtype=bool)
+    for shift in (-1, 1):
+        nb = np.roll(X, shift, axis=1) - X
+        side = np.nan_to_num(np.sign(np.einsum("...a,...a->...", np.cross(V, nb), N)))
+        folded |= side != side[1][None, :]
+    folded[0] = False
+    valid &= ~np.logical_or.accumulate(folded, axis=0)
+    lengths = reach * times
+    q_pos = atlas.charts[0].points(q)
+    miss = np.linalg.norm(X - q_pos, axis=-1)
+    gap = np.linalg.norm(np.roll(X, -1, axis=1) - X, axis=-1)
+    step = reach / (n_times - 1)
+    spacing = np.maximum(np.maximum(gap, np.roll(gap, 1, axis=1)), step)
+    miss = np.where(valid, miss, np.inf)
+    padded = np.pad(miss, ((1, 1), (0, 0)), constant_values=np.inf)
+    neighbours = np.stack([np.roll(padded, s, axis=1)[1 + dk:n + 1 + dk]
+                           for dk in (-1, 0, 1) for s in (-1, 0, 1)])
+    with np.errstate(invalid="ignore"):
+        is_min = (miss <= neighbours.min(axis=0)) & (miss <= 1.5 * spacing) & valid
+    out = []
+    for k, j in zip(*np.nonzero(is_min), strict=True):
+        delta = q_pos - X[k, j]
+        unit_n = N[k, j] / np.linalg.norm(N[k, j])
+        delta_t = delta - (delta @ unit_n) * unit_n  # in the tangent plane
+        along = float(delta_t @ V[k, j]) / reach
+        across = float(np.sqrt(max(float(delta_t @ delta_t) - along**2, 0.0)))
+        # A geodesic through q between this direction and a neighbour passes q within about
+        # the distance between the neighbouring samples sideways. Near a focal point (the
+        # antipode) every fan geodesic passes near q, one sample step along, but the fan is
+        # narrow there: such a near miss is no candidate.
+        if across > 1.5 * max(gap[k, j], gap[k, j - 1]) + 0.1 * step:
+            continue
+        c = int(chart_of[k, j])
+        chart = atlas.charts[c]
+        target = xs[k, j] + _periodic_delta(chart.metric, chart.coordinates(q_pos) - xs[k, j])
+        out.append(_Candidate(length=float(lengths[k]) + along,
+                              slack=0.5 * across + 0.05 * step, v0=dirs[j] * times[k],
+                              target=target, sample=xs[k, j], chart=c))
+    out.sort(key=lambda cand: cand.length - cand.slack)
+    return out
 
 
 def _has_conjugate_point(metric: RiemannianMetric, p: np.ndarray, v: np.ndarray,
@@ -656,11 +1069,18 @@ def log_map(
         found.append((float(metric.norm(p, v)), v))
         return True
 
+    # On a sphere or an ellipsoid every geodesic is followed across the poles
+    # (:mod:`~geomcore.geometry.charts`); the end point is then matched in R³.
+    atlas = atlas_for(space)
+    q_xyz = atlas.charts[0].points(q) if atlas is not None else None
     lower = _coordinate_speed_bound(metric)
     images = _straight_guesses(metric, p, q, n_starts)
     for i, target in enumerate(images):
         # Any curve to this image is at least this long; skip it if it cannot be shorter.
         if found and lower * np.linalg.norm(target - p) >= shortest():
+            continue
+        if atlas is not None:
+            add(_shoot_atlas(space, atlas, p, q_xyz, target - p, max_iter, tol))
             continue
         ok = add(_shoot(metric, p, target, target - p, max_iter, tol))
         if not ok and i == 0 and metric.dim != 2:
@@ -684,11 +1104,19 @@ def log_map(
         if not np.isfinite(reach):
             reach = 1.6 * bound if np.isfinite(bound) else np.nan
         if np.isfinite(reach):
-            candidates, via_singular = _fan_candidates(space, metric, p, q, 1.02 * reach)
+            if atlas is not None:
+                candidates = _fan_candidates_atlas(space, atlas, p, q, 1.02 * reach)
+            else:
+                candidates, via_singular = _fan_candidates(space, metric, p, q, 1.02 * reach)
             for cand in candidates:
                 if cand.length - cand.slack >= shortest():
                     break  # sorted: no later candidate can be shorter
                 if retraces(cand):
+                    continue
+                if atlas is not None:
+                    if not (add(_shoot_atlas(space, atlas, p, q_xyz, cand.v0, max_iter, tol))
+                            or add(_continuation_atlas(space, atlas, p, cand, max_iter, tol))):
+                        failed.append(cand)
                     continue
                 if add(_shoot(metric, p, cand.target, cand.v0, max_iter, tol)):
                     continue
@@ -697,7 +1125,8 @@ def log_map(
                 if not add(_continuation(metric, p, cand.target, max_iter, tol,
                                          start=cand.sample, v=cand.v0)):
                     failed.append(cand)
-    if use_bvp and (not found or shortest() > 1.0001 * bound):
+    # (the boundary-value solver works in one chart; an atlas has no need of it)
+    if use_bvp and atlas is None and (not found or shortest() > 1.0001 * bound):
         # Still nothing, or nothing shorter than the straight segment: the boundary-value
         # solver, started from that segment, gets a try.
         target = images[0]
@@ -715,7 +1144,8 @@ def log_map(
         if not geo.ok:
             continue
         margin = 1e-6 * length
-        if _has_conjugate_point(metric, p, v):
+        if (_has_conjugate_point_atlas(space, atlas, p, v) if atlas is not None
+                else _has_conjugate_point(metric, p, v)):
             geo.status = "not_shortest"
             geo.message = ("this geodesic runs past a point conjugate to the start, so a shorter "
                            "path exists, but it was not found; try points closer together")

@@ -403,6 +403,7 @@ def test_log_map_falls_back_to_the_boundary_value_solver(monkeypatch):
 def test_log_map_reports_failure_when_no_solver_converges(monkeypatch):
     s = surfaces.get("sphere")
     monkeypatch.setattr(geodesics, "_shoot", lambda *args, **kwargs: None)
+    monkeypatch.setattr(geodesics, "_shoot_atlas", lambda *args, **kwargs: None)  # the sphere's
     monkeypatch.setattr(geodesics, "_bvp", lambda *args, **kwargs: None)
     geo = log_map(s, (1.0, 0.5), (1.6, 1.4), n_points=30)
     assert geo.status == "not_converged"
@@ -432,16 +433,17 @@ def test_log_map_with_tied_periodic_images():
 
 
 # -- stopping cleanly ------------------------------------------------------------------------
-def test_geodesic_into_the_sphere_pole_stops_as_singular():
+def test_geodesic_into_the_sphere_pole_crosses_it():
+    """The pole is a singularity of the coordinates only (issue 7): the meridian geodesic
+    continues through it in the atlas's second chart, down the opposite meridian."""
     s = surfaces.get("sphere")
     geo = exp_map(s, (0.5, 0.0), (-1.0, 0.0), t=2.0, n_points=200)
-    assert geo.status == "singular"
-    assert "degenerate" in geo.message
-    assert not geo.ok
-    assert 0.4 < geo.times[-1] <= 0.5 + 1e-9  # stops on arrival at u = 0, not before
-    assert np.all(geo.coords[:, 0] >= 0.0)
-    assert np.all(np.isfinite(geo.coords)) and np.all(np.isfinite(geo.xyz))
-    assert geo.length == pytest.approx(geo.times[-1], rel=1e-6)
+    assert geo.status == "ok"
+    assert geo.length == pytest.approx(2.0, rel=1e-9)
+    # after the pole: polar angle t − 0.5 on the meridian v = π
+    after = geo.times > 0.6
+    np.testing.assert_allclose(geo.coords[after, 0], geo.times[after] - 0.5, atol=1e-8)
+    np.testing.assert_allclose(geo.coords[after, 1], np.pi, atol=1e-8)
 
 
 def test_geodesic_into_the_cone_apex_stops_as_singular():
