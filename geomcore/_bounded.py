@@ -24,6 +24,7 @@ visitors, say) is never stalled or swollen by it.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import queue
@@ -115,6 +116,11 @@ def _main() -> None:
         outcome = ("limit", "memory")
     except RecursionError:
         outcome = ("limit", "recursion")
+    except OSError as exc:
+        # under the address-space limit a lazy import or mmap can fail with ENOMEM as an
+        # OSError rather than a MemoryError: the same limit
+        outcome = (("limit", "memory") if exc.errno == errno.ENOMEM
+                   else ("error", (exc, traceback.format_exc())))
     except Exception as exc:  # sent back to be re-raised in the caller
         outcome = ("error", (exc, traceback.format_exc()))
     # (outside the except blocks: their tracebacks, and what they hold, are freed by now)
