@@ -198,7 +198,8 @@ def reparam_for(cfg: ReparamConfig, _progress: Callable[[float], None] | None = 
 
 CURVATURE_POINTS = 256
 """Training inputs of the Hessian / Gauss–Newton / Fisher comparison (the first ones): the
-default network's four 354×354 matrices take about 0.4 s per state on one core."""
+default network's four 354×354 matrices take about 0.2 s per state on one core (0.15–0.5 s
+measured on the shared 2-core machine)."""
 
 
 @st.cache_data(max_entries=32, show_spinner="Forming the Hessian, Gauss–Newton and Fisher…")

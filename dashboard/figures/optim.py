@@ -24,7 +24,6 @@ from geomcore.optim import (
     TrainingHistory,
     TrajectoryPCA,
 )
-from geomcore.optim.curvature_views import CURVATURE_NAMES
 
 __all__ = [
     "KIND_COLORS",
@@ -903,7 +902,7 @@ def _symlog_ticks(threshold: float, top: float, bottom: float) -> tuple[list[flo
         if extent <= threshold:
             continue
         hi = int(np.floor(np.log10(extent)))
-        step = 2 if hi - lo > 6 else 1
+        step = 2 if hi - lo >= 4 else 1  # one label a decade crowds a 300-px panel
         for k in range(hi, lo - 1, -step):
             vals.append(float(symlog(np.array(sign * 10.0 ** k), threshold)))
             text.append(("−" if sign < 0 else "") + "10" + str(k).translate(_SUPERSCRIPTS))
@@ -936,7 +935,7 @@ def make_curvature_figure(
                         subplot_titles=titles)
     top = bottom = 0.0
     for r, c in enumerate(comparisons.values(), start=1):
-        for name in CURVATURE_NAMES:
+        for name in CURVATURE_STYLES:  # F before G, so that G's dashes lie on top of F
             label, col, dash, width = CURVATURE_STYLES[name]
             ev = np.asarray(c.eigenvalues[name], dtype=float)
             top, bottom = max(top, float(ev.max())), max(bottom, float(-ev.min()))
@@ -949,16 +948,13 @@ def make_curvature_figure(
         fig.add_hline(y=0, line=dict(color="#4b5563", width=1), row=r, col=1)
     vals, text = _symlog_ticks(tau, top, bottom)
     fig.update_yaxes(tickvals=vals, ticktext=text, title_text="eigenvalue (symlog)")
-    fig.update_xaxes(title_text="eigenvalue index (largest first)", row=rows, col=1)
+    fig.update_xaxes(title_text=f"eigenvalue index (largest first); |λ| < {tau:.0e} drawn "
+                     "linearly", row=rows, col=1)
     fig.update_annotations(font=dict(size=14))
     apply_layout(fig, "Curvature of the loss: Hessian vs Gauss–Newton vs Fisher",
-                 height=110 + height_per_panel * rows, title_width=60)
+                 height=110 + height_per_panel * rows, title_width=44)
     fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
                                   yref="container"), margin=dict(b=125))
-    fig.add_annotation(text=f"|λ| < τ = {tau:.1e} drawn linearly", xref="paper",
-                       yref="paper", x=1.0, y=-0.02, xanchor="right", yanchor="top",
-                       yshift=-40 if rows == 1 else -30, showarrow=False,
-                       font=dict(size=12, color="#4b5563"))
     return fig
 
 
@@ -1028,14 +1024,17 @@ def make_adam_fisher_figure(view: AdamFisherView, index: int, *, height: int = 5
     fig.update_yaxes(title_text=f"Adam's b·v̂ (b = {view.batch_size})", type="log",
                      exponentformat="power", dtick=_log_dtick([y]))
     apply_layout(fig, f"Adam's second moment vs the Fisher diagonal at step {k}",
-                 height=height, title_width=60)
+                 height=height, title_width=44)
     fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
                                   yref="container"), margin=dict(b=130))
     return fig
 
 
-ADAM_DIRECTION_COLORS = {"diagonal NGD (true F)": PALETTE[0],
-                         "diagonal NGD (empirical F)": PALETTE[2], "gradient": "#6b7280"}
+# name: (colour, dash, width); the two diagonal NGDs often nearly coincide, so the empirical
+# one is drawn dotted and thinner on top of the true one.
+ADAM_DIRECTION_STYLES = {"diagonal NGD (true F)": (PALETTE[0], "solid", 4.0),
+                         "diagonal NGD (empirical F)": (PALETTE[2], "dot", 2.5),
+                         "gradient": ("#6b7280", "solid", 2.5)}
 
 
 def make_adam_direction_figure(view: AdamFisherView, index: int | None = None, *,
@@ -1045,11 +1044,11 @@ def make_adam_direction_figure(view: AdamFisherView, index: int | None = None, *
     line marks the state ``view.steps[index]`` shown in the scatter."""
     fig = go.Figure()
     for name, values in view.cosines.items():
+        col, dash, width = ADAM_DIRECTION_STYLES.get(name, (PALETTE[3], "solid", 2.5))
         fig.add_trace(go.Scatter(
             x=view.steps, y=values, mode="lines+markers", name=f"cos(Adam, {name})",
-            line=dict(color=ADAM_DIRECTION_COLORS.get(name, PALETTE[3]), width=2.5),
-            marker=dict(size=5), hovertemplate="step %{x}: %{y:.3f}<extra>" + name
-            + "</extra>",
+            line=dict(color=col, dash=dash, width=width), marker=dict(size=5),
+            hovertemplate="step %{x}: %{y:.3f}<extra>" + name + "</extra>",
         ))
     if index is not None:
         fig.add_vline(x=int(view.steps[index]), line=dict(color="#4b5563", dash="dot",
@@ -1061,7 +1060,7 @@ def make_adam_direction_figure(view: AdamFisherView, index: int | None = None, *
     fig.update_yaxes(title_text="cosine of the two directions",
                      range=[-0.05, 1.05] if lowest >= -0.05 else [-1.05, 1.05])
     apply_layout(fig, f"Adam's direction vs diagonal natural gradients (λ = {view.damping:g})",
-                 height=height, title_width=60)
+                 height=height, title_width=44)
     fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
                                   yref="container"), margin=dict(b=120))
     return fig

@@ -54,7 +54,8 @@ def test_curvature_figure_shows_negative_hessian_eigenvalues_below_zero(states):
     assert fig.layout.title.text and "Hessian" in fig.layout.title.text
     assert len(fig.data) == 8  # four matrices, two states
     legend = [t.name for t in fig.data if t.showlegend is not False]
-    assert legend == ["Hessian H", "Gauss–Newton G (= F)", "true Fisher F",
+    # G is drawn after F: its dashes lie on top of the F line they coincide with
+    assert legend == ["Hessian H", "true Fisher F", "Gauss–Newton G (= F)",
                       "empirical Fisher F̂"]
     by_name = {}
     for t in fig.data[:4]:
