@@ -1080,8 +1080,8 @@ def adam_fisher_text(view: AdamFisherView, index: int) -> str:
     elif b == n:
         regime = (f"Here the batch is the whole training set (b = n = {n}), so the first "
                   "term vanishes: b·g² is n·ḡ², the squared full gradient, not the empirical "
-                  "Fisher. Choose batch size 1 or small in the sidebar to see b·v̂ approach "
-                  "diag F̂.")
+                  "Fisher. With a small batch (sidebar) the weight of diag F̂, (n−b)/(n−1), "
+                  "comes close to 1.")
     else:
         regime = (f"Here b = {b} of n = {n}: the first term has weight "
                   f"{(n - b) / (n - 1):.2f}, the squared full gradient "
