@@ -194,3 +194,46 @@ def reparam_for(cfg: ReparamConfig, _progress: Callable[[float], None] | None = 
         task_for(cfg.task), cfg.hidden, cfg.activation, c=cfg.c, sgd_lr=cfg.sgd_lr,
         ngd_lr=cfg.ngd_lr, damping=cfg.damping, kl_clip=cfg.kl_clip, solver=cfg.solver,
         steps=cfg.steps, seed=cfg.seed, max_snapshots=MAX_SNAPSHOTS, progress=_progress)
+
+
+CURVATURE_POINTS = 256
+"""Training inputs of the Hessian / Gauss–Newton / Fisher comparison (the first ones): the
+default network's four 354×354 matrices take about 0.2 s per state on one core (0.15–0.5 s
+measured on the shared 2-core machine)."""
+
+
+@st.cache_data(max_entries=32, show_spinner="Forming the Hessian, Gauss–Newton and Fisher…")
+def curvature_for(cfg: TrainConfig, name: str) -> optim.CurvatureComparison:
+    """``H``, ``G``, ``F`` and ``F̂`` compared on the first :data:`CURVATURE_POINTS` training
+    inputs, at the shared initial network (``name == ""``) or at the last state of run
+    ``name`` (which must have finished)."""
+    task = task_for(cfg.task)
+    runs = histories_for(cfg)
+    if name and name not in runs:
+        raise ValueError(f"there is no run named {name!r}; choose one of {', '.join(runs)}")
+    if name and runs[name].status != "ok":
+        raise ValueError(f"{name} stopped early; choose a run that finished")
+    history = runs[name] if name else next(iter(runs.values()))
+    X, y = task.X_train[:CURVATURE_POINTS], task.y_train[:CURVATURE_POINTS]
+    with optim.single_threaded():
+        return optim.curvature_comparison(optim.model_at(history, -1 if name else 0), X, y)
+
+
+ADAM_MAX_PARAMS = 2000
+"""Parameters drawn per state in the Adam scatter (evenly spaced when the network has more)."""
+ADAM_TRUE_FISHER_POINTS = 256
+"""Training inputs of the true-Fisher diagonal in the Adam view."""
+
+
+@st.cache_data(max_entries=16, show_spinner="Replaying the Adam run…")
+def adam_fisher_for(cfg: TrainConfig, name: str, damping: float) -> optim.AdamFisherView:
+    """The Adam run ``name`` replayed with its second moment against the Fisher diagonals at
+    every snapshot (see :func:`geomcore.optim.adam_fisher_view`)."""
+    task = task_for(cfg.task)
+    runs = histories_for(cfg)
+    if name not in runs:
+        raise ValueError(f"there is no run named {name!r}; choose one of {', '.join(runs)}")
+    return optim.adam_fisher_view(runs[name], task.X_train, task.y_train,
+                                  batch_size=cfg.batch_size, seed=cfg.seed, damping=damping,
+                                  max_params=ADAM_MAX_PARAMS,
+                                  max_true_points=ADAM_TRUE_FISHER_POINTS)

@@ -16,6 +16,8 @@ from plotly.subplots import make_subplots
 
 from dashboard.figures.theme import FONT, PALETTE, apply_layout, color
 from geomcore.optim import (
+    AdamFisherView,
+    CurvatureComparison,
     DecisionGrid,
     FisherSpectrum,
     LogisticGeometry,
@@ -42,6 +44,13 @@ __all__ = [
     "run_warning",
     "summary_rows",
     "trade_off_text",
+    "adam_fisher_text",
+    "curvature_rows",
+    "log_correlation",
+    "make_adam_direction_figure",
+    "make_adam_fisher_figure",
+    "make_curvature_figure",
+    "symlog",
 ]
 
 KIND_COLORS = {
@@ -863,3 +872,230 @@ def kl_budget_text(histories: Mapping[str, TrainingHistory], kl_clip: float | No
             "in the first steps; after that the learning rate sets the step, and the KL per "
             "step falls with the loss. (The plot measures the KL on the whole training set; "
             "the budget caps the quadratic prediction of it, so the two can differ.)")
+
+
+# -- Hessian / Gauss–Newton / Fisher ---------------------------------------------------------------
+
+CURVATURE_STYLES = {
+    # name: (legend label, colour, dash, width). The Gauss–Newton matrix equals the true Fisher
+    # to round-off, so it is drawn dashed and thinner on top of F, both visible.
+    "hessian": ("Hessian H", PALETTE[1], "solid", 3.0),
+    "fisher": ("true Fisher F", PALETTE[0], "solid", 4.5),
+    "ggn": ("Gauss–Newton G (= F)", "#F0E442", "dash", 2.0),
+    "empirical_fisher": ("empirical Fisher F̂", PALETTE[2], "dot", 3.0),
+}
+_SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def symlog(values: np.ndarray, threshold: float) -> np.ndarray:
+    """The symmetric-log coordinate ``sign(λ) · log₁₀(1 + |λ|/τ)``: logarithmic for
+    ``|λ| ≫ τ``, linear through 0, so that negative eigenvalues stay on the picture."""
+    values = np.asarray(values, dtype=float)
+    return np.sign(values) * np.log10(1.0 + np.abs(values) / threshold)
+
+
+def _symlog_ticks(threshold: float, top: float, bottom: float) -> tuple[list[float], list[str]]:
+    """Tick positions and labels (``±10^k`` every other decade, and 0) for :func:`symlog`."""
+    lo = int(np.ceil(np.log10(threshold))) + 1
+    vals, text = [0.0], ["0"]
+    for sign, extent in ((1.0, top), (-1.0, bottom)):
+        if extent <= threshold:
+            continue
+        hi = int(np.floor(np.log10(extent)))
+        step = 2 if hi - lo >= 4 else 1  # one label a decade crowds a 300-px panel
+        for k in range(hi, lo - 1, -step):
+            vals.append(float(symlog(np.array(sign * 10.0 ** k), threshold)))
+            text.append(("−" if sign < 0 else "") + "10" + str(k).translate(_SUPERSCRIPTS))
+    return vals, text
+
+
+def make_curvature_figure(
+    comparisons: Mapping[str, CurvatureComparison],
+    *,
+    relative_threshold: float = 1e-8,
+    height_per_panel: int = 330,
+) -> go.Figure:
+    """Sorted eigenvalues of ``H``, ``G``, ``F`` and ``F̂``, one panel per network state, on a
+    symmetric-log axis (logarithmic both ways from a linear band ``|λ| < τ`` around 0, with
+    ``τ = relative_threshold · max|λ|`` over all panels): ``H``'s negative eigenvalues go below
+    the zero line, ``F`` and ``G`` never do. Panels are stacked (they share the eigenvalue
+    axis), so the figure reads at a projector's width.
+
+    ``comparisons`` maps a panel title (e.g. ``"initial network"``) to its comparison.
+    """
+    if not comparisons:
+        raise ValueError("make_curvature_figure needs at least one comparison")
+    scale = max(float(np.abs(ev).max()) for c in comparisons.values()
+                for ev in c.eigenvalues.values())
+    tau = relative_threshold * (scale if scale > 0 else 1.0)
+    titles = [f"{title}: loss {c.loss:.3g}, {c.negative_eigenvalues} negative eigenvalues of H"
+              for title, c in comparisons.items()]
+    rows = len(comparisons)
+    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.16 / rows,
+                        subplot_titles=titles)
+    top = bottom = 0.0
+    for r, c in enumerate(comparisons.values(), start=1):
+        for name in CURVATURE_STYLES:  # F before G, so that G's dashes lie on top of F
+            label, col, dash, width = CURVATURE_STYLES[name]
+            ev = np.asarray(c.eigenvalues[name], dtype=float)
+            top, bottom = max(top, float(ev.max())), max(bottom, float(-ev.min()))
+            fig.add_trace(go.Scatter(
+                x=np.arange(1, ev.size + 1), y=symlog(ev, tau), customdata=ev, mode="lines",
+                name=label, legendgroup=name, showlegend=r == 1,
+                line=dict(color=col, dash=dash, width=width),
+                hovertemplate="eigenvalue %{x}: %{customdata:.3g}<extra>" + label + "</extra>",
+            ), row=r, col=1)
+        fig.add_hline(y=0, line=dict(color="#4b5563", width=1), row=r, col=1)
+    vals, text = _symlog_ticks(tau, top, bottom)
+    fig.update_yaxes(tickvals=vals, ticktext=text, title_text="eigenvalue (symlog)")
+    fig.update_xaxes(title_text=f"eigenvalue index (largest first); |λ| < {tau:.0e} drawn "
+                     "linearly", row=rows, col=1)
+    fig.update_annotations(font=dict(size=14))
+    apply_layout(fig, "Curvature of the loss: Hessian vs Gauss–Newton vs Fisher",
+                 height=110 + height_per_panel * rows, title_width=44)
+    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                  yref="container"), margin=dict(b=125))
+    return fig
+
+
+def curvature_rows(comparisons: Mapping[str, CurvatureComparison]) -> list[dict[str, str]]:
+    """The distances table: one row per quantity, one column per network state."""
+    quantities = [
+        ("‖H − F‖ / ‖F‖", lambda c: f"{c.distances['hessian']:.3g}"),
+        ("‖G − F‖ / ‖F‖", lambda c: f"{c.distances['ggn']:.1e}"),
+        ("‖F̂ − F‖ / ‖F‖", lambda c: f"{c.distances['empirical_fisher']:.3g}"),
+        ("‖H − G‖ / ‖H‖ (residual term)", lambda c: f"{c.hessian_ggn_gap:.3g}"),
+        ("negative eigenvalues of H", lambda c: f"{c.negative_eigenvalues} of {c.n_params}"),
+        ("smallest eigenvalue of H", lambda c: f"{c.most_negative:.3g}"),
+        ("loss on the subsample", lambda c: f"{c.loss:.3g}"),
+    ]
+    return [{"quantity": q, **{title: fmt(c) for title, c in comparisons.items()}}
+            for q, fmt in quantities]
+
+
+# -- Adam as a diagonal empirical Fisher -----------------------------------------------------------
+
+
+def log_correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation of ``log₁₀ x`` and ``log₁₀ y`` over the entries where both are > 0
+    (``nan`` with fewer than 3 such entries or no spread)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = (x > 0) & (y > 0) & np.isfinite(x) & np.isfinite(y)
+    if ok.sum() < 3:
+        return float("nan")
+    lx, ly = np.log10(x[ok]), np.log10(y[ok])
+    if lx.std() == 0 or ly.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(lx, ly)[0, 1])
+
+
+def make_adam_fisher_figure(view: AdamFisherView, index: int, *, height: int = 560
+                            ) -> go.Figure:
+    """Log-log scatter, one point per parameter, at state ``view.steps[index]``: Adam's
+    ``b·v̂`` against ``diag F̂`` and against ``diag F``, with the line ``y = x`` and the
+    log-log correlation of each cloud in the legend."""
+    k = int(view.steps[index])
+    y = view.scaled_second_moment[index]
+    fig = go.Figure()
+    xs = []
+    for x, label, col, symbol in ((view.empirical_diagonal[index], "diag F̂ (empirical)",
+                                   PALETTE[2], "circle"),
+                                  (view.fisher_diagonal[index], "diag F (true)", PALETTE[0],
+                                   "diamond")):
+        ok = (x > 0) & (y > 0)
+        xs.append(x[ok])
+        fig.add_trace(go.Scatter(
+            x=x[ok], y=y[ok], mode="markers", name=f"vs {label}: log-log correlation "
+            f"{log_correlation(x, y):.2f}",
+            marker=dict(color=col, symbol=symbol, size=6, opacity=0.6,
+                        line=dict(color="white", width=0.5)),
+            customdata=view.parameter_index[ok],
+            hovertemplate="parameter %{customdata}: " + label.split(" ")[0]
+            + " %{x:.3g}, b·v̂ %{y:.3g}<extra></extra>",
+        ))
+    values = np.concatenate([*xs, y[y > 0]])
+    if values.size:
+        lo, hi = float(values.min()), float(values.max())
+        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
+                                 line=dict(color="#1f2937", dash="dash", width=1.5),
+                                 hoverinfo="skip"))
+    fig.update_xaxes(title_text="Fisher diagonal entry at θₖ", type="log",
+                     exponentformat="power", dtick=_log_dtick(xs) if xs else None)
+    fig.update_yaxes(title_text=f"Adam's b·v̂ (b = {view.batch_size})", type="log",
+                     exponentformat="power", dtick=_log_dtick([y]))
+    apply_layout(fig, f"Adam's second moment vs the Fisher diagonal at step {k}",
+                 height=height, title_width=44)
+    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                  yref="container"), margin=dict(b=130))
+    return fig
+
+
+# name: (colour, dash, width); the two diagonal NGDs often nearly coincide, so the empirical
+# one is drawn dotted and thinner on top of the true one.
+ADAM_DIRECTION_STYLES = {"diagonal NGD (true F)": (PALETTE[0], "solid", 4.0),
+                         "diagonal NGD (empirical F)": (PALETTE[2], "dot", 2.5),
+                         "gradient": ("#6b7280", "solid", 2.5)}
+
+
+def make_adam_direction_figure(view: AdamFisherView, index: int | None = None, *,
+                               height: int = 420) -> go.Figure:
+    """The cosine between Adam's direction ``m̂/(√v̂ + ε)`` and the diagonal natural gradients
+    ``g/(diag F + λ)``, ``g/(diag F̂ + λ)`` and the gradient ``g``, along the run; a dotted
+    line marks the state ``view.steps[index]`` shown in the scatter."""
+    fig = go.Figure()
+    for name, values in view.cosines.items():
+        col, dash, width = ADAM_DIRECTION_STYLES.get(name, (PALETTE[3], "solid", 2.5))
+        fig.add_trace(go.Scatter(
+            x=view.steps, y=values, mode="lines+markers", name=f"cos(Adam, {name})",
+            line=dict(color=col, dash=dash, width=width), marker=dict(size=5),
+            hovertemplate="step %{x}: %{y:.3f}<extra>" + name + "</extra>",
+        ))
+    if index is not None:
+        fig.add_vline(x=int(view.steps[index]), line=dict(color="#4b5563", dash="dot",
+                                                          width=1.5))
+    fig.update_xaxes(title_text="step k (Adam's step from θₖ)")
+    lowest = min((float(np.nanmin(v)) for v in view.cosines.values() if np.isfinite(v).any()),
+                 default=0.0)
+    # [0, 1] while every cosine is positive, the whole [-1, 1] once one is not
+    fig.update_yaxes(title_text="cosine of the two directions",
+                     range=[-0.05, 1.05] if lowest >= -0.05 else [-1.05, 1.05])
+    apply_layout(fig, f"Adam's direction vs diagonal natural gradients (λ = {view.damping:g})",
+                 height=height, title_width=44)
+    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                  yref="container"), margin=dict(b=120))
+    return fig
+
+
+def adam_fisher_text(view: AdamFisherView, index: int) -> str:
+    """The caption of the Adam view, from the numbers shown: the batch-size scaling (the
+    identity :func:`geomcore.optim.curvature_views.expected_scaled_square` checks), how much
+    the oldest gradient still weighs in ``v̂``, and that the replay reproduced the run."""
+    k = int(view.steps[index])
+    n, b = view.n_train, view.batch_size
+    oldest = view.beta2 ** k
+    if b == 1:
+        regime = ("With b = 1 the second term vanishes: at a fixed state E[g²] = diag F̂, "
+                  "and with β₂ → 1 over one pass of the data v̂ would equal diag F̂ exactly; "
+                  "along a run the state moves while v̂ averages.")
+    elif b == n:
+        regime = (f"Here the batch is the whole training set (b = n = {n}), so the first "
+                  "term vanishes: b·g² is n·ḡ², the squared full gradient, not the empirical "
+                  "Fisher. With a small batch (sidebar) the weight of diag F̂, (n−b)/(n−1), "
+                  "comes close to 1.")
+    else:
+        regime = (f"Here b = {b} of n = {n}: the first term has weight "
+                  f"{(n - b) / (n - 1):.2f}, the squared full gradient "
+                  f"{b - (n - b) / (n - 1):.3g}.")
+    replay = ("The replay reproduced the stored run exactly." if view.replay_error == 0 else
+              f"The replay differs from the stored run by at most {view.replay_error:.1e} "
+              "in a parameter.")
+    return (
+        f"Adam's v̂ is the bias-corrected moving average of the squared mini-batch gradients "
+        f"g² (β₂ = {view.beta2:g}); at step {k} the oldest gradient still weighs "
+        f"{oldest:.2f} of the newest. For a mean-reduced loss over b of n samples drawn "
+        "without replacement, E[b·g²] = (n−b)/(n−1)·diag F̂ + (b − (n−b)/(n−1))·ḡ², with "
+        f"ḡ the full-batch gradient. {regime} Adam divides by √v̂ + ε, the square root of "
+        "its estimate, where a diagonal natural gradient divides by diag F + λ (lower "
+        f"chart). diag F is computed on the first {view.n_true_points} training inputs, "
+        f"diag F̂ on all {n}. {replay}"
+    )

@@ -19,6 +19,8 @@ VIEWS = {
     "kl": "KL per step",
     "ellipses": "Fisher ellipses (2 weights)",
     "reparam": "Reparametrisation",
+    "curvature": "Hessian vs Fisher",
+    "adam": "Adam as diagonal Fisher",
 }
 TASK_TITLES = {"moons": "two moons", "circles": "circles", "spirals": "two spirals",
                "xor": "XOR", "blobs": "three blobs", "digits": "8×8 digits (64-d, 10 classes)"}
@@ -140,7 +142,30 @@ def _explain() -> None:
             "crawls along its floor.\n"
             "- *Reparametrisation*: the same network with its first-layer weights stored as "
             "$c\\,W$. NGD with the exact Fisher computes the same functions for every $c$ (up "
-            "to damping); SGD does not."
+            "to damping); SGD does not.\n"
+            "- *Hessian vs Fisher*: the Hessian of the loss splits by the chain rule into "
+            "$H = \\tfrac1n\\sum_i J_i^{\\top} H_i J_i + \\tfrac1n\\sum_i\\sum_c "
+            "(p_{ic} - y_{ic})\\,\\nabla^2 z_{ic}$, with $J_i$ the Jacobian of the logits $z_i$ "
+            "and $H_i = \\mathrm{diag}(p_i) - p_i p_i^{\\top}$ the Hessian of the cross-entropy "
+            "in the logits. The first term is the generalised Gauss–Newton matrix $G$; for "
+            "softmax cross-entropy $H_i$ does not depend on the label, so $G$ *is* the true "
+            "Fisher (the table shows them equal to round-off). The second term vanishes when "
+            "the logits are linear in $\\theta$ (softmax regression: $H = G = F$) and is "
+            "weighted by the residuals $p - y$, so it shrinks as the fit improves. It is what "
+            "lets $H$ have negative eigenvalues (below the zero line), which $G$ and $F$, "
+            "positive semi-definite, never have. The empirical Fisher $\\hat F$ puts the data's "
+            "labels where $F$ averages over the model's: another matrix.\n"
+            "- *Adam as diagonal Fisher*: Adam divides each coordinate of its momentum by "
+            "$\\sqrt{\\hat v}+\\epsilon$, where $\\hat v$ is a moving average of squared "
+            "mini-batch gradients. For a mean loss over $b$ of $n$ samples, "
+            "$\\mathbb E[b\\,g^2] = \\tfrac{n-b}{n-1}\\,\\mathrm{diag}\\hat F + "
+            "\\big(b - \\tfrac{n-b}{n-1}\\big)\\,\\bar g^2$: so $b\\hat v$ estimates the "
+            "empirical Fisher's diagonal only for small batches, and the squared full "
+            "gradient for full batches. The scatter puts $b\\hat v$ beside $\\mathrm{diag}\\,"
+            "\\hat F$ and $\\mathrm{diag}\\,F$ per parameter; the lower chart compares Adam's "
+            "direction with the diagonal natural gradient $g/(\\mathrm{diag}\\,F+\\lambda)$, "
+            "which divides by the Fisher itself rather than its square root. The run is "
+            "replayed from its start (the history keeps no optimizer state)."
         )
 
 
@@ -351,6 +376,53 @@ def _reparam_view() -> None:
         )
 
 
+def _curvature_view() -> None:
+    finished = [name for name, h in histories.items() if h.status == "ok"]
+    if not finished:
+        st.info("No run finished; the trained states are those of runs that did not stop "
+                "early.")
+        return
+    name = st.selectbox("Trained run", finished, key="optim_curv_run",
+                        help="Its last state is compared with the shared initial network.")
+    with guarded("the curvature matrices", warning=True):
+        states = {"initial network": cached.curvature_for(cfg, ""),
+                  f"{name} after {histories[name].steps} steps": cached.curvature_for(cfg,
+                                                                                      name)}
+        st.plotly_chart(figs.make_curvature_figure(states), key="optim_curvature", **PLOT)
+        st.dataframe(figs.curvature_rows(states), hide_index=True, key="optim_curv_table")
+        first = next(iter(states.values()))
+        st.caption(
+            f"All four matrices are {first.n_params}×{first.n_params}, formed in float64 on "
+            f"the first {first.n_points} training inputs: H by automatic differentiation of "
+            "the loss twice, G from the Jacobian of the logits and diag(p) − ppᵀ, F and F̂ "
+            "from their per-sample gradients. The relative distances are in the Frobenius "
+            "norm. Eigenvalues within round-off of zero (the Fisher has rank at most n·(C−1)) "
+            "sit on the zero line."
+        )
+
+
+def _adam_view() -> None:
+    adams = [name for name, h in histories.items() if h.spec.get("kind") == "adam"]
+    if not adams:
+        st.info("Add Adam to the optimizers in the sidebar to see its second moment beside "
+                "the Fisher.")
+        return
+    name = adams[0] if len(adams) == 1 else st.selectbox("Adam run", adams,
+                                                         key="optim_adam_run")
+    damping = float(specs.get("NGD", DEFAULT_OPTIMIZERS["NGD"])["damping"])
+    with guarded("the Adam replay", warning=True):
+        view_data = cached.adam_fisher_for(cfg, name, damping)
+        steps_list = [int(k) for k in view_data.steps]
+        k = st.select_slider("State θₖ (Adam's step from it)", steps_list,
+                             value=steps_list[-1], key="optim_adam_step")
+        index = steps_list.index(k)
+        st.plotly_chart(figs.make_adam_fisher_figure(view_data, index), key="optim_adam",
+                        **PLOT)
+        st.plotly_chart(figs.make_adam_direction_figure(view_data, index),
+                        key="optim_adam_dirs", **PLOT)
+        st.caption(figs.adam_fisher_text(view_data, index))
+
+
 {
     "training": _training_view,
     "trajectories": _trajectory_view,
@@ -358,6 +430,8 @@ def _reparam_view() -> None:
     "kl": _kl_view,
     "ellipses": _ellipses_view,
     "reparam": _reparam_view,
+    "curvature": _curvature_view,
+    "adam": _adam_view,
 }[view]()
 
 _explain()

@@ -101,3 +101,20 @@ __all__ = [
     "training",
     "trajectory_pca",
 ]
+
+# Hessian / Gauss–Newton / Fisher side by side, and Adam read as a diagonal empirical Fisher.
+from geomcore.optim import curvature_views  # noqa: E402
+from geomcore.optim.curvature_views import (  # noqa: E402
+    AdamFisherView,
+    CurvatureComparison,
+    adam_fisher_view,
+    curvature_comparison,
+)
+
+__all__ += [
+    "AdamFisherView",
+    "CurvatureComparison",
+    "adam_fisher_view",
+    "curvature_comparison",
+    "curvature_views",
+]
