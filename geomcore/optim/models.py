@@ -196,8 +196,14 @@ def set_flat_parameters(model: nn.Module, theta: torch.Tensor) -> None:
     total = sum(p.numel() for p in params)
     if theta.numel() != total:
         raise ModelError(f"expected a vector of {total} parameters, got {theta.numel()}")
+    # Copy into the parameters' own storage: ``vector_to_parameters`` would make them views of
+    # ``theta``, so training the model afterwards would overwrite the caller's vector (e.g. a
+    # stored snapshot).
     with torch.no_grad():
-        torch.nn.utils.vector_to_parameters(theta, params)
+        offset = 0
+        for p in params:
+            p.copy_(theta[offset:offset + p.numel()].view_as(p))
+            offset += p.numel()
 
 
 def check_sizes(sizes: Sequence[int]) -> list[int]:

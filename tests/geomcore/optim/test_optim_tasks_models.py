@@ -113,3 +113,20 @@ def test_flat_parameters_round_trip() -> None:
     torch.testing.assert_close(models.flat_parameters(net), theta)
     with pytest.raises(ValueError, match="expected a vector of"):
         models.set_flat_parameters(net, np.zeros(3))
+
+
+def test_set_flat_parameters_copies_so_training_never_writes_into_the_vector():
+    import torch
+
+    from geomcore.optim.models import flat_parameters, mlp, set_flat_parameters
+
+    model = mlp([2, 4, 2], seed=0)
+    theta = torch.arange(float(sum(p.numel() for p in model.parameters())),
+                         dtype=torch.float64)
+    kept = theta.clone()
+    set_flat_parameters(model, theta)
+    torch.testing.assert_close(flat_parameters(model), kept, rtol=0, atol=0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    torch.testing.assert_close(theta, kept, rtol=0, atol=0)
