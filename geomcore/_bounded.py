@@ -34,9 +34,9 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["LimitExceeded", "STARTUP_TIMEOUT_S", "run_bounded"]
+__all__ = ["LimitExceeded", "LimitKind", "STARTUP_TIMEOUT_S", "run_bounded"]
 
 STARTUP_TIMEOUT_S = 60.0
 """Longest wait for the worker interpreter to start and import what it needs."""
@@ -44,16 +44,20 @@ STARTUP_TIMEOUT_S = 60.0
 _POLL_S = 0.05
 
 
+LimitKind = Literal["time", "memory", "recursion"]
+"""The limits :func:`run_bounded` enforces (recursion depth included)."""
+
+
 class LimitExceeded(Exception):
     """The worker ran past a limit and was stopped.
 
     Attributes
     ----------
-    kind : str
-        ``"time"``, ``"memory"`` or ``"recursion"``.
+    kind : {"time", "memory", "recursion"}
+        Which limit was exceeded.
     """
 
-    def __init__(self, kind: str, detail: str = ""):
+    def __init__(self, kind: LimitKind, detail: str = ""):
         super().__init__(f"{kind} limit exceeded" + (f": {detail}" if detail else ""))
         self.kind = kind
 
