@@ -24,6 +24,7 @@ visitors, say) is never stalled or swollen by it.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import queue
@@ -119,6 +120,11 @@ def _main() -> None:
         outcome = ("limit", "memory")
     except RecursionError:
         outcome = ("limit", "recursion")
+    except OSError as exc:
+        # Under the address-space limit an allocation outside Python's allocator (the import
+        # system reading a package, a thread stack) fails with ENOMEM as an OSError.
+        outcome = (("limit", "memory") if limited and exc.errno == errno.ENOMEM
+                   else ("error", (exc, traceback.format_exc())))
     except Exception as exc:  # sent back to be re-raised in the caller
         outcome = ("error", (exc, traceback.format_exc()))
     # (outside the except blocks: their tracebacks, and what they hold, are freed by now)
