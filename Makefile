@@ -42,4 +42,4 @@ bench: $(STAMP)
 	@if [ -f benchmarks/optim.py ]; then $(BIN)/python benchmarks/optim.py; fi
 
 clean:
-	rm -rf $(VENV) test-artifacts .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) test-artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis

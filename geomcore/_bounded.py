@@ -35,9 +35,9 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-__all__ = ["LimitExceeded", "STARTUP_TIMEOUT_S", "run_bounded"]
+__all__ = ["LimitExceeded", "LimitKind", "STARTUP_TIMEOUT_S", "run_bounded"]
 
 STARTUP_TIMEOUT_S = 60.0
 """Longest wait for the worker interpreter to start and import what it needs."""
@@ -45,16 +45,20 @@ STARTUP_TIMEOUT_S = 60.0
 _POLL_S = 0.05
 
 
+LimitKind = Literal["time", "memory", "recursion"]
+"""The limits :func:`run_bounded` enforces (recursion depth included)."""
+
+
 class LimitExceeded(Exception):
     """The worker ran past a limit and was stopped.
 
     Attributes
     ----------
-    kind : str
-        ``"time"``, ``"memory"`` or ``"recursion"``.
+    kind : {"time", "memory", "recursion"}
+        Which limit was exceeded.
     """
 
-    def __init__(self, kind: str, detail: str = ""):
+    def __init__(self, kind: LimitKind, detail: str = ""):
         super().__init__(f"{kind} limit exceeded" + (f": {detail}" if detail else ""))
         self.kind = kind
 
@@ -117,9 +121,9 @@ def _main() -> None:
     except RecursionError:
         outcome = ("limit", "recursion")
     except OSError as exc:
-        # under the address-space limit a lazy import or mmap can fail with ENOMEM as an
-        # OSError rather than a MemoryError: the same limit
-        outcome = (("limit", "memory") if exc.errno == errno.ENOMEM
+        # Under the address-space limit an allocation outside Python's allocator (the import
+        # system reading a package, a thread stack) fails with ENOMEM as an OSError.
+        outcome = (("limit", "memory") if limited and exc.errno == errno.ENOMEM
                    else ("error", (exc, traceback.format_exc())))
     except Exception as exc:  # sent back to be re-raised in the caller
         outcome = ("error", (exc, traceback.format_exc()))

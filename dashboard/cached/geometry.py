@@ -7,6 +7,7 @@ metric); ``st.cache_data`` holds results (geodesics, transports), which are pick
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import streamlit as st
@@ -14,6 +15,10 @@ import streamlit as st
 from geomcore.geometry import analysis, geodesics, metrics, surfaces
 
 Space = surfaces.ParametricSurface | metrics.RiemannianMetric
+SpaceKind = Literal["catalog", "custom", "statistical"]
+"""Where a space comes from: the surface catalog, a visitor's formulas, or the statistical
+manifolds of :mod:`geomcore.geometry.metrics`."""
+
 
 @dataclass(frozen=True)
 class SpaceConfig:
@@ -24,7 +29,7 @@ class SpaceConfig:
     "statistical" (``name`` one of :func:`geomcore.geometry.metrics.names`).
     """
 
-    kind: str
+    kind: SpaceKind
     name: str
     params: tuple[tuple[str, float], ...] = ()
     formulas: tuple[str, str, str] = ("", "", "")

@@ -24,6 +24,7 @@ from geomcore.geometry.surfaces import ParametricSurface
 __all__ = [
     "Curve",
     "Arrow",
+    "PointLike",
     "FIELDS",
     "make_surface_figure",
     "make_parameter_map",
@@ -128,6 +129,10 @@ def reduce_angle(angle: float) -> float:
     """``angle`` (radians) reduced into (−π, π], the range of a holonomy angle."""
     r = float(np.mod(angle + np.pi, 2 * np.pi) - np.pi)
     return np.pi if r == -np.pi else r
+
+
+PointLike = np.ndarray | Sequence[float]
+"""A point in coordinates, shape (2,): an array or a pair of floats."""
 
 
 @dataclass(frozen=True)
@@ -308,7 +313,7 @@ def make_surface_figure(
     *,
     field: str = "gaussian",
     curves: Sequence[Curve] = (),
-    points: Sequence[tuple[np.ndarray, str]] = (),
+    points: Sequence[tuple[PointLike, str]] = (),
     arrows: Sequence[Arrow] = (),
     transport: TransportDrawing | None = None,
     resolution: int = 72,
@@ -409,12 +414,12 @@ _EYE = np.array([1.3, 1.3, 1.45])
 _EYE_DISTANCE = float(np.linalg.norm(_EYE))
 
 
-def _rounded(uv: np.ndarray) -> str:
+def _rounded(uv: PointLike) -> str:
     return ",".join(f"{x:.3f}" for x in np.asarray(uv, float))
 
 
 def _camera_eye(surface: ParametricSurface, xyz: np.ndarray,
-                uv: np.ndarray | None) -> np.ndarray:
+                uv: PointLike | None) -> np.ndarray:
     """A camera position from which the point ``uv`` is visible: the first of a few
     directions (the normal on either side, tilted up or down) along which a ray from the point
     does not pass through the surface, at the default distance. Without a point (or if every
@@ -522,9 +527,10 @@ def _arrow_traces_3d(arrows: Sequence[Arrow], scale: float, *, ink: str = "#E69F
     for a in arrows:
         if a.base_xyz is None or a.vector_xyz is None:
             continue
-        head = 0.3 * float(np.linalg.norm(a.vector_xyz))
+        size = float(np.linalg.norm(a.vector_xyz))
+        head = 0.3 * size
         end = a.base_xyz + a.vector_xyz
-        shaft_end = end - 0.9 * head * a.vector_xyz / max(np.linalg.norm(a.vector_xyz), 1e-12)
+        shaft_end = end - 0.9 * head * a.vector_xyz / max(size, 1e-12)
         xs += [a.base_xyz[0], shaft_end[0], None]
         ys += [a.base_xyz[1], shaft_end[1], None]
         zs += [a.base_xyz[2], shaft_end[2], None]
@@ -605,7 +611,7 @@ def _curve_traces_2d(curves: Sequence[Curve], periods: Sequence[float]) -> list:
     return traces
 
 
-def _point_traces_2d(points: Sequence[tuple[np.ndarray, str]]) -> list:
+def _point_traces_2d(points: Sequence[tuple[PointLike, str]]) -> list:
     return [
         go.Scatter(x=[uv[0]], y=[uv[1]], mode="markers", name=label, showlegend=False,
                    marker=dict(size=12, color=_POINT_INKS[k % 2],
@@ -615,13 +621,13 @@ def _point_traces_2d(points: Sequence[tuple[np.ndarray, str]]) -> list:
     ]
 
 
-def _label_2d(xy: Sequence[float], text: str, ax: int = 26, ay: int = -24) -> dict:
+def _label_2d(xy: PointLike, text: str, ax: int = 26, ay: int = -24) -> dict:
     """An annotation in a white box pointing at ``xy``: readable on navy, red and white."""
     return dict(x=float(xy[0]), y=float(xy[1]), text=text, showarrow=True, arrowhead=0,
                 arrowcolor="#1B1F24", ax=ax, ay=ay, **LABEL_BOX)
 
 
-def _point_labels_2d(points: Sequence[tuple[np.ndarray, str]]) -> list[dict]:
+def _point_labels_2d(points: Sequence[tuple[PointLike, str]]) -> list[dict]:
     return [_label_2d(uv, label, ax=26 if k == 0 else -26) for k, (uv, label)
             in enumerate(points)]
 
@@ -660,7 +666,7 @@ def _transport_traces_2d(drawing: TransportDrawing) -> tuple[list, list[dict]]:
 
 
 def _add_parts_2d(fig: go.Figure, curves: Sequence[Curve], periods: Sequence[float],
-                  points: Sequence[tuple[np.ndarray, str]], arrows: Sequence[Arrow],
+                  points: Sequence[tuple[PointLike, str]], arrows: Sequence[Arrow],
                   transport: TransportDrawing | None) -> None:
     fig.add_traces(_curve_traces_2d(curves, periods))
     fig.add_traces(_arrow_traces_2d(arrows))
@@ -679,7 +685,7 @@ def make_parameter_map(
     *,
     field: str = "gaussian",
     curves: Sequence[Curve] = (),
-    points: Sequence[tuple[np.ndarray, str]] = (),
+    points: Sequence[tuple[PointLike, str]] = (),
     arrows: Sequence[Arrow] = (),
     transport: TransportDrawing | None = None,
     resolution: int = 90,
@@ -746,7 +752,7 @@ def make_metric_plane(
     metric: RiemannianMetric,
     *,
     curves: Sequence[Curve] = (),
-    points: Sequence[tuple[np.ndarray, str]] = (),
+    points: Sequence[tuple[PointLike, str]] = (),
     arrows: Sequence[Arrow] = (),
     transport: TransportDrawing | None = None,
     title: str | None = None,

@@ -20,7 +20,7 @@ MODES = {
 KINDS = {"catalog": "Surface catalog", "custom": "Custom surface", "statistical":
          "Statistical manifold"}
 CUSTOM_DEFAULT = ("(2 + 0.8*cos(u))*cos(v)", "(2 + 0.8*cos(u))*sin(v)", "0.8*sin(u) + 0.3*cos(2*v)")
-PLOT = {"config": {"displaylogo": False}}
+PLOT_CONFIG = {"displaylogo": False}
 MAX_FORMULA_CHARS = 300
 _ELLIPSES = (
     "**Reading the picture.** Each grey ellipse is a unit circle of the metric, all drawn at "
@@ -88,7 +88,7 @@ with st.sidebar:
                    "cosh, … and the constants pi, e.")
         # no max_chars: its counter is drawn over the end of the formula; the length is
         # checked below instead
-        formulas = tuple(
+        fx, fy, fz = (
             st.text_input(f"{axis}(u, v)", value=default, key=f"geo_custom_{axis}")
             for axis, default in zip("xyz", CUSTOM_DEFAULT, strict=True)
         )
@@ -103,7 +103,7 @@ with st.sidebar:
                                    max_value=50.0, key="geo_custom_v1"))
         periodic = (c1.checkbox("u periodic", value=True, key="geo_custom_up"),
                     c2.checkbox("v periodic", value=True, key="geo_custom_vp"))
-        cfg = cached.SpaceConfig("custom", "custom", formulas=formulas, u_range=u_range,
+        cfg = cached.SpaceConfig("custom", "custom", formulas=(fx, fy, fz), u_range=u_range,
                                  v_range=v_range, periodic=periodic)
     else:
         name = st.selectbox("Manifold", metrics.names(),
@@ -162,9 +162,14 @@ if space is None:
 # -- mode and points -----------------------------------------------------------------------------
 mode = st.radio("Explore", list(MODES), format_func=MODES.get, horizontal=True,
                 key="geo_mode")
-domain = (space.u_range, space.v_range) if is_surface else tuple(
-    (lo, hi) for lo, hi in figs.finite_domain(space))
-labels = ("u", "v") if is_surface else tuple(map(figs.plain_label, space.coord_labels))
+labels: tuple[str, ...]
+if isinstance(space, surfaces.ParametricSurface):
+    domain = (space.u_range, space.v_range)
+    labels = ("u", "v")
+else:
+    first, second = figs.finite_domain(space)
+    domain = (first, second)
+    labels = tuple(map(figs.plain_label, space.coord_labels))
 map_key = f"geo_map_{cfg.key}"
 keys = {w: f"geo_{cfg.key}_{w}" for w in ("pu", "pv", "qu", "qv")}
 start = figs.start_defaults(cfg.name if cfg.kind != "custom" else "custom")
@@ -304,31 +309,31 @@ with guarded(MODES[mode].lower()):
 
 # -- draw ------------------------------------------------------------------------------------------
 left, right = st.container(key="geo_figures").columns(2)
-if is_surface:
+if isinstance(space, surfaces.ParametricSurface):
     with left, guarded("the 3-D view"):
         st.plotly_chart(figs.make_surface_figure(space, field=field, curves=curves,
                                                  points=points, arrows=arrows,
                                                  transport=drawing),
-                        key=f"geo_surface_{cfg.key}", **PLOT)
+                        key=f"geo_surface_{cfg.key}", config=PLOT_CONFIG)
     with right, guarded("the parameter map"):
         st.plotly_chart(figs.make_parameter_map(space, field=field, curves=curves,
                                                 points=points, arrows=arrows,
                                                 transport=drawing),
-                        key=map_key, on_select="rerun", selection_mode="points", **PLOT)
+                        key=map_key, on_select="rerun", selection_mode="points", config=PLOT_CONFIG)
 else:
     with left, guarded("the coordinate plane"):
         st.plotly_chart(figs.make_metric_plane(space, curves=curves, points=points,
                                                arrows=arrows, transport=drawing),
-                        key=map_key, on_select="rerun", selection_mode="points", **PLOT)
+                        key=map_key, on_select="rerun", selection_mode="points", config=PLOT_CONFIG)
     with right:
         if cfg.name == "gaussian" and stat_path is not None:
             with guarded("the densities"):
                 st.plotly_chart(figs.make_gaussian_path_figure(stat_path),
-                                key="geo_gaussian_densities", **PLOT)
+                                key="geo_gaussian_densities", config=PLOT_CONFIG)
         elif cfg.name == "categorical" and stat_path is not None:
             with guarded("the distributions"):
                 st.plotly_chart(figs.make_categorical_path_figure(stat_path),
-                                key="geo_categorical_bars", **PLOT)
+                                key="geo_categorical_bars", config=PLOT_CONFIG)
         else:
             st.markdown(READING[cfg.name] if cfg.name in READING else READING["poincare"])
             if cfg.name in ("gaussian", "categorical"):
@@ -345,10 +350,10 @@ _explain()
 
 # The formulas take seconds to minutes to simplify (a custom surface), so they are computed only
 # while the panel is open; its key keeps it open when a warning appears above it.
-formulas = st.expander("Formulas: metric, Christoffel symbols, curvature", key="geo_formulas",
-                       on_change="rerun")
-if formulas.open:
-    with formulas, guarded("the formulas"):
+formulas_panel = st.expander("Formulas: metric, Christoffel symbols, curvature",
+                             key="geo_formulas", on_change="rerun")
+if formulas_panel.open:
+    with formulas_panel, guarded("the formulas"):
         with st.spinner("Simplifying the metric, the Christoffel symbols and the curvature "
                         "(a custom surface can take a minute)…"):
             tex = cached.latex_for(cfg)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import Any
 
 import numpy as np
 import sympy as sp
@@ -35,7 +36,8 @@ from geomcore.geometry._compile import (
     cse_size,
     simplify_light,
 )
-from geomcore.geometry.metrics import RiemannianMetric, _latex_of, _Symbolic
+from geomcore.geometry._symbolic import SymbolicMetric, latex_of
+from geomcore.geometry.metrics import RiemannianMetric
 
 __all__ = [
     "ParametricSurface",
@@ -83,8 +85,8 @@ class _SurfaceSymbolic:
         return sp.Matrix([[E, F], [F, G]]).applyfunc(lambda e: simplify_light(e, 80))
 
     @cached_property
-    def intrinsic(self) -> _Symbolic:
-        return _Symbolic(self.first_form, (U, V), self.params)
+    def intrinsic(self) -> SymbolicMetric:
+        return SymbolicMetric(self.first_form, (U, V), self.params)
 
     @cached_property
     def second_form_unnormalised(self) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
@@ -114,11 +116,10 @@ class _SurfaceSymbolic:
                              cse=self.plans.get("derivatives_fn"))
 
     def plan_compilation(self) -> dict[str, CSE]:
-        """Common sub-expressions of this family's compiled functions, its intrinsic metric's
-        included (under ``"intrinsic"``)."""
+        """Common sub-expressions of this family's own compiled functions (those of its
+        intrinsic metric come from ``self.intrinsic.plan_compilation()``)."""
         return {"point_fn": common_subexpressions(list(self.xyz)),
-                "derivatives_fn": common_subexpressions(self.derivatives),
-                "intrinsic": self.intrinsic.plan_compilation()}  # type: ignore[dict-item]
+                "derivatives_fn": common_subexpressions(self.derivatives)}
 
     @cached_property
     def gaussian_curvature_expr(self) -> sp.Expr:
@@ -130,7 +131,7 @@ class _SurfaceSymbolic:
     @cached_property
     def latex(self) -> dict[str, str]:
         """LaTeX strings: the immersion, metric, Christoffel symbols, R and K."""
-        out = _latex_of(self.intrinsic, ("u", "v"))
+        out = latex_of(self.intrinsic, ("u", "v"))
         out["gaussian_curvature"] = "K = " + sp.latex(self.gaussian_curvature_expr)
         out["immersion"] = r"r(u,v) = \left(" + ",\\ ".join(sp.latex(e) for e in self.xyz) \
             + r"\right)"
@@ -141,11 +142,11 @@ class _SurfaceSymbolic:
     _DERIVED = ("first_form", "second_form_unnormalised", "derivatives",
                 "gaussian_curvature_expr", "latex")
 
-    def derive_all(self) -> dict[str, object]:
+    def derive_all(self) -> dict[str, Any]:
         """Derive every symbolic object now (the intrinsic ones included) and return them.
 
         The intrinsic curvature is set from the extrinsic K (Theorema Egregium, see
-        ``_Symbolic.set_gaussian_curvature``) rather than by differentiating the Christoffel
+        ``SymbolicMetric.set_gaussian_curvature``) rather than by differentiating the Christoffel
         symbols once more.
         """
         self.intrinsic.set_gaussian_curvature(self.gaussian_curvature_expr)
@@ -155,16 +156,17 @@ class _SurfaceSymbolic:
 
     @classmethod
     def restored(cls, xyz: tuple[sp.Expr, sp.Expr, sp.Expr], params: tuple[sp.Symbol, ...],
-                 derived: Mapping[str, object]) -> _SurfaceSymbolic:
-        """A family whose symbolic objects come from :meth:`derive_all` (nothing re-derived)."""
+                 derived: Mapping[str, Any]) -> _SurfaceSymbolic:
+        """A family whose symbolic objects come from :meth:`derive_all` (nothing re-derived),
+        with the compilation plans under ``"plans"`` and ``"intrinsic_plans"`` if given."""
         sym = cls(xyz, params)
         # cached_property stores its value in the instance dict; so do we (frozen dataclass).
-        sym.__dict__.update({k: v for k, v in derived.items() if k not in ("intrinsic", "plans")})
-        sym.intrinsic.restore(derived["intrinsic"])  # type: ignore[arg-type]
+        sym.__dict__.update({k: v for k, v in derived.items()
+                             if k not in ("intrinsic", "plans", "intrinsic_plans")})
+        sym.intrinsic.restore(derived["intrinsic"])
         sym.intrinsic.set_gaussian_curvature(sym.gaussian_curvature_expr)
-        plans = dict(derived.get("plans", {}))  # type: ignore[call-overload]
-        sym.intrinsic.plans.update(plans.pop("intrinsic", {}))
-        sym.plans.update(plans)
+        sym.intrinsic.plans.update(derived.get("intrinsic_plans", {}))
+        sym.plans.update(derived.get("plans", {}))
         return sym
 
 
@@ -368,7 +370,7 @@ class ParametricSurface:
         return RiemannianMetric(
             sym.matrix, sym.coords, params=self.params,
             domain=[self.u_range, self.v_range], periodic=self.periodic,
-            name=self.title, _symbolic=sym,
+            name=self.title, symbolic=sym,
         )
 
     def intrinsic_metric(self) -> RiemannianMetric:
@@ -469,7 +471,7 @@ def _symbolic_for(xyz: tuple[str, str, str], param_names: tuple[str, ...]) -> _S
     exprs = tuple(parse_expression(t, ("u", "v"), param_names) for t in xyz)
     used = set().union(*(e.free_symbols for e in exprs))
     params = tuple(sp.Symbol(p, real=True) for p in param_names if sp.Symbol(p, real=True) in used)
-    return _SurfaceSymbolic(exprs, params)  # type: ignore[arg-type]
+    return _SurfaceSymbolic(exprs, params)
 
 
 def get(name: str, **params: float) -> ParametricSurface:
@@ -635,7 +637,7 @@ def from_expressions_bounded(
     used = set().union(*(e.free_symbols for e in exprs))
     sym_params = tuple(sp.Symbol(p, real=True) for p in params
                        if sp.Symbol(p, real=True) in used)
-    sym = _SurfaceSymbolic.restored(exprs, sym_params, derived)  # type: ignore[arg-type]
+    sym = _SurfaceSymbolic.restored(exprs, sym_params, derived)
     return ParametricSurface(
         sym, name=name, title="Custom surface", u_range=u_range, v_range=v_range,
         periodic=periodic, params={p.name: params[p.name] for p in sym_params},
@@ -651,20 +653,20 @@ def _parse_labelled(texts: tuple[str, str, str], param_names: tuple[str, ...]
         except ExpressionError as exc:
             # the same class (FormulaTooComplex stays FormulaTooComplex), naming the coordinate
             raise type(exc)(f"{label}(u, v): {exc}") from None
-    return tuple(out)  # type: ignore[return-value]
+    return out[0], out[1], out[2]
 
 
 def _derive_in_worker(
     x: str, y: str, z: str, u_range: tuple[float, float], v_range: tuple[float, float],
     periodic: tuple[bool, bool], params: Mapping[str, float], name: str,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """What the worker of :func:`from_expressions_bounded` runs (module level, so it pickles)."""
     surf = from_expressions(x, y, z, u_range, v_range, params, periodic=periodic, name=name)
     derived = surf._sym.derive_all()
-    plans = surf._sym.plan_compilation()
-    derived["plans"] = plans
-    ops = sum(cse_size(p) for p in plans["intrinsic"].values()) + sum(  # type: ignore[attr-defined]
-        cse_size(p) for name, p in plans.items() if name != "intrinsic")
+    derived["plans"] = surf._sym.plan_compilation()
+    derived["intrinsic_plans"] = surf._sym.intrinsic.plan_compilation()
+    ops = sum(cse_size(p) for plans in (derived["plans"], derived["intrinsic_plans"])
+              for p in plans.values())
     if ops > MAX_DERIVED_OPS:
         raise FormulaTooComplex(
             f"the formula is too complex: its derived metric, curvature and geodesic equations "

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 from scipy.integrate import solve_ivp
 from scipy.interpolate import CubicHermiteSpline, CubicSpline
 
@@ -97,7 +98,7 @@ class _TooManySteps(Exception):
 def parallel_transport(
     space: Space,
     curve: Geodesic | np.ndarray,
-    w0: Sequence[float],
+    w0: npt.ArrayLike,
 ) -> np.ndarray:
     """Transport the vector ``w0`` along ``curve``: ``ẇ^k = −Γ^k_ij(c) ċ^i w^j``.
 
@@ -114,23 +115,23 @@ def parallel_transport(
     ndarray, shape (n, d): the transported vector at each sample. Its g-length is conserved.
     """
     metric = _metric_of(space)
-    w0 = np.asarray(w0, dtype=float)
-    if w0.shape != (metric.dim,) or not np.all(np.isfinite(w0)):
+    w = np.asarray(w0, dtype=float)
+    if w.shape != (metric.dim,) or not np.all(np.isfinite(w)):
         raise GeodesicError(f"w0 must be {metric.dim} finite numbers")
     t, c, dc = _curve_functions(metric, curve)
 
     calls = 0
 
-    def rhs(s: float, w: np.ndarray) -> np.ndarray:
+    def rhs(s: float, ws: np.ndarray) -> np.ndarray:
         nonlocal calls
         calls += 1
         if calls > _MAX_RHS_CALLS:
             raise _TooManySteps
         gam = metric.christoffel(c(s))
-        return -np.einsum("kij,i,j->k", gam, dc(s), w)
+        return -np.einsum("kij,i,j->k", gam, dc(s), ws)
 
     try:
-        sol = solve_ivp(rhs, (t[0], t[-1]), w0, method="DOP853", t_eval=t, rtol=1e-10,
+        sol = solve_ivp(rhs, (t[0], t[-1]), w, method="DOP853", t_eval=t, rtol=1e-10,
                         atol=1e-12)
     except _TooManySteps:
         raise GeodesicError(
@@ -163,7 +164,7 @@ def _signed_angle(metric: RiemannianMetric, x: np.ndarray, a: np.ndarray, b: np.
     return float(np.arctan2(sin, cos))
 
 
-def holonomy_angle(space: Space, loop: np.ndarray, w0: Sequence[float] | None = None) -> float:
+def holonomy_angle(space: Space, loop: np.ndarray, w0: npt.ArrayLike | None = None) -> float:
     """Signed angle (radians, in (−π, π]) by which parallel transport around ``loop`` rotates
     ``w0``; counter-clockwise in the (u, v) orientation is positive.
 
@@ -183,8 +184,8 @@ def holonomy_angle(space: Space, loop: np.ndarray, w0: Sequence[float] | None = 
         raise GeodesicError("holonomy angles are defined here for two-dimensional spaces")
     loop = np.asarray(loop, dtype=float)
     _check_closed(metric, loop)
-    w0 = np.array([1.0, 0.0]) if w0 is None else np.asarray(w0, dtype=float)
-    return transport_with_holonomy(space, loop, w0)[1]
+    w = np.array([1.0, 0.0]) if w0 is None else np.asarray(w0, dtype=float)
+    return transport_with_holonomy(space, loop, w)[1]
 
 
 def transport_with_holonomy(space: Space, loop: np.ndarray,

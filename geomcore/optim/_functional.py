@@ -25,7 +25,8 @@ batched network.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Literal, get_args
 
 import torch
 from torch import nn
@@ -46,7 +47,10 @@ from geomcore.optim._layers import (
 Params = dict[str, torch.Tensor]
 LogitFn = Callable[[Params, torch.Tensor], torch.Tensor]
 
-FISHER_KINDS: tuple[str, ...] = ("true", "empirical", "monte_carlo")
+FisherKind = Literal["true", "empirical", "monte_carlo"]
+"""Which Fisher: ``"true"`` (an expectation over the model's own labels), ``"empirical"`` (the
+data's labels) or ``"monte_carlo"`` (``n_samples`` labels drawn from the model per input)."""
+FISHER_KINDS: tuple[FisherKind, ...] = get_args(FisherKind)
 
 MAX_DENSE_SIZE = 6000
 """Largest side of a square matrix we form (6000² float64 = 288 MB); above it use CG."""
@@ -153,7 +157,7 @@ def flatten(tensors: Params | tuple[torch.Tensor, ...], batch_dims: int = 0) -> 
     return torch.cat(parts, dim=-1)
 
 
-def unflatten(vector: torch.Tensor, like: Params) -> Params:
+def unflatten(vector: torch.Tensor, like: Mapping[str, torch.Tensor]) -> Params:
     """Split a flat ``shape=[P]`` vector into tensors shaped like ``like``."""
     out: Params = {}
     start = 0
@@ -174,7 +178,7 @@ def check_kind(kind: str, y: torch.Tensor | None, n_samples: int) -> None:
 
 def output_factor(
     probs: torch.Tensor,
-    kind: str,
+    kind: FisherKind,
     *,
     y: torch.Tensor | None = None,
     n_samples: int = 1,
@@ -186,7 +190,7 @@ def output_factor(
     ----------
     probs : Tensor
         Predicted probabilities, ``shape=[n, C]``.
-    kind : str
+    kind : {"true", "empirical", "monte_carlo"}
         ``"true"``, ``"empirical"`` or ``"monte_carlo"``.
 
     Returns
@@ -306,6 +310,7 @@ class Linearization:
     def _basis(self) -> list[torch.Tensor]:
         # One backward pass (C - 1 cotangents) shared by the gradient and the Fisher factor.
         if self._basis_deltas is None:
+            assert self._captures is not None  # only the layer-wise route calls this
             with torch.enable_grad():
                 self._basis_deltas = [d.detach() for d in basis_gradients(
                     self._out, self._captures, retain_graph=True)]
@@ -443,7 +448,7 @@ def seeded_generator(X: torch.Tensor, seed: int) -> torch.Generator:
 
 def seeded_output_factor(
     logits: torch.Tensor,
-    kind: str,
+    kind: FisherKind,
     y: torch.Tensor | None,
     n_samples: int,
     X: torch.Tensor,

@@ -13,6 +13,7 @@ from torch import nn
 
 from geomcore.optim._functional import (
     MAX_DENSE_SIZE,
+    FisherKind,
     as_inputs,
     check_kind,
     seeded_output_factor,
@@ -51,7 +52,7 @@ class KroneckerFactors:
 def kfac_factors(
     model: nn.Module,
     X: np.ndarray | torch.Tensor,
-    kind: str = "true",
+    kind: FisherKind = "true",
     *,
     y: np.ndarray | torch.Tensor | None = None,
     n_samples: int = 1,
@@ -88,7 +89,7 @@ def kfac_factors(
 def kfac_matrix(
     model: nn.Module,
     X: np.ndarray | torch.Tensor,
-    kind: str = "true",
+    kind: FisherKind = "true",
     *,
     y: np.ndarray | torch.Tensor | None = None,
     n_samples: int = 1,

@@ -79,7 +79,7 @@ def forward_capture(
     """
     records: dict[int, LinearCapture] = {}
 
-    def hook(module: nn.Module, args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+    def hook(module: nn.Linear, args: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
         if id(module) in records:
             raise FisherError("K-FAC needs each nn.Linear layer to be called once per forward")
         a = args[0].reshape(-1, module.in_features)
@@ -223,11 +223,12 @@ class LayerwiseFactor:
 
     def matvec(self, v: torch.Tensor) -> torch.Tensor:
         """``G v``, ``shape=[n, r]``."""
-        out = None
+        out: torch.Tensor | None = None
         for a, d, W in zip(self.inputs, self.deltas, self._blocks(v), strict=True):
             # mul + sum instead of einsum: these are tiny tensors and einsum's overhead shows.
             term = (d * (a @ W.T).unsqueeze(1)).sum(dim=2)
             out = term if out is None else out + term
+        assert out is not None  # a factor has at least one layer (linear_params_check)
         return out
 
     def rmatvec(self, u: torch.Tensor) -> torch.Tensor:
@@ -254,7 +255,7 @@ class LayerwiseFactor:
 
     def gram(self) -> torch.Tensor:
         """``G Gᵀ``, ``shape=[n r, n r]`` (rows ordered sample-major)."""
-        K = None
+        K: torch.Tensor | None = None
         for a, d in zip(self.inputs, self.deltas, strict=True):
             D = d.reshape(self.n * self.r, -1)
             A = a @ a.T
@@ -262,6 +263,7 @@ class LayerwiseFactor:
                 A = A.repeat_interleave(self.r, 0).repeat_interleave(self.r, 1)
             term = (D @ D.T) * A
             K = term if K is None else K + term
+        assert K is not None  # a factor has at least one layer (linear_params_check)
         return K
 
     def gram_cost(self, P: int) -> float:

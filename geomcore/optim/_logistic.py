@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from geomcore.optim._views import ViewError, _check_resolution
+from geomcore.optim._views import ViewError, check_resolution
 
 __all__ = [
     "LogisticGeometry",
@@ -143,7 +143,7 @@ def logistic_geometry(
         raise ViewError(f"need X of shape [n, 2] and y of shape [n], got {X.shape}, {y.shape}")
     if not np.all((y == 0) | (y == 1)):
         raise ViewError("labels must be 0 or 1 for the two-weight logistic regression")
-    _check_resolution(resolution)
+    resolution = check_resolution(resolution)
     if not (1 <= steps <= 1000 and 1 <= ellipse_grid <= 30 and 8 <= ellipse_points <= 200):
         raise ViewError("need 1 <= steps <= 1000, 1 <= ellipse_grid <= 30, "
                         "8 <= ellipse_points <= 200")

@@ -8,7 +8,7 @@ turns it into a ``torch.optim.Optimizer`` bound to one model.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, get_args
 
 import torch
 from torch import nn
@@ -18,8 +18,9 @@ from geomcore.optim import fisher, models
 from geomcore.optim.optimizers import KFAC, NaturalGradient
 from geomcore.optim.tasks import Task
 
-OPTIMIZER_KINDS: tuple[str, ...] = ("sgd", "momentum", "adam", "ngd", "kfac")
+OptimizerKind = Literal["sgd", "momentum", "adam", "ngd", "kfac"]
 """Values of a spec's ``"kind"``."""
+OPTIMIZER_KINDS: tuple[OptimizerKind, ...] = get_args(OptimizerKind)
 
 MAX_OPTIMIZERS = 8
 

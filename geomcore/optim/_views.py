@@ -14,25 +14,33 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
+from geomcore._validation import check_int
 from geomcore.optim import models
 
+if TYPE_CHECKING:  # only for annotations: training does not need this module to import
+    from geomcore.optim.training import TrainingHistory
+
 __all__ = [
+    "MAX_RESOLUTION",
     "DecisionGrid",
     "TrajectoryPCA",
     "ViewError",
+    "check_resolution",
     "decision_grid",
     "predict_snapshots",
     "prediction_gap",
     "trajectory_pca",
 ]
 
-_MAX_RESOLUTION = 400
+MAX_RESOLUTION = 400
+"""Most grid points per axis of a picture (``resolution`` of :func:`decision_grid`, ...)."""
 _MAX_GRID_EVALS = 4_000_000  # points × snapshots evaluated by decision_grid
 
 
@@ -78,7 +86,7 @@ def decision_grid(
     X = np.asarray(X, dtype=np.float64)
     if X.ndim != 2 or X.shape[1] != 2:
         raise ViewError(f"decision boundaries need 2-d inputs, got shape {X.shape}")
-    _check_resolution(resolution)
+    resolution = check_resolution(resolution)
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = padding * np.maximum(hi - lo, 1e-9)
     xs = np.linspace(lo[0] - pad[0], hi[0] + pad[0], resolution)
@@ -96,7 +104,7 @@ def decision_grid(
                                                           resolution, -1))
 
 
-def predict_snapshots(history: object, X: np.ndarray) -> np.ndarray:
+def predict_snapshots(history: TrainingHistory, X: np.ndarray) -> np.ndarray:
     """Predicted probabilities at every snapshot of a run, ``shape=[S, n, C]``.
 
     ``history`` is a :class:`~geomcore.optim.training.TrainingHistory` (its ``model`` gives the
@@ -105,7 +113,8 @@ def predict_snapshots(history: object, X: np.ndarray) -> np.ndarray:
     return _predict(history.model, history.snapshots, np.asarray(X, dtype=np.float64))
 
 
-def prediction_gap(history_a: object, history_b: object, X: np.ndarray) -> np.ndarray:
+def prediction_gap(history_a: TrainingHistory, history_b: TrainingHistory,
+                   X: np.ndarray) -> np.ndarray:
     """Largest ``|p_a - p_b|`` over inputs and classes at each shared snapshot step.
 
     Two runs of the same optimizer in different coordinates (``compare(..., reparametrize=c)``)
@@ -141,7 +150,7 @@ class TrajectoryPCA:
 
 
 def trajectory_pca(
-    histories: Mapping[str, object],
+    histories: Mapping[str, TrainingHistory],
     X: np.ndarray,
     y: np.ndarray,
     *,
@@ -162,7 +171,7 @@ def trajectory_pca(
     padding : float
         Margin around the paths' bounding box, as a fraction of its size.
     """
-    _check_resolution(resolution)
+    resolution = check_resolution(resolution)
     if not histories:
         raise ViewError("trajectory_pca needs at least one run")
     first = next(iter(histories.values()))
@@ -226,8 +235,7 @@ def _predict(model: nn.Module, thetas: np.ndarray, X: np.ndarray) -> np.ndarray:
     return torch.cat(out).cpu().numpy()
 
 
-def _check_resolution(resolution: int) -> None:
-    if isinstance(resolution, bool) or not isinstance(resolution, int | np.integer) or not (
-        2 <= resolution <= _MAX_RESOLUTION
-    ):
-        raise ViewError(f"resolution={resolution!r} must be an integer in 2..{_MAX_RESOLUTION}")
+def check_resolution(resolution: object) -> int:
+    """``resolution`` as an ``int`` if it is an integer in ``2..MAX_RESOLUTION`` (points per
+    axis of a picture's grid); raises :class:`ViewError` otherwise."""
+    return check_int("resolution", resolution, 2, MAX_RESOLUTION, error=ViewError)

@@ -15,6 +15,7 @@ from torch import nn
 
 from geomcore.optim import models
 from geomcore.optim._views import predict_snapshots, prediction_gap
+from geomcore.optim.fisher import Solver
 from geomcore.optim.tasks import Task
 from geomcore.optim.training import TrainingHistory, compare, single_threaded
 
@@ -98,7 +99,7 @@ def reparametrization_demo(
     ngd_lr: float = 0.5,
     damping: float = 1e-8,
     kl_clip: float | None = 0.1,
-    solver: str = "exact",
+    solver: Solver = "exact",
     steps: int = 50,
     seed: int = 0,
     max_snapshots: int = 30,

@@ -37,6 +37,7 @@ model's parameters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 import torch
@@ -47,6 +48,7 @@ from geomcore.optim._functional import (
     FISHER_KINDS,
     MAX_DENSE_SIZE,
     FisherError,
+    FisherKind,
     Linearization,
     as_inputs,
     check_finite,
@@ -64,11 +66,13 @@ __all__ = [
     "DIRECT_COST_LIMIT",
     "FISHER_KINDS",
     "FisherError",
+    "FisherKind",
     "FisherSpectrum",
     "KroneckerFactors",
     "MAX_DENSE_SIZE",
     "NaturalGradientResult",
     "SOLVERS",
+    "Solver",
     "fisher_matrix",
     "fisher_spectrum",
     "fisher_vector_product",
@@ -78,7 +82,9 @@ __all__ = [
     "natural_gradient_step",
 ]
 
-SOLVERS: tuple[str, ...] = ("exact", "cg", "auto")
+Solver = Literal["exact", "cg", "auto"]
+"""How :func:`natural_gradient` solves ``(F + λI) d = g`` (see its ``solver``)."""
+SOLVERS: tuple[Solver, ...] = get_args(Solver)
 """Solvers accepted by :func:`natural_gradient`."""
 
 
@@ -94,7 +100,7 @@ _CG_DENSE_G_ENTRIES = 1 << 20  # 8 MB: CG multiplies by an explicit G up to this
 def fisher_matrix(
     model: nn.Module,
     X: np.ndarray | torch.Tensor,
-    kind: str = "true",
+    kind: FisherKind = "true",
     *,
     y: np.ndarray | torch.Tensor | None = None,
     n_samples: int = 1,
@@ -108,7 +114,7 @@ def fisher_matrix(
         A classifier returning logits ``shape=[n, C]`` for inputs ``shape=[n, d]``.
     X : array, ``shape=[n, d]``
         Inputs the expectation runs over.
-    kind : str
+    kind : {"true", "empirical", "monte_carlo"}
         ``"true"``, ``"empirical"`` (needs ``y``) or ``"monte_carlo"``.
     y : array of int, ``shape=[n]``, optional
         Labels, for ``kind="empirical"``.
@@ -147,7 +153,7 @@ def fisher_vector_product(
     model: nn.Module,
     X: np.ndarray | torch.Tensor,
     v: np.ndarray | torch.Tensor,
-    kind: str = "true",
+    kind: FisherKind = "true",
     *,
     y: np.ndarray | torch.Tensor | None = None,
     n_samples: int = 1,
@@ -189,7 +195,7 @@ class NaturalGradientResult:
     loss: torch.Tensor
     logits: torch.Tensor
     quadratic: float
-    solver: str
+    solver: Literal["exact", "cg"]
     cg_iterations: int
     relative_residual: float
 
@@ -199,9 +205,9 @@ def natural_gradient(
     X: np.ndarray | torch.Tensor,
     y: np.ndarray | torch.Tensor,
     damping: float,
-    kind: str = "true",
+    kind: FisherKind = "true",
     *,
-    solver: str = "exact",
+    solver: Solver = "exact",
     cg_iters: int = 50,
     cg_tol: float = 1e-10,
     n_samples: int = 1,
@@ -217,7 +223,7 @@ def natural_gradient(
         Labels of the loss ``L = -(1/n) Σ log p(y_i|x_i)``.
     damping : float
         ``λ >= 0``; the direct solvers need ``F + λI`` positive definite.
-    solver : str
+    solver : {"exact", "cg", "auto"}
         ``"exact"``: Cholesky solve of the primal ``(F + λI)`` or, when ``m = n·r < P``, of the
         dual ``(nλI + GGᵀ)`` through ``(F + λI)⁻¹ = (I - Gᵀ(nλI + GGᵀ)⁻¹G)/λ`` (needs
         ``λ > 0``); raises :class:`FisherError` if the smaller side exceeds
@@ -241,9 +247,9 @@ def natural_gradient_step(
     X: np.ndarray | torch.Tensor,
     y: np.ndarray | torch.Tensor,
     damping: float,
-    kind: str = "true",
+    kind: FisherKind = "true",
     *,
-    solver: str = "exact",
+    solver: Solver = "exact",
     cg_iters: int = 50,
     cg_tol: float = 1e-10,
     n_samples: int = 1,
@@ -368,7 +374,7 @@ class FisherSpectrum:
 def fisher_spectrum(
     model: nn.Module,
     X: np.ndarray | torch.Tensor,
-    kind: str = "true",
+    kind: FisherKind = "true",
     *,
     y: np.ndarray | torch.Tensor | None = None,
     n_samples: int = 1,

@@ -34,6 +34,7 @@ from geomcore._validation import (
 )
 from geomcore.optim._functional import (
     FISHER_KINDS,
+    FisherKind,
     as_inputs,
     check_logits,
     output_factor,
@@ -46,7 +47,7 @@ from geomcore.optim._layers import (
     linear_params_check,
     parameter_gradients,
 )
-from geomcore.optim.fisher import SOLVERS, FisherError, natural_gradient_step
+from geomcore.optim.fisher import SOLVERS, FisherError, Solver, natural_gradient_step
 
 __all__ = ["KFAC", "NaturalGradient"]
 
@@ -91,10 +92,10 @@ class NaturalGradient(_ModelOptimizer):
         Step size ``η > 0``.
     damping : float
         Tikhonov damping ``λ >= 0`` (``> 0`` for the dual or CG solvers to be well posed).
-    fisher : str
+    fisher : {"true", "empirical", "monte_carlo"}
         ``"true"`` (exact expectation over the model's predictions), ``"empirical"`` (the batch
         labels) or ``"monte_carlo"`` (``n_samples`` sampled labels per input).
-    solver : str
+    solver : {"exact", "cg", "auto"}
         ``"exact"`` (direct Cholesky solve), ``"cg"`` (matrix-free conjugate gradient, at most
         ``cg_iters`` iterations) or ``"auto"`` (direct while cheap, CG above
         :data:`~geomcore.optim.fisher.DIRECT_COST_LIMIT`).
@@ -121,8 +122,8 @@ class NaturalGradient(_ModelOptimizer):
         lr: float = 0.5,
         damping: float = 1e-3,
         *,
-        fisher: str = "true",
-        solver: str = "exact",
+        fisher: FisherKind = "true",
+        solver: Solver = "exact",
         cg_iters: int = 10,
         kl_clip: float | None = None,
         n_samples: int = 1,
@@ -193,7 +194,7 @@ class KFAC(_ModelOptimizer):
         ``λ > 0``.
     update_interval : int
         Refresh factors and inverses every this many steps, ``1..1000``.
-    fisher : str
+    fisher : {"true", "empirical", "monte_carlo"}
         ``"true"``, ``"empirical"`` or ``"monte_carlo"``: how ``G`` takes its label expectation.
     factor_decay : float
         ``0 <= ρ < 1``: new factor = ``ρ · old + (1 - ρ) · batch``; ``0`` uses the batch only.
@@ -210,7 +211,7 @@ class KFAC(_ModelOptimizer):
         damping: float = 1e-2,
         update_interval: int = 1,
         *,
-        fisher: str = "true",
+        fisher: FisherKind = "true",
         factor_decay: float = 0.0,
         kl_clip: float | None = None,
         n_samples: int = 1,
@@ -238,6 +239,7 @@ class KFAC(_ModelOptimizer):
         """One update on the batch ``(inputs [n, d], targets [n])``; returns the loss before it."""
         group, params, counter, k = self._begin_step()
         X, y = as_inputs(self.model, inputs, targets)
+        assert y is not None  # targets is a tensor, so as_inputs returned one
         refresh = k % group["update_interval"] == 0 or "A" not in self.state[self.layers[0].weight]
         with torch.enable_grad():
             logits, captures = forward_capture(self.model, X, self.layers)
@@ -266,7 +268,9 @@ class KFAC(_ModelOptimizer):
             for layer in self.layers:
                 st = self.state[layer.weight]
                 grad = layer.weight.grad
+                assert grad is not None  # every parameter's .grad was set from ``grads`` above
                 if layer.bias is not None:
+                    assert layer.bias.grad is not None
                     grad = torch.cat([grad, layer.bias.grad.unsqueeze(1)], dim=1)
                 delta = st["G_inv"] @ grad @ st["A_inv"]
                 quadratics.append(torch.sum(delta * grad))
@@ -290,7 +294,7 @@ class KFAC(_ModelOptimizer):
     def _refresh(self, captures: list, deltas: list[torch.Tensor], n: int, group: dict) -> None:
         rho = group["factor_decay"]
         sqrt_damping = math.sqrt(group["damping"])
-        infos = 0
+        infos: int | torch.Tensor = 0  # LAPACK info codes, summed on the device
         for cap, delta in zip(captures, deltas, strict=True):
             st = self.state[cap.layer.weight]
             d = delta.reshape(-1, delta.shape[-1])

@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -25,6 +25,7 @@ from geomcore.optim import models
 from geomcore.optim._functional import FisherError
 from geomcore.optim._specs import (
     OPTIMIZER_KINDS,
+    OptimizerKind,
     TrainingError,
     build_optimizer,
     resolve_specs,
@@ -36,6 +37,8 @@ __all__ = [
     "DEFAULT_OPTIMIZERS",
     "MAX_STEPS",
     "OPTIMIZER_KINDS",
+    "OptimizerKind",
+    "RunStatus",
     "TrainingError",
     "TrainingHistory",
     "compare",
@@ -59,6 +62,10 @@ DEFAULT_OPTIMIZERS: dict[str, dict[str, Any]] = {
 }
 """The page's defaults, one per kind, each tuned to reach a training loss of 0.1 within 300
 full-batch steps on ``make_task("moons")`` with a 2-16-16-2 tanh MLP (see the tests)."""
+
+RunStatus = Literal["ok", "diverged", "failed"]
+"""How a run ended (see :attr:`TrainingHistory.status`)."""
+
 
 @dataclass
 class TrainingHistory:
@@ -103,6 +110,7 @@ class TrainingHistory:
 
     name: str
     spec: dict[str, Any]
+    model: nn.Module
     loss: list[float] = field(default_factory=list)
     train_accuracy: list[float] = field(default_factory=list)
     test_accuracy: list[float] = field(default_factory=list)
@@ -112,9 +120,8 @@ class TrainingHistory:
     kl: list[float] = field(default_factory=list)
     snapshots: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
     snapshot_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    status: str = "ok"
+    status: RunStatus = "ok"
     message: str = ""
-    model: nn.Module | None = None
 
     @property
     def steps(self) -> int:
@@ -217,7 +224,7 @@ def compare(
                             + (" or 'cuda'" if torch.cuda.is_available() else ""))
 
     try:
-        base = models.mlp(sizes, activation, seed=seed)
+        base: nn.Module = models.mlp(sizes, activation, seed=seed)
     except models.ModelError as err:
         raise TrainingError(str(err)) from err
     base = models.reparametrize(base, c).to(device)
@@ -236,7 +243,7 @@ def compare(
         for i, (name, spec, model, opt) in enumerate(runs):
             histories[name] = _train_one(
                 name, spec, model, opt, data, steps, batch_size, seed, snapshot_every,
-                lambda k, i=i: report(i * steps + k),
+                report.offset(i * steps),
             )
             report((i + 1) * steps)
     report.finish()
@@ -276,7 +283,8 @@ def summary_table(
     if reference is None:
         sgd = [n for n in names if histories[n].spec.get("kind") == "sgd"]
         reference = sgd[0] if sgd else (names[0] if names else None)
-    ref_ms = _median_ms(histories[reference]) if reference in histories else float("nan")
+    ref_ms = (_median_ms(histories[reference]) if reference is not None and reference in histories
+              else float("nan"))
     rows = []
     for name, h in histories.items():
         k = h.steps_to_loss(target_loss)
@@ -322,6 +330,10 @@ class _Progress:
             self.last = done // self.every
             self.callback(min(1.0, done / self.total))
 
+    def offset(self, start: int) -> Callable[[int], None]:
+        """A callback reporting ``start + k`` steps done when called with ``k``."""
+        return lambda k: self(start + k)
+
     def finish(self) -> None:
         if self.callback is not None:
             self.callback(1.0)
@@ -340,7 +352,6 @@ def _train_one(
     h.test_accuracy.append(_evaluate(model, data.X_test, data.y_test)[1])
     snaps, snap_steps = [theta.cpu().numpy()], [0]
     limit = DIVERGENCE_FACTOR * math.log(log_p.shape[1])
-    ours = isinstance(opt, NaturalGradient | KFAC)
     for k, idx in enumerate(_batches(data.X.shape[0], batch_size, steps, seed)):
         if idx is not None:
             idx = idx.to(data.X.device)
@@ -349,7 +360,7 @@ def _train_one(
             if data.cuda:
                 torch.cuda.synchronize()
             start = time.perf_counter()
-            if ours:
+            if isinstance(opt, NaturalGradient | KFAC):  # they take the batch, not a closure
                 opt.step(Xb, yb)
             else:
                 opt.zero_grad(set_to_none=True)
@@ -371,7 +382,7 @@ def _train_one(
             break
         grads = [p.grad for p in model.parameters() if p.grad is not None]
         h.wall_time.append(elapsed)
-        h.grad_norm.append(float(torch.sqrt(sum(torch.sum(g * g) for g in grads)))
+        h.grad_norm.append(float(torch.sqrt(torch.stack([torch.sum(g * g) for g in grads]).sum()))
                            if grads else 0.0)
         h.step_norm.append(float(torch.linalg.vector_norm(new_theta - theta)))
         h.kl.append(float(torch.sum(log_p.exp() * (log_p - new_log_p), dim=1).mean()))
