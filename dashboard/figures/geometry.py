@@ -233,19 +233,23 @@ def transport_drawing(transport: Transport, *, n_arrows: int = 12,
         length_3d = 0.3 * max(size, 1e-6)
     arrows = transport_arrows(transport, n_arrows=n_arrows, length_2d=length_2d,
                               length_3d=length_3d)
-    first = arrows[0]
-    s2 = length_2d / max(float(np.linalg.norm(transport.vectors[0])), 1e-12)
+    # The first and the last vector carry the lesson: drawn longer than the arrows along the
+    # loop (which would otherwise hide them), with the angle's arc between them.
+    k = 1.7
+    s2 = k * length_2d / max(float(np.linalg.norm(transport.vectors[0])), 1e-12)
     v3 = transport.vectors_xyz
-    s3 = length_3d / max(float(np.linalg.norm(v3[0])), 1e-12) if v3 is not None else 0.0
+    s3 = k * length_3d / max(float(np.linalg.norm(v3[0])), 1e-12) if v3 is not None else 0.0
     base_xyz = transport.loop_xyz[0] if transport.loop_xyz is not None else None
+    first = Arrow(transport.loop[0], transport.vectors[0] * s2, base_xyz,
+                  v3[0] * s3 if v3 is not None else None)
     last = Arrow(transport.loop[0], transport.vectors[-1] * s2, base_xyz,
                  v3[-1] * s3 if v3 is not None else None)
     big_enough = abs(transport.holonomy) >= np.radians(1.0)
-    arc = (transport.loop[0] + _slerp(first.vector, last.vector, 0.6 * length_2d)
+    arc = (transport.loop[0] + _slerp(first.vector, last.vector, 0.6 * k * length_2d)
            if big_enough else np.empty((0, 2)))
     arc_xyz = None
     if big_enough and base_xyz is not None and v3 is not None:
-        arc_xyz = base_xyz + _slerp(v3[0], v3[-1], 0.6 * length_3d)
+        arc_xyz = base_xyz + _slerp(v3[0], v3[-1], 0.6 * k * length_3d)
     # the arrows in between: skip the first (drawn on its own)
     return TransportDrawing(arrows[1:], first, last, arc, arc_xyz, float(transport.holonomy))
 
