@@ -97,6 +97,7 @@ class Geodesic:
 
 # -- helpers ------------------------------------------------------------------------------------
 def metric_of(space: Space) -> RiemannianMetric:
+    """The Riemannian metric of a space (a surface's first fundamental form)."""
     if isinstance(space, ParametricSurface):
         return space.intrinsic_metric()
     if isinstance(space, RiemannianMetric):
@@ -105,12 +106,14 @@ def metric_of(space: Space) -> RiemannianMetric:
 
 
 def embed(space: Space, coords: np.ndarray) -> np.ndarray | None:
+    """Points (..., 3) of a surface at ``coords`` (..., 2); None for an abstract metric."""
     if isinstance(space, ParametricSurface):
         return space.points(coords)
     return None
 
 
 def periods(metric: RiemannianMetric) -> np.ndarray:
+    """The period of each coordinate, shape (d,); 0 for a non-periodic one."""
     return np.array(
         [hi - lo if per else 0.0 for (lo, hi), per in zip(metric.domain, metric.periodic,
                                                           strict=True)]
@@ -128,6 +131,7 @@ def periodic_delta(metric: RiemannianMetric, diff: np.ndarray) -> np.ndarray:
 
 
 def wrap(metric: RiemannianMetric, x: np.ndarray) -> np.ndarray:
+    """``x`` (..., d) with periodic coordinates brought into their range ``[lo, hi)``."""
     out = np.array(x, dtype=float, copy=True)
     for i, ((lo, hi), per) in enumerate(zip(metric.domain, metric.periodic, strict=True)):
         if per:
