@@ -29,6 +29,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check geomcore dashboard tests benchmarks
+	$(BIN)/mypy geomcore dashboard
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --timeout 600 $(PYTEST_ARGS)

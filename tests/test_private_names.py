@@ -15,22 +15,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("geomcore", "dashboard")
 
-# Imports of private names still to be removed, each as "file: module.name". Every entry is
-# checked to still exist, so this list can only shrink.
-PENDING: set[str] = {
-    # geodesics.py / analysis.py / _space.py are being reworked elsewhere; their helpers become
-    # public names of the private module _space.py there (issue 6, section 5).
-    *(f"geomcore/geometry/analysis.py: geomcore.geometry.geodesics.{n}"
-      for n in ("_check_closed", "_embed", "_metric_of", "_straight_guesses", "_wrap")),
-    *(f"geomcore/geometry/geodesics.py: geomcore.geometry._space.{n}"
-      for n in ("_check_point", "_embed", "_is_singular", "_metric_of", "_outside",
-                "_periodic_delta", "_periods", "_wrap")),
-    *(f"geomcore/geometry/geodesics.py: geomcore.geometry.transport.{n}"
-      for n in ("_check_closed", "_signed_angle")),
-    *(f"geomcore/geometry/transport.py: geomcore.geometry._space.{n}"
-      for n in ("_metric_of", "_periodic_delta")),
-}
-
 
 def _is_private(name: str) -> bool:
     return name.startswith("_") and not name.startswith("__")
@@ -72,16 +56,11 @@ def _all_uses() -> set[str]:
 
 
 def test_no_module_uses_another_modules_private_names():
-    new = sorted(_all_uses() - PENDING)
-    assert not new, (
+    found = sorted(_all_uses())
+    assert not found, (
         "private names used across modules (make the name public, in a private module if it "
-        "is not part of the API):\n" + "\n".join(new)
+        "is not part of the API):\n" + "\n".join(found)
     )
-
-
-def test_the_pending_list_only_names_uses_that_still_exist():
-    gone = sorted(PENDING - _all_uses())
-    assert not gone, "remove these fixed entries from PENDING:\n" + "\n".join(gone)
 
 
 @pytest.mark.parametrize("source, expected", [

@@ -18,6 +18,7 @@ import streamlit as st
 
 from dashboard.cached.common import SpecItems
 from geomcore import optim
+from geomcore.optim.fisher import FisherKind, Solver
 
 MAX_TRAIN_STEPS = 1000
 MAX_SNAPSHOTS = 30
@@ -137,7 +138,7 @@ def trajectories_for(cfg: TrainConfig, names: tuple[str, ...] | None = None
 
 
 @st.cache_data(max_entries=16, show_spinner="Computing Fisher spectra…")
-def spectra_for(cfg: TrainConfig, kind: str
+def spectra_for(cfg: TrainConfig, kind: FisherKind
                 ) -> tuple[dict[str, optim.FisherSpectrum], tuple[str, ...]]:
     """Fisher eigenvalues at the shared initial network and at the last state of each run that
     finished, on the first :data:`SPECTRUM_POINTS` training inputs. Key ``""`` is the initial
@@ -180,7 +181,7 @@ class ReparamConfig:
     ngd_lr: float = 0.5
     damping: float = 1e-8
     kl_clip: float | None = 0.1
-    solver: str = "exact"
+    solver: Solver = "exact"
     steps: int = 50
     c: float = 10.0
     seed: int = 0

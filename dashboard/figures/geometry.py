@@ -17,7 +17,7 @@ from dashboard.figures.theme import (
 )
 from geomcore.geometry import metrics
 from geomcore.geometry.analysis import Transport
-from geomcore.geometry.geodesics import Geodesic
+from geomcore.geometry.geodesics import Geodesic, GeodesicStatus
 from geomcore.geometry.metrics import RiemannianMetric
 from geomcore.geometry.surfaces import ParametricSurface
 
@@ -67,9 +67,9 @@ def _casing(ink: str) -> str:
     return "white" if 0.299 * r + 0.587 * g + 0.114 * b < 110 else _DARK_CASING
 
 
-# Every status a Geodesic can carry (geomcore.geometry._space.Geodesic.status), in words. The
-# page never shows the codes themselves.
-STATUS_SENTENCES = {
+# How a geodesic drawn from one start point ended (Geodesic.status), in words; "not_shortest"
+# comes from log_map only and its own message is shown. The page never shows the codes.
+STATUS_SENTENCES: dict[GeodesicStatus, str] = {
     "ok": "The geodesic reached its full length {length:.2f}.",
     "left_domain": "The geodesic reached the edge of the chart after length {length:.2f}; "
                    "it is drawn up to there.",

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -296,8 +297,9 @@ def make_decision_animation(
         s = np.asarray(snapshot_steps[name])
         return int(np.clip(np.searchsorted(s, step, side="right") - 1, 0, len(s) - 1))
 
-    titles = [name if name not in (stopped or {}) else f"{name} (stopped at step "
-              f"{stopped[name]})" for name in names]
+    stopped_at = stopped or {}
+    titles = [name if name not in stopped_at else f"{name} (stopped at step "
+              f"{stopped_at[name]})" for name in names]
     n_cols = min(len(names), DECISION_COLUMNS)
     n_rows = -(-len(names) // n_cols)
     top, bottom, gap = 60, 235, 70  # px: title; x-axis, slider and buttons; between rows
@@ -557,11 +559,12 @@ def make_kl_figure(
     return fig
 
 
-def _log_dtick(series: Sequence[Sequence[float]]) -> int | None:
+def _log_dtick(series: Sequence[npt.ArrayLike]) -> int | None:
     """One labelled tick per decade (per two beyond eight decades) on a log axis spanning at
     least one decade, so that Plotly does not print its "2" and "5" labels between decades;
     ``None`` (Plotly's own 2-5-10 ticks, the only labels there are) under one decade."""
-    values = np.concatenate([np.asarray(v, dtype=float).ravel() for v in series] or [[]])
+    values = np.concatenate([np.asarray(v, dtype=float).ravel() for v in series]
+                            or [np.zeros(0)])
     values = values[np.isfinite(values) & (values > 0)]
     if values.size == 0:
         return None
@@ -728,7 +731,7 @@ def cost_reference(histories: Mapping[str, TrainingHistory]) -> str | None:
     (a run that diverged on its first step has no step time to compare with)."""
     timed = [n for n, h in histories.items() if h.wall_time]
     sgd = [n for n in timed if histories[n].spec.get("kind") == "sgd"]
-    return (sgd or timed or [None])[0]
+    return next(iter(sgd or timed), None)
 
 
 def summary_rows(rows: Sequence[Mapping[str, Any]], target_loss: float,
@@ -820,10 +823,10 @@ def trade_off_text(rows: Sequence[Mapping[str, Any]], target_loss: float, *,
     fastest_time = min(reached, key=lambda n: reached[n]["time_to_target"])
     r_s, r_t = reached[fastest_steps], reached[fastest_time]
     cost = r_s.get("relative_cost")
-    priced = reference is not None and cost is not None and np.isfinite(cost)
     text = (f"To reach a training loss of {target_loss:g}, **{fastest_steps}** needed the "
             f"fewest steps ({r_s['steps_to_target']})")
-    if priced and fastest_steps != reference:
+    if (reference is not None and cost is not None and np.isfinite(cost)
+            and fastest_steps != reference):
         text += f", at {cost:.1f}× the cost of a{'n' if reference[0] in 'AEIOS' else ''} "
         text += f"{reference} step"
     if fastest_time == fastest_steps:

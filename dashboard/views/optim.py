@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from dashboard.cached import optim as cached
 from dashboard.cached.common import ProgressBar, cached_figure, freeze_specs
 from dashboard.figures import optim as figs
 from dashboard.widgets import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, guarded, parse_hidden
-from geomcore.optim import DEFAULT_OPTIMIZERS, TASK_NAMES, summary_table
+from geomcore.optim import DEFAULT_OPTIMIZERS, TASK_NAMES, Task, TrainingHistory, summary_table
+from geomcore.optim.fisher import FisherKind, Solver
 from geomcore.optim.models import ACTIVATIONS
 from geomcore.optim.tasks import DEFAULT_NOISE
 
@@ -24,15 +27,17 @@ VIEWS = {
 }
 TASK_TITLES = {"moons": "two moons", "circles": "circles", "spirals": "two spirals",
                "xor": "XOR", "blobs": "three blobs", "digits": "8×8 digits (64-d, 10 classes)"}
-FISHER_KINDS = {"true": "true (model's own labels)", "empirical": "empirical (data labels)",
-                "monte_carlo": "Monte-Carlo (sampled labels)"}
-SOLVERS = {"auto": "auto", "exact": "exact (direct solve)", "cg": "conjugate gradient"}
+FISHER_KINDS: dict[FisherKind, str] = {"true": "true (model's own labels)",
+                                       "empirical": "empirical (data labels)",
+                                       "monte_carlo": "Monte-Carlo (sampled labels)"}
+SOLVERS: dict[Solver, str] = {"auto": "auto", "exact": "exact (direct solve)",
+                              "cg": "conjugate gradient"}
 DAMPINGS = [1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
-BATCHES = ["full", 16, 32, 64, 128, 256]
+BATCHES: list[str | int] = ["full", 16, 32, 64, 128, 256]
 TARGETS = [0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01]
 KL_BUDGETS = [None, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0]
 CURVATURE_KINDS = ("ngd", "kfac")
-PLOT = {"config": {"displaylogo": False}}
+PLOT_CONFIG: dict[str, Any] = {"displaylogo": False}
 
 st.title("Natural gradient")
 st.caption(
@@ -44,7 +49,8 @@ st.caption(
 # -- controls --------------------------------------------------------------------------------------
 with st.sidebar:
     st.header("Task")
-    task_name = st.selectbox("Task", TASK_NAMES, format_func=TASK_TITLES.get, key="optim_task")
+    task_name = st.selectbox("Task", TASK_NAMES, format_func=TASK_TITLES.__getitem__,
+                             key="optim_task")
     noise = st.slider("Noise", 0.0, 2.0, float(DEFAULT_NOISE[task_name]), step=0.05,
                       key=f"optim_noise_{task_name}",
                       help="Standard deviation of the noise (for blobs: of each cluster).")
@@ -64,7 +70,7 @@ with st.sidebar:
     chosen = st.multiselect("Optimizers", list(DEFAULT_OPTIMIZERS),
                             default=list(DEFAULT_OPTIMIZERS), key="optim_chosen")
     fisher_kind = st.radio("Fisher (NGD and K-FAC)", list(FISHER_KINDS),
-                           format_func=FISHER_KINDS.get, key="optim_fisher")
+                           format_func=FISHER_KINDS.__getitem__, key="optim_fisher")
     kl_clip = st.select_slider(
         "KL budget of a step (NGD and K-FAC)", KL_BUDGETS,
         value=DEFAULT_OPTIMIZERS["NGD"]["kl_clip"], key="optim_kl_clip",
@@ -88,7 +94,7 @@ with st.sidebar:
         specs[name] = spec
     if "NGD" in specs:
         specs["NGD"]["solver"] = st.selectbox(
-            "NGD solver", list(SOLVERS), format_func=SOLVERS.get, key="optim_solver",
+            "NGD solver", list(SOLVERS), format_func=SOLVERS.__getitem__, key="optim_solver",
             help="auto: a direct solve while it is cheap, conjugate gradient above.")
 
     st.header("Training")
@@ -96,7 +102,8 @@ with st.sidebar:
                          format_func=lambda b: "full batch" if b == "full" else str(b))
     steps = st.slider("Steps", 10, cached.MAX_TRAIN_STEPS, 300, step=10, key="optim_steps")
 
-view = st.radio("View", list(VIEWS), format_func=VIEWS.get, horizontal=True, key="optim_view")
+view = st.radio("View", list(VIEWS), format_func=VIEWS.__getitem__, horizontal=True,
+                key="optim_view")
 
 
 def _explain() -> None:
@@ -170,30 +177,33 @@ def _explain() -> None:
 
 
 # -- experiment ------------------------------------------------------------------------------------
-histories = None
-task = None
-cfg = None
-with guarded("the training"):
-    if not specs:
-        raise ValueError("choose at least one optimizer in the sidebar")
-    hidden = parse_hidden(hidden_text)
-    task_cfg = cached.TaskConfig(task_name, n=n_train, noise=float(noise), seed=seed)
-    cfg = cached.TrainConfig(
-        task=task_cfg, hidden=hidden, activation=activation,
-        optimizers=freeze_specs(specs),
-        batch_size=None if batch == "full" else int(batch), steps=int(steps), seed=seed,
-    )
-    task = cached.task_for(task_cfg)
-    bar = ProgressBar(f"Training {len(specs)} optimizers for {steps} steps…")
-    try:
-        histories = cached.histories_for(cfg, _progress=bar)
-    finally:
-        bar.clear()
+def _run_experiment() -> tuple[dict[str, TrainingHistory], Task, cached.TrainConfig] | None:
+    """Train every chosen optimizer (cached); None, with the reason shown, if it cannot run."""
+    with guarded("the training"):
+        if not specs:
+            raise ValueError("choose at least one optimizer in the sidebar")
+        hidden = parse_hidden(hidden_text)
+        task_cfg = cached.TaskConfig(task_name, n=n_train, noise=float(noise), seed=seed)
+        cfg = cached.TrainConfig(
+            task=task_cfg, hidden=hidden, activation=activation,
+            optimizers=freeze_specs(specs),
+            batch_size=None if batch == "full" else int(batch), steps=int(steps), seed=seed,
+        )
+        task = cached.task_for(task_cfg)
+        bar = ProgressBar(f"Training {len(specs)} optimizers for {steps} steps…")
+        try:
+            return cached.histories_for(cfg, _progress=bar), task, cfg
+        finally:
+            bar.clear()
+    return None
 
-if histories is None or task is None or cfg is None:
+
+experiment = _run_experiment()
+if experiment is None:
     st.info("Fix the setting in the sidebar; the pictures appear once the training can run.")
     _explain()
     st.stop()
+histories, task, cfg = experiment
 
 for h in histories.values():
     if h.status != "ok":
@@ -223,10 +233,10 @@ def _training_view() -> None:
         # (each chart keeps Streamlit's minimum width instead of squeezing its titles).
         with st.container(horizontal=True, gap="small", key="optim_curves"):
             for i, fig in enumerate(panels):
-                st.plotly_chart(fig, key=f"optim_curves_{i}", **PLOT)
+                st.plotly_chart(fig, key=f"optim_curves_{i}", config=PLOT_CONFIG)
     if task.n_features == 2:
         with guarded("the decision boundaries"):
-            st.plotly_chart(_decision_animation(cfg), key="optim_boundaries", **PLOT)
+            st.plotly_chart(_decision_animation(cfg), key="optim_boundaries", config=PLOT_CONFIG)
     else:
         st.info(f"Decision boundaries need 2-d inputs; this task has {task.n_features} "
                 "features. The other views work for every task.")
@@ -259,7 +269,7 @@ def _trajectory_view() -> None:
             st.caption(f"Left out (stopped early, their last state would dominate the "
                        f"projection): {', '.join(left_out)}.")
         st.plotly_chart(figs.make_trajectory_figure(pca, colors=colors),
-                        key="optim_trajectories", **PLOT)
+                        key="optim_trajectories", config=PLOT_CONFIG)
         st.caption("All runs start at the same point (black). The plane is the one that best "
                    "fits all the snapshots together; the loss is evaluated on it, so a path "
                    "can cross a contour that the real, higher-dimensional path went around.")
@@ -278,7 +288,7 @@ def _spectrum_view() -> None:
                         ["damping"])
         st.plotly_chart(figs.make_spectrum_figure(spectra, damping=damping, kind=fisher_kind,
                                                   colors=colors),
-                        key="optim_spectrum", **PLOT)
+                        key="optim_spectrum", config=PLOT_CONFIG)
         cols = st.columns(len(spectra))
         for col, (name, s) in zip(cols, spectra.items(), strict=True):
             col.metric(f"κ(F + λI), {name or 'initial'}",
@@ -298,7 +308,7 @@ def _spectrum_view() -> None:
 def _kl_view() -> None:
     with guarded("the KL per step"):
         st.plotly_chart(figs.make_kl_figure(histories, kl_clip=kl_clip), key="optim_kl",
-                        **PLOT)
+                        config=PLOT_CONFIG)
     st.caption(figs.kl_budget_text(histories, kl_clip))
 
 
@@ -311,7 +321,7 @@ def _ellipses_view() -> None:
     n_steps = c.slider("Steps", 5, 100, 30, key="optim_ell_steps")
     with guarded("the two-weight model"):
         geo = cached.logistic_for(float(lr_gd), float(lr_ngd), int(n_steps))
-        st.plotly_chart(figs.make_logistic_figure(geo), key="optim_ellipses", **PLOT)
+        st.plotly_chart(figs.make_logistic_figure(geo), key="optim_ellipses", config=PLOT_CONFIG)
         st.caption(
             "p(y = 1 | x) = σ(w₁x₁ + w₂x₂) on 400 points with x₁ four times as spread as x₂. "
             "Each ellipse is {w : (w − c)ᵀF(c)(w − c) = r²} (r = "
@@ -328,7 +338,7 @@ def _reparam_view() -> None:
     a, b, c = st.columns(3)
     model = a.radio("Model", ["linear", "network"], horizontal=True, key="optim_rep_model",
                     format_func={"linear": "softmax regression",
-                                 "network": "the network above"}.get)
+                                 "network": "the network above"}.__getitem__)
     scale = b.select_slider("Scale c of the first layer", [0.1, 0.5, 2.0, 10.0, 100.0],
                             value=10.0, key="optim_rep_c")
     n_steps = c.slider("Steps", 10, 200, 50, step=10, key="optim_rep_steps")
@@ -346,7 +356,7 @@ def _reparam_view() -> None:
         rep = cached.ReparamConfig(task=cfg.task, hidden=cfg.hidden, activation=activation,
                                    sgd_lr=float(sgd_lr), ngd_lr=float(ngd["lr"]),
                                    damping=float(ngd["damping"]), kl_clip=ngd.get("kl_clip"),
-                                   solver=str(ngd.get("solver", "exact")),
+                                   solver=ngd.get("solver", "exact"),
                                    steps=int(n_steps), c=float(scale), seed=seed)
     with guarded("the reparametrisation demo"):
         bar = ProgressBar("Training SGD and NGD in both coordinate systems…")
@@ -358,7 +368,7 @@ def _reparam_view() -> None:
             st.warning(message)
         st.plotly_chart(figs.make_reparam_figure(demo.probs, demo.gaps, demo.gap_steps,
                                                  demo.c, linear=not rep.hidden),
-                        key="optim_reparam", **PLOT)
+                        key="optim_reparam", config=PLOT_CONFIG)
         cols = st.columns(len(demo.gaps))
         for col, (name, gap) in zip(cols, demo.gaps.items(), strict=True):
             col.metric(f"{name}: largest gap, c = 1 vs c = {demo.c:g}",
@@ -388,7 +398,8 @@ def _curvature_view() -> None:
         states = {"initial network": cached.curvature_for(cfg, ""),
                   f"{name} after {histories[name].steps} steps": cached.curvature_for(cfg,
                                                                                       name)}
-        st.plotly_chart(figs.make_curvature_figure(states), key="optim_curvature", **PLOT)
+        st.plotly_chart(figs.make_curvature_figure(states), key="optim_curvature",
+                        config=PLOT_CONFIG)
         st.dataframe(figs.curvature_rows(states), hide_index=True, key="optim_curv_table")
         first = next(iter(states.values()))
         st.caption(
@@ -417,9 +428,9 @@ def _adam_view() -> None:
                              value=steps_list[-1], key="optim_adam_step")
         index = steps_list.index(k)
         st.plotly_chart(figs.make_adam_fisher_figure(view_data, index), key="optim_adam",
-                        **PLOT)
+                        config=PLOT_CONFIG)
         st.plotly_chart(figs.make_adam_direction_figure(view_data, index),
-                        key="optim_adam_dirs", **PLOT)
+                        key="optim_adam_dirs", config=PLOT_CONFIG)
         st.caption(figs.adam_fisher_text(view_data, index))
 
 

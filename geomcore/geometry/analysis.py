@@ -7,21 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
-from geomcore.geometry.geodesics import (
-    Geodesic,
-    Space,
-    _check_closed,
-    _embed,
-    _metric_of,
-    _straight_guesses,
-    _wrap,
-    coordinate_loop,
-    enclosed_curvature,
-    log_map,
-)
+from geomcore.geometry._space import Space, embed, metric_of, straight_guesses, wrap
+from geomcore.geometry.geodesics import Geodesic, coordinate_loop, enclosed_curvature, log_map
 from geomcore.geometry.surfaces import ParametricSurface
-from geomcore.geometry.transport import CLOSURE_TOL, holonomy_angle, transport_with_holonomy
+from geomcore.geometry.transport import (
+    CLOSURE_TOL,
+    check_closed,
+    holonomy_angle,
+    transport_with_holonomy,
+)
 
 __all__ = [
     "GeodesicCircle",
@@ -68,7 +64,7 @@ def geodesic_circles(spray: Sequence[Geodesic], n_circles: int = 4) -> list[Geod
         reached = [idx < len(g.coords) for g in spray]
         coords = np.array([g.coords[idx] if ok else np.full(g.coords.shape[1], np.nan)
                            for g, ok in zip(spray, reached, strict=True)])
-        xyz = np.array([g.xyz[idx] if ok else np.full(3, np.nan)
+        xyz = np.array([g.xyz[idx] if ok and g.xyz is not None else np.full(3, np.nan)
                         for g, ok in zip(spray, reached, strict=True)]) if has_xyz else None
         out.append(GeodesicCircle(
             radius=speed * t, coords=np.vstack([coords, coords[:1]]),
@@ -77,26 +73,26 @@ def geodesic_circles(spray: Sequence[Geodesic], n_circles: int = 4) -> list[Geod
     return out
 
 
-def straight_segment(space: Space, p: Sequence[float], q: Sequence[float],
+def straight_segment(space: Space, p: npt.ArrayLike, q: npt.ArrayLike,
                      n: int = 400) -> np.ndarray:
     """The straight segment from p to the nearest periodic image of q, in coordinates; (n, d)."""
-    metric = _metric_of(space)
+    metric = metric_of(space)
     p, q = np.asarray(p, float), np.asarray(q, float)
-    target = _straight_guesses(metric, p, q, 1)[0]
+    target = straight_guesses(metric, p, q, 1)[0]
     return p + np.linspace(0.0, 1.0, n)[:, None] * (target - p)
 
 
-def straight_line_length(space: Space, p: Sequence[float], q: Sequence[float],
+def straight_line_length(space: Space, p: npt.ArrayLike, q: npt.ArrayLike,
                          n: int = 400) -> float:
     """Riemannian length of the straight segment from p to q *in coordinates* (to the nearest
     periodic image of q): ``∫₀¹ |q − p|_g(p + s(q − p)) ds``. A geodesic is never longer."""
-    metric = _metric_of(space)
+    metric = metric_of(space)
     pts = straight_segment(space, p, q, n)
     speeds = metric.norm(pts, np.broadcast_to(pts[-1] - pts[0], pts.shape))
     return float(np.trapezoid(speeds, dx=1.0 / (n - 1)))
 
 
-def chord_length(surface: ParametricSurface, p: Sequence[float], q: Sequence[float]) -> float:
+def chord_length(surface: ParametricSurface, p: npt.ArrayLike, q: npt.ArrayLike) -> float:
     """Euclidean distance in R³ between r(p) and r(q): a lower bound for the geodesic distance."""
     a = surface.points(np.asarray(p, float))
     b = surface.points(np.asarray(q, float))
@@ -118,7 +114,7 @@ class ShortestPath:
         return self.geodesic.ok
 
 
-def shortest_path(space: Space, p: Sequence[float], q: Sequence[float],
+def shortest_path(space: Space, p: npt.ArrayLike, q: npt.ArrayLike,
                   n_points: int = 200) -> ShortestPath:
     """:func:`~geomcore.geometry.geodesics.log_map` plus the chord (surfaces only) and the
     coordinate-straight-line length, the two bounds a geodesic's length sits between."""
@@ -126,7 +122,7 @@ def shortest_path(space: Space, p: Sequence[float], q: Sequence[float],
     chord = chord_length(space, p, q) if isinstance(space, ParametricSurface) else None
     segment = straight_segment(space, p, q, 120)
     return ShortestPath(geodesic=geo, chord=chord, straight=straight_line_length(space, p, q),
-                        segment=segment, segment_xyz=_embed(space, segment))
+                        segment=segment, segment_xyz=embed(space, segment))
 
 
 @dataclass(frozen=True)
@@ -183,12 +179,12 @@ def _pushforward(surface: ParametricSurface, coords: np.ndarray, w: np.ndarray,
     return du * w[:, :1] + dv * w[:, 1:2]
 
 
-def transport_around(space: Space, loop: np.ndarray, w0: Sequence[float] | None = None,
+def transport_around(space: Space, loop: np.ndarray, w0: npt.ArrayLike | None = None,
                      ) -> Transport:
     """Transport ``w0`` (default: the g-unit vector along ∂_1) once around ``loop``."""
-    metric = _metric_of(space)
+    metric = metric_of(space)
     loop = np.asarray(loop, float)
-    _check_closed(metric, loop)  # also: inside the domain, off singular points
+    check_closed(metric, loop)  # also: inside the domain, off singular points
     if w0 is None:
         g0 = metric.metric(loop[0])
         w0 = np.array([1.0 / np.sqrt(g0[0, 0]), 0.0])
@@ -202,8 +198,8 @@ def transport_around(space: Space, loop: np.ndarray, w0: Sequence[float] | None 
         lo, hi = metric.domain[0]
         u_ref = lo + 2e-2 * (hi - lo)
         edge = holonomy_angle(space, coordinate_loop(space, u_ref, n_points=len(loop)))
-    wrapped = _wrap(metric, loop)
-    xyz = _embed(space, wrapped)
+    wrapped = wrap(metric, loop)
+    xyz = embed(space, wrapped)
     vec_xyz = _pushforward(space, wrapped, vectors) if isinstance(space, ParametricSurface) \
         else None
     return Transport(loop=wrapped, loop_xyz=xyz, vectors=vectors, vectors_xyz=vec_xyz,

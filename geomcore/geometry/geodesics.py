@@ -23,30 +23,31 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy.integrate import odeint, solve_bvp, solve_ivp
 
 from geomcore._validation import check_int
 from geomcore.geometry._compile import ScalarSystem
-from geomcore.geometry._space import (  # noqa: F401  (re-exported for callers and tests)
+from geomcore.geometry._space import (
     MAX_DIRECTIONS,
     MAX_POINTS,
     Geodesic,
     GeodesicError,
+    GeodesicStatus,
     Space,
-    _check_point,
-    _embed,
-    _is_singular,
-    _metric_of,
-    _outside,
-    _periodic_delta,
-    _periods,
-    _wrap,
+    check_point,
+    embed,
+    is_singular,
+    metric_of,
+    outside,
+    periodic_delta,
+    periods,
+    straight_guesses,
+    wrap,
 )
 from geomcore.geometry.charts import QUALITY_SLOW, QUALITY_STOP, Atlas, atlas_for
 from geomcore.geometry.metrics import RiemannianMetric
-from geomcore.geometry.transport import (  # noqa: F401  (part of this module's API)
-    _check_closed,
-    _signed_angle,
+from geomcore.geometry.transport import (
     coordinate_circle,
     coordinate_loop,
     enclosed_curvature,
@@ -57,6 +58,7 @@ from geomcore.geometry.transport import (  # noqa: F401  (part of this module's 
 __all__ = [
     "Geodesic",
     "GeodesicError",
+    "GeodesicStatus",
     "exp_map",
     "spray",
     "log_map",
@@ -94,9 +96,9 @@ def _first_bad(metric: RiemannianMetric, states: np.ndarray, g: np.ndarray,
     x = np.moveaxis(states[:, :d], 1, -1)  # (n, m, d)
     bad = ~np.all(np.isfinite(states), axis=1)
     bad |= np.max(np.abs(states[:, d:]), axis=1) > speed_limit
-    outside = _outside(metric, x)
-    singular = (_is_singular(metric, x, g) | bad) & ~outside
-    flags = singular | outside
+    off_domain = outside(metric, x)
+    singular = (is_singular(metric, x, g) | bad) & ~off_domain
+    flags = singular | off_domain
     first = np.where(flags.any(axis=0), np.argmax(flags, axis=0), n)
     why = np.full(m, _OK)
     lows = np.array([lo for lo, _ in metric.domain])
@@ -110,12 +112,12 @@ def _first_bad(metric: RiemannianMetric, states: np.ndarray, g: np.ndarray,
         # singularity, not an exit from the chart.
         edge = np.clip(x[k, j], lows, highs)
         near = edge if k == 0 else 0.5 * (edge + x[k - 1, j])
-        why[j] = _SINGULAR if _is_singular(metric, np.stack([edge, near])).any() else _LEFT
+        why[j] = _SINGULAR if is_singular(metric, np.stack([edge, near])).any() else _LEFT
     return first, why
 
 
 def _finish_batch(space: Space, metric: RiemannianMetric, t: np.ndarray, states: np.ndarray,
-                  status: str = "ok", message: str = "",
+                  status: GeodesicStatus = "ok", message: str = "",
                   speed_limit: float = np.inf) -> list[Geodesic]:
     """Cut each trajectory of ``states`` (n, 2d, m) where it becomes invalid and package it.
 
@@ -131,8 +133,8 @@ def _finish_batch(space: Space, metric: RiemannianMetric, t: np.ndarray, states:
     with np.errstate(all="ignore"):
         energy = np.einsum("...i,...ij,...j->...", xdot, g, xdot)  # (n, m)
     speed = np.sqrt(np.maximum(energy, 0.0))
-    wrapped = _wrap(metric, safe_x)
-    xyz = _embed(space, wrapped)
+    wrapped = wrap(metric, safe_x)
+    xyz = embed(space, wrapped)
     dt = np.diff(t)
     out = []
     for j in range(m):
@@ -156,7 +158,7 @@ def _finish_batch(space: Space, metric: RiemannianMetric, t: np.ndarray, states:
 
 
 def _finish(space: Space, metric: RiemannianMetric, t: np.ndarray, states: np.ndarray,
-            status: str = "ok", message: str = "") -> Geodesic:
+            status: GeodesicStatus = "ok", message: str = "") -> Geodesic:
     """:func:`_finish_batch` for one trajectory, ``states`` of shape (n, 2d)."""
     return _finish_batch(space, metric, t, states[:, :, None], status, message)[0]
 
@@ -182,6 +184,8 @@ def _rows_reached(t: np.ndarray, info: dict) -> int:
 
 
 # -- integration across charts ------------------------------------------------------------------
+_Rhs = Callable[[np.ndarray, float], "list[float] | np.ndarray"]
+"""A right-hand side ``f(y, t)`` in ``odeint``'s argument order."""
 _MAX_ROUNDS = 64
 """Most restarts (chart changes, recoveries after an integrator failure) of one batch."""
 
@@ -194,7 +198,7 @@ class _Track:
     times: list[np.ndarray]
     states: list[np.ndarray]  # per segment, shape (k, n_state), in that segment's chart
     charts: list[int]
-    stop: str = "ok"  # "ok", "left_domain", "singular" or "not_converged"
+    stop: GeodesicStatus = "ok"  # "ok", "left_domain", "singular" or "not_converged"
     stop_time: float = 0.0
 
 
@@ -244,14 +248,13 @@ def _slowdown_batch(metric: RiemannianMetric, atlas: Atlas | None,
     return sigma_single
 
 
-def _scalar_rhs(system: ScalarSystem, pv: Sequence[float],
-                n_state: int) -> Callable[[np.ndarray, float], list]:
+def _scalar_rhs(system: ScalarSystem, pv: Sequence[float], n_state: int) -> _Rhs:
     """The time-changed right-hand side for one state in a chart of an atlas (plain floats:
     odeint calls it once per evaluation, so the per-call cost is what matters)."""
     fn = system.scalar_rhs(pv)
     lo, width = QUALITY_STOP, QUALITY_SLOW - QUALITY_STOP
 
-    def rhs(y: np.ndarray, t: float) -> list:
+    def rhs(y: np.ndarray, t: float) -> list[float]:
         s = (abs(math.sin(y[0])) - lo) / width
         if s >= 1.0:
             return [*fn(y[:n_state], t), 1.0]
@@ -266,8 +269,7 @@ def _scalar_rhs(system: ScalarSystem, pv: Sequence[float],
 
 
 def _batch_rhs(system: ScalarSystem, pv: Sequence[float], n_state: int, m: int,
-               sigma: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray, float],
-                                                                       np.ndarray]:
+               sigma: Callable[[np.ndarray], np.ndarray]) -> _Rhs:
     def rhs(y: np.ndarray, t: float) -> np.ndarray:
         Y = y.reshape(n_state + 1, m)
         out = np.empty_like(Y)
@@ -306,7 +308,7 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
     m = len(y0)
     n = len(times)
     n_state = y0.shape[1]
-    base = _metric_of(space)
+    base = metric_of(space)
     tracks = [_Track([], [], []) for _ in range(m)]
     # column -> (chart, state, τ, index of the first requested time still to sample)
     pending = {j: (0, np.asarray(y0[j], float), 0.0, 0) for j in range(m)}
@@ -357,7 +359,7 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
                 if atlas is None:
                     x = Sj[:, :metric.dim]
                     safe = np.where(np.isfinite(x), x, 0.0)
-                    bad |= _outside(metric, safe) | _is_singular(metric, safe)
+                    bad |= outside(metric, safe) | is_singular(metric, safe)
                     bad |= np.max(np.abs(Sj[:, metric.dim:2 * metric.dim]), axis=1) > speed_limit
                 k = int(np.argmax(bad)) if bad.any() else got
                 track = tracks[j]
@@ -399,7 +401,7 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
 
 def _track_geodesic(space: Space, atlas: Atlas | None, track: _Track) -> Geodesic:
     """Package a track of :func:`_march` as a :class:`Geodesic` in chart 0."""
-    base = _metric_of(space)
+    base = metric_of(space)
     d = base.dim
     if not track.states:
         times = np.zeros(0)
@@ -432,10 +434,10 @@ def _track_geodesic(space: Space, atlas: Atlas | None, track: _Track) -> Geodesi
     if atlas is not None and len(track.charts) > 1:
         # continuous except for the jump of π in longitude where the curve crosses a pole
         unwrapped = x0.copy()
-        for i, per in enumerate(_periods(base)):
+        for i, per in enumerate(periods(base)):
             if per:
                 unwrapped[:, i] = np.unwrap(x0[:, i], period=per)
-    wrapped = _wrap(base, x0)
+    wrapped = wrap(base, x0)
     speed = np.sqrt(np.maximum(energy, 0.0))
     if k >= 2:
         length = float(np.sum(0.5 * (speed[1:] + speed[:-1]) * np.diff(times)))
@@ -449,12 +451,13 @@ def _track_geodesic(space: Space, atlas: Atlas | None, track: _Track) -> Geodesi
         message = f"{_MESSAGES[_LEFT]} at t = {track.stop_time:.3g}"
     elif status == "not_converged":
         message = f"the integrator could not continue past t = {track.stop_time:.3g}"
+    xyz: np.ndarray | None
     if atlas is not None:
         xyz = np.concatenate([atlas.charts[c].points(st[:, :d]) for st, c in
                               zip(track.states, track.charts, strict=True)]) if k else \
             np.zeros((0, 3))
     else:
-        xyz = _embed(space, wrapped)
+        xyz = embed(space, wrapped)
     return Geodesic(coords=wrapped, velocities=xdot0, times=times, xyz=xyz, length=length,
                     status=status, message=message, energy_drift=drift, unwrapped=unwrapped,
                     charts=chart_of if atlas is not None else None)
@@ -463,8 +466,8 @@ def _track_geodesic(space: Space, atlas: Atlas | None, track: _Track) -> Geodesi
 # -- public API ---------------------------------------------------------------------------------
 def exp_map(
     space: Space,
-    p: Sequence[float],
-    v: Sequence[float],
+    p: npt.ArrayLike,
+    v: npt.ArrayLike,
     t: float = 1.0,
     n_points: int = 200,
 ) -> Geodesic:
@@ -484,8 +487,8 @@ def exp_map(
     n_points : int
         Number of samples, at most :data:`MAX_POINTS`.
     """
-    metric = _metric_of(space)
-    p = _check_point(metric, p)
+    metric = metric_of(space)
+    p = check_point(metric, p)
     v = np.asarray(v, dtype=float)
     if v.shape != (metric.dim,) or not np.all(np.isfinite(v)):
         raise GeodesicError(f"velocity must be {metric.dim} finite numbers, got {v.tolist()}")
@@ -499,7 +502,8 @@ def exp_map(
         return _track_geodesic(space, atlas, _march(space, atlas, np.concatenate([p, v])[None],
                                                     times)[0])
     states, success = _integrate_one(metric, np.concatenate([p, v]), times)
-    status, message = ("ok", "") if success else ("singular", "the integrator could not continue")
+    status: GeodesicStatus = "ok" if success else "singular"
+    message = "" if success else "the integrator could not continue"
     geo = _finish(space, metric, times[: len(states)], states, status, message)
     if not success and geo.status == "ok":
         geo.status, geo.message = "not_converged", "the integrator could not reach the end time"
@@ -511,7 +515,7 @@ def orthonormal_frame(space: Space, p: np.ndarray) -> np.ndarray:
 
     Returns shape (d, d); ``e_1`` is along the first coordinate direction.
     """
-    g = _metric_of(space).metric(p)
+    g = metric_of(space).metric(p)
     # g = L Lᵀ  =>  the columns of L⁻ᵀ are g-orthonormal, and L⁻ᵀ is upper triangular,
     # so e_1 is parallel to ∂_1 (Gram–Schmidt in coordinate order).
     L = np.linalg.cholesky(g)
@@ -526,7 +530,7 @@ def unit_vector(space: Space, p: np.ndarray, angle: float) -> np.ndarray:
 
 def spray(
     space: Space,
-    p: Sequence[float],
+    p: npt.ArrayLike,
     n_directions: int,
     length: float,
     n_points: int = 100,
@@ -544,10 +548,10 @@ def spray(
     -------
     list of Geodesic, one per direction (angle ``2πk/n`` from ∂_1 in a g-orthonormal frame).
     """
-    metric = _metric_of(space)
+    metric = metric_of(space)
     if metric.dim != 2:
         raise GeodesicError("a spray is drawn on two-dimensional spaces")
-    p = _check_point(metric, p)
+    p = check_point(metric, p)
     n_directions = check_int("n_directions", n_directions, 1, MAX_DIRECTIONS, error=GeodesicError)
     n_points = check_int("n_points", n_points, 2, MAX_POINTS, error=GeodesicError)
     if not np.isfinite(length) or length <= 0:
@@ -564,24 +568,6 @@ def spray(
     tracks = _march(space, atlas, y0, times, rtol=rtol, atol=rtol * 1e-2,
                     speed_limit=speed_limit)
     return [_track_geodesic(space, atlas, tr) for tr in tracks]
-
-
-def _straight_guesses(metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
-                      n_images: int) -> list[np.ndarray]:
-    """Targets q + k·period for the nearest periodic images (nearest first)."""
-    periods = _periods(metric)
-    base = p + _periodic_delta(metric, q - p)
-    images = [base]
-    if n_images > 1:
-        shifts = []
-        for i, per in enumerate(periods):
-            if per:
-                step = np.zeros_like(p)
-                step[i] = per
-                # the next image on the other side of p along this periodic direction
-                shifts.append(step * (-1.0 if base[i] >= p[i] else 1.0))
-        images += [base + s for s in shifts][: n_images - 1]
-    return images
 
 
 def _shoot(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, v0: np.ndarray,
@@ -718,7 +704,7 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
     vel = np.moveaxis(states[:, d:], 1, -1)
     folded = np.zeros((n, m), dtype=bool)
     for shift in (-1, 1):
-        nb = _periodic_delta(metric, np.roll(safe_x, shift, axis=1) - safe_x)
+        nb = periodic_delta(metric, np.roll(safe_x, shift, axis=1) - safe_x)
         side = np.sign(vel[..., 0] * nb[..., 1] - vel[..., 1] * nb[..., 0])
         folded |= side != side[1][None, :]
     folded[0] = False  # at p itself the fan has no width
@@ -726,17 +712,17 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
     lengths = reach * times[:n]
     # distances in R³ on a surface (well-behaved across its poles); on an abstract metric in
     # coordinates, measured with g(q)
-    xyz = _embed(space, _wrap(metric, safe_x))
+    xyz = embed(space, wrap(metric, safe_x))
     if xyz is not None:
         pos = xyz
-        q_pos = _embed(space, q)
+        q_pos = embed(space, q)
         miss = np.linalg.norm(pos - q_pos, axis=-1)
         gap = np.linalg.norm(np.roll(pos, -1, axis=1) - pos, axis=-1)
     else:
         gq = metric.metric(q)
-        delta = _periodic_delta(metric, q - safe_x)
+        delta = periodic_delta(metric, q - safe_x)
         miss = np.sqrt(np.einsum("...i,ij,...j->...", delta, gq, delta))
-        dn = _periodic_delta(metric, np.roll(safe_x, -1, axis=1) - safe_x)
+        dn = periodic_delta(metric, np.roll(safe_x, -1, axis=1) - safe_x)
         gap = np.sqrt(np.einsum("...i,ij,...j->...", dn, gq, dn))
     step = reach / (n_times - 1)
     spacing = np.maximum(np.maximum(gap, np.roll(gap, 1, axis=1)), step)
@@ -749,7 +735,7 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
     ks, js = np.nonzero(is_min)
     out = []
     for k, j in zip(ks, js, strict=True):
-        delta = _periodic_delta(metric, q - x[k, j])
+        delta = periodic_delta(metric, q - x[k, j])
         # By Gauss's lemma the geodesic through q between this fan direction and the next
         # reaches q where this one is level with it: its length is this sample's plus the
         # component of q − sample along the velocity, up to the second order of the offset
@@ -764,9 +750,9 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
     stopped = np.flatnonzero((first < n) & (why == _SINGULAR))
     via_singular = np.inf
     for j in stopped:
-        k = max(int(first[j]) - 1, 0)
-        rest = 0.0 if xyz is None else float(np.linalg.norm(xyz[k, j] - q_pos))
-        via_singular = min(via_singular, float(lengths[k]) + rest)
+        last = max(int(first[j]) - 1, 0)
+        rest = 0.0 if xyz is None else float(np.linalg.norm(xyz[last, j] - q_pos))
+        via_singular = min(via_singular, float(lengths[last]) + rest)
     return out, via_singular
 
 
@@ -784,7 +770,7 @@ def _shoot_atlas(space: Space, atlas: Atlas, p: np.ndarray, target: np.ndarray,
     times = np.array([0.0, 1.0])
     history: list[float] = []
     base = atlas.charts[0].metric
-    separation = float(np.max(np.abs(_periodic_delta(base, targets[0] - p))))
+    separation = float(np.max(np.abs(periodic_delta(base, targets[0] - p))))
     tol = max(tol * min(1.0, separation),
               64 * np.finfo(float).eps * float(np.max(np.abs(targets[0]))))
     for it in range(max_iter):
@@ -797,7 +783,7 @@ def _shoot_atlas(space: Space, atlas: Atlas, p: np.ndarray, target: np.ndarray,
         c, end = track.charts[-1], track.states[-1][-1]
         if not np.all(np.isfinite(end)):
             return None
-        residual = _periodic_delta(atlas.charts[c].metric, end[:2] - targets[c])
+        residual = periodic_delta(atlas.charts[c].metric, end[:2] - targets[c])
         err = float(np.max(np.abs(residual)))
         if err < tol and rtol < 1e-10:
             return v
@@ -823,9 +809,10 @@ def _continuation_atlas(space: Space, atlas: Atlas, p: np.ndarray, cand: _Candid
     v = cand.v0
     for frac in (0.25, 0.5, 0.75, 1.0):
         mid = chart.points(cand.sample + frac * (cand.target - cand.sample))
-        v = _shoot_atlas(space, atlas, p, mid, v, max_iter, tol)
-        if v is None:
+        v_mid = _shoot_atlas(space, atlas, p, mid, v, max_iter, tol)
+        if v_mid is None:
             return None
+        v = v_mid
     return v
 
 
@@ -915,7 +902,7 @@ def _fan_candidates_atlas(space: Space, atlas: Atlas, p: np.ndarray, q: np.ndarr
             continue
         c = int(chart_of[k, j])
         chart = atlas.charts[c]
-        target = xs[k, j] + _periodic_delta(chart.metric, chart.coordinates(q_pos) - xs[k, j])
+        target = xs[k, j] + periodic_delta(chart.metric, chart.coordinates(q_pos) - xs[k, j])
         out.append(_Candidate(length=float(lengths[k]) + along,
                               slack=0.5 * across + 0.05 * step, v0=dirs[j] * times[k],
                               target=target, sample=xs[k, j], chart=c))
@@ -1009,8 +996,8 @@ def _bvp(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray) -> np.ndar
 
 def log_map(
     space: Space,
-    p: Sequence[float],
-    q: Sequence[float],
+    p: npt.ArrayLike,
+    q: npt.ArrayLike,
     *,
     n_points: int = 200,
     n_starts: int = 3,
@@ -1047,14 +1034,14 @@ def log_map(
         * ``"not_converged"``: no geodesic was found; the straight segment in coordinates is
           returned in ``coords`` (length NaN) so a caller can still draw something.
     """
-    metric = _metric_of(space)
-    p = _check_point(metric, p, "start point")
-    q = _check_point(metric, q, "end point")
+    metric = metric_of(space)
+    p = check_point(metric, p, "start point")
+    q = check_point(metric, q, "end point")
     n_points = check_int("n_points", n_points, 2, MAX_POINTS, error=GeodesicError)
     n_starts = check_int("n_starts", n_starts, 1, 9, error=GeodesicError)
     # Coinciding up to round-off in the coordinates' own magnitude (np.allclose's relative
     # tolerance would call (1e6, 0) and (1e6 + 1, 0) the same point).
-    gap = np.abs(_periodic_delta(metric, q - p))
+    gap = np.abs(periodic_delta(metric, q - p))
     if np.all(gap <= 16 * np.finfo(float).eps * np.maximum(1.0, np.maximum(np.abs(p),
                                                                           np.abs(q)))):
         raise GeodesicError("the two points coincide; choose two different points")
@@ -1072,9 +1059,9 @@ def log_map(
     # On a sphere or an ellipsoid every geodesic is followed across the poles
     # (:mod:`~geomcore.geometry.charts`); the end point is then matched in R³.
     atlas = atlas_for(space)
-    q_xyz = atlas.charts[0].points(q) if atlas is not None else None
+    q_xyz = atlas.charts[0].points(q) if atlas is not None else np.full(3, np.nan)  # atlas only
     lower = _coordinate_speed_bound(metric)
-    images = _straight_guesses(metric, p, q, n_starts)
+    images = straight_guesses(metric, p, q, n_starts)
     for i, target in enumerate(images):
         # Any curve to this image is at least this long; skip it if it cannot be shorter.
         if found and lower * np.linalg.norm(target - p) >= shortest():
@@ -1163,15 +1150,15 @@ def log_map(
     s = np.linspace(0.0, 1.0, n_points)[:, None]
     line = p + (images[0] - p) * s
     return Geodesic(
-        coords=_wrap(metric, line), velocities=np.zeros_like(line), times=s[:, 0],
-        xyz=_embed(space, _wrap(metric, line)), length=float("nan"), status="not_converged",
+        coords=wrap(metric, line), velocities=np.zeros_like(line), times=s[:, 0],
+        xyz=embed(space, wrap(metric, line)), length=float("nan"), status="not_converged",
         message="no geodesic between the two points was found (shooting and the "
                 "boundary-value solver both failed); try points closer together",
         unwrapped=line,
     )
 
 
-def distance(space: Space, p: Sequence[float], q: Sequence[float]) -> float:
+def distance(space: Space, p: npt.ArrayLike, q: npt.ArrayLike) -> float:
     """Geodesic distance: the length of :func:`log_map`'s shortest converged geodesic.
 
     Raises

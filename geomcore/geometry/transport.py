@@ -20,8 +20,8 @@ from geomcore.geometry._space import (
     Geodesic,
     GeodesicError,
     Space,
-    _metric_of,
-    _periodic_delta,
+    metric_of,
+    periodic_delta,
 )
 from geomcore.geometry.metrics import RiemannianMetric
 
@@ -114,7 +114,7 @@ def parallel_transport(
     -------
     ndarray, shape (n, d): the transported vector at each sample. Its g-length is conserved.
     """
-    metric = _metric_of(space)
+    metric = metric_of(space)
     w = np.asarray(w0, dtype=float)
     if w.shape != (metric.dim,) or not np.all(np.isfinite(w)):
         raise GeodesicError(f"w0 must be {metric.dim} finite numbers")
@@ -143,11 +143,11 @@ def parallel_transport(
     return sol.y.T
 
 
-def _check_closed(metric: RiemannianMetric, loop: np.ndarray) -> None:
+def check_closed(metric: RiemannianMetric, loop: np.ndarray) -> None:
     """Raise unless ``loop`` (n, d) ends where it starts (periodic coordinates may advance by
     whole periods)."""
     _check_curve(metric, loop, "loop")
-    closure = _periodic_delta(metric, loop[-1] - loop[0])
+    closure = periodic_delta(metric, loop[-1] - loop[0])
     if np.max(np.abs(closure)) > CLOSURE_TOL:
         raise GeodesicError("the loop must end where it starts")
     step = loop[1:] - loop[:-1]
@@ -179,11 +179,11 @@ def holonomy_angle(space: Space, loop: np.ndarray, w0: npt.ArrayLike | None = No
     w0 : array_like, shape (2,), optional
         The vector to transport (the angle does not depend on it); default ∂_1.
     """
-    metric = _metric_of(space)
+    metric = metric_of(space)
     if metric.dim != 2:
         raise GeodesicError("holonomy angles are defined here for two-dimensional spaces")
     loop = np.asarray(loop, dtype=float)
-    _check_closed(metric, loop)
+    check_closed(metric, loop)
     w = np.array([1.0, 0.0]) if w0 is None else np.asarray(w0, dtype=float)
     return transport_with_holonomy(space, loop, w)[1]
 
@@ -192,7 +192,7 @@ def transport_with_holonomy(space: Space, loop: np.ndarray,
                             w0: np.ndarray) -> tuple[np.ndarray, float]:
     """Transport ``w0`` around a closed ``loop``; returns the vectors at every sample (n, 2)
     and the signed rotation angle after one turn (the holonomy)."""
-    metric = _metric_of(space)
+    metric = metric_of(space)
     w = parallel_transport(space, loop, w0)
     return w, _signed_angle(metric, loop[0], w0, w[-1])
 
@@ -206,7 +206,7 @@ def enclosed_curvature(space: Space, loop: np.ndarray, *, n_quad: int = 48,
     closes only through a periodic ``v`` (a parallel) bounds, together with the parallel
     ``u = u_ref`` (default: the lower edge of the ``u`` range), the band between them.
     """
-    metric = _metric_of(space)
+    metric = metric_of(space)
     loop = np.asarray(loop, dtype=float)
     closed_in_plane = _closes_in_plane(loop)
     if u_ref is None:
@@ -256,7 +256,7 @@ def coordinate_loop(space: Space, u0: float, n_points: int = 400) -> np.ndarray:
 
     On a surface of revolution this is a parallel (a latitude circle).
     """
-    metric = _metric_of(space)
+    metric = metric_of(space)
     if not metric.periodic[1]:
         raise GeodesicError("a coordinate loop u = const needs a periodic v")
     n_points = check_int("n_points", n_points, 8, MAX_POINTS, error=GeodesicError)

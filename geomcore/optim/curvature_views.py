@@ -218,8 +218,8 @@ def curvature_comparison(model: nn.Module, X: np.ndarray | torch.Tensor,
     mats = curvature_matrices(model, X, y)
     ev = {name: np.linalg.eigvalsh(getattr(mats, name))[::-1].copy()
           for name in CURVATURE_NAMES}
-    F_norm = np.linalg.norm(mats.fisher)
-    H_norm = np.linalg.norm(mats.hessian)
+    F_norm = float(np.linalg.norm(mats.fisher))
+    H_norm = float(np.linalg.norm(mats.hessian))
 
     def rel(a: np.ndarray, b: np.ndarray, norm: float) -> float:
         return float(np.linalg.norm(a - b) / norm) if norm > 0 else float("nan")
@@ -391,7 +391,8 @@ def replay_batches(n: int, batch_size: int | None, steps: int, seed: int
     if batch_size is None:
         return [None] * steps
     rng = np.random.default_rng(seed)
-    order, pos, out = rng.permutation(n), 0, []
+    order, pos = rng.permutation(n), 0
+    out: list[np.ndarray | None] = []
     for _ in range(steps):
         if pos + batch_size > n:
             order, pos = rng.permutation(n), 0
@@ -478,7 +479,9 @@ def adam_fisher_view(
             opt.step()
             if k not in wanted:
                 continue
-            g = np.concatenate([p.grad.detach().reshape(-1).cpu().numpy()
+            # a parameter the loss does not reach has no .grad: its gradient is zero
+            g = np.concatenate([(p.grad if p.grad is not None else torch.zeros_like(p))
+                                .detach().reshape(-1).cpu().numpy()
                                 for p in model.parameters()])
             state = [opt.state[p] for p in model.parameters()]
             t = float(state[0]["step"])

@@ -228,7 +228,7 @@ def test_a_geodesic_past_a_conjugate_point_is_not_ok(monkeypatch):
     def only_the_long_way(metric, p_, q_, n_images):
         return [long_way]
 
-    monkeypatch.setattr(geodesics, "_straight_guesses", only_the_long_way)
+    monkeypatch.setattr(geodesics, "straight_guesses", only_the_long_way)
     monkeypatch.setattr(geodesics, "_fan_candidates", lambda *a, **k: ([], True))
     monkeypatch.setattr(geodesics, "_fan_candidates_atlas", lambda *a, **k: [])  # the sphere's
     geo = log_map(sphere, p, q, use_bvp=False)
@@ -251,7 +251,7 @@ def test_a_cheaper_candidate_that_cannot_be_converged_makes_the_answer_not_ok(mo
         return real_shoot(*args, **kwargs) if calls["n"] == 1 else None
 
     long_way = q + [0.0, -2 * np.pi]
-    monkeypatch.setattr(geodesics, "_straight_guesses", lambda *a: [long_way])
+    monkeypatch.setattr(geodesics, "straight_guesses", lambda *a: [long_way])
     monkeypatch.setattr(geodesics, "_shoot_atlas", first_only)
     geo = log_map(sphere, p, q, use_bvp=False)
     assert geo.status == "not_shortest"
