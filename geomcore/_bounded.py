@@ -1,4 +1,4 @@
-"""Run a function in a separate process with a wall-clock limit and a memory limit.
+"""Run a function in a separate process with a CPU-time limit and a memory limit.
 
 Symbolic work on a user's formula can run for minutes and take gigabytes however short the
 formula is (see :mod:`geomcore.expr`). :func:`run_bounded` runs such work in a fresh worker
@@ -16,8 +16,12 @@ visitors, say) is never stalled or swollen by it.
   imports are done, at what it then uses plus ``memory_bytes``; past it, allocations fail with
   ``MemoryError`` (reported as such). Where ``RLIMIT_AS`` is not available, the caller polls the
   worker's resident size in ``/proc`` and kills it past ``memory_bytes``.
-* Time: ``timeout_s`` counts from the moment the worker is ready (its imports done) to its
-  answer; starting the interpreter has its own allowance, :data:`STARTUP_TIMEOUT_S`.
+* Time: ``timeout_s`` is the worker's CPU time from the moment it is ready (its imports done),
+  enforced by ``resource.setrlimit(RLIMIT_CPU)``: the verdict "too complex" then does not depend
+  on how busy the machine is, so a caller may cache it. A wall-clock limit of
+  :data:`WALL_FACTOR` ``× timeout_s + 5 s`` guards against a worker starved by a busy machine;
+  past it the worker is killed and :class:`TimeoutError` (try again later) is raised instead.
+  Starting the interpreter has its own allowance, :data:`STARTUP_TIMEOUT_S`.
 * An exception raised by the function comes back as the same exception (type and message),
   with the worker's traceback attached as a note.
 """
@@ -25,9 +29,11 @@ visitors, say) is never stalled or swollen by it.
 from __future__ import annotations
 
 import errno
+import math
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import tempfile
@@ -101,6 +107,28 @@ def _limit_memory(memory_bytes: int) -> bool:
     return True
 
 
+WALL_FACTOR = 3.0
+"""Wall-clock allowance, in multiples of the CPU-time limit (see the module docstring)."""
+
+
+def _limit_cpu(seconds: float) -> bool:
+    """Let this process compute for ``seconds`` more of CPU time; past it the kernel sends
+    SIGXCPU (which ends it), and SIGKILL one second later."""
+    try:
+        import resource
+    except ImportError:
+        return False
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    soft = math.ceil(used.ru_utime + used.ru_stime + seconds)
+    try:
+        _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+        new_hard = soft + 1 if hard == resource.RLIM_INFINITY else min(soft + 1, hard)
+        resource.setrlimit(resource.RLIMIT_CPU, (min(soft, new_hard), new_hard))
+    except (ValueError, OSError):
+        return False
+    return True
+
+
 def _main() -> None:
     """Worker entry point (``python -m geomcore._bounded``).
 
@@ -109,8 +137,9 @@ def _main() -> None:
     the pickled outcome.
     """
     out = sys.stdout.buffer
-    fn, args, memory_bytes = pickle.load(sys.stdin.buffer)  # imports fn's module
+    fn, args, memory_bytes, cpu_seconds = pickle.load(sys.stdin.buffer)  # imports fn's module
     limited = _limit_memory(memory_bytes)
+    _limit_cpu(cpu_seconds)
     out.write(b"ready 1\n" if limited else b"ready 0\n")
     out.flush()
     outcome: tuple[str, Any]
@@ -124,6 +153,11 @@ def _main() -> None:
         # Under the address-space limit an allocation outside Python's allocator (the import
         # system reading a package, a thread stack) fails with ENOMEM as an OSError.
         outcome = (("limit", "memory") if limited and exc.errno == errno.ENOMEM
+                   else ("error", (exc, traceback.format_exc())))
+    except SystemError as exc:
+        # C code whose allocation failed under the address-space limit can end in a
+        # SystemError ("returned NULL without setting an exception") instead of MemoryError
+        outcome = (("limit", "memory") if limited
                    else ("error", (exc, traceback.format_exc())))
     except Exception as exc:  # sent back to be re-raised in the caller
         outcome = ("error", (exc, traceback.format_exc()))
@@ -155,8 +189,8 @@ def run_bounded(
     args
         Its positional arguments.
     timeout_s
-        Wall-clock limit in seconds for ``fn`` in the worker (interpreter start-up excluded, see
-        :data:`STARTUP_TIMEOUT_S`).
+        CPU-time limit in seconds for ``fn`` in the worker (interpreter start-up excluded, see
+        :data:`STARTUP_TIMEOUT_S`); the wall-clock limit is ``WALL_FACTOR * timeout_s + 5``.
     memory_bytes
         How much memory the worker may allocate beyond its start-up footprint.
 
@@ -171,13 +205,15 @@ def run_bounded(
     Exception
         Whatever ``fn`` raised, as the same type with the same message.
     TimeoutError
-        The worker did not start within :data:`STARTUP_TIMEOUT_S`.
+        The worker did not start within :data:`STARTUP_TIMEOUT_S`, or did not finish within
+        the wall-clock limit though under its CPU-time limit (a busy machine: try again).
     """
     if not (isinstance(timeout_s, (int, float)) and 0 < timeout_s < float("inf")):
         raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
     if not (isinstance(memory_bytes, int) and memory_bytes > 0):
         raise ValueError(f"memory_bytes must be a positive integer, got {memory_bytes!r}")
-    request = pickle.dumps((fn, args, memory_bytes), protocol=pickle.HIGHEST_PROTOCOL)
+    request = pickle.dumps((fn, args, memory_bytes, float(timeout_s)),
+                           protocol=pickle.HIGHEST_PROTOCOL)
     # The worker imports what this process imports, from the same places.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     with tempfile.TemporaryFile() as errors:
@@ -226,11 +262,15 @@ def _await(proc: subprocess.Popen, answers: queue.Queue, timeout_s: float, memor
         raise RuntimeError(f"the worker process failed to start (exit code {proc.returncode}):"
                            f"\n{tail}")
     rlimited = line.strip().endswith(b"1")
-    deadline = time.monotonic() + timeout_s
+    wall = WALL_FACTOR * timeout_s + 5.0
+    deadline = time.monotonic() + wall
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise LimitExceeded("time", f"{timeout_s:g} s")
+            raise TimeoutError(
+                f"the machine is too busy: the worker had no answer after {wall:g} s of "
+                f"wall-clock time, though still under its {timeout_s:g} s of computing; "
+                "try again in a moment")
         try:
             _, payload = answers.get(timeout=remaining if rlimited else min(_POLL_S, remaining))
             break
@@ -242,6 +282,8 @@ def _await(proc: subprocess.Popen, answers: queue.Queue, timeout_s: float, memor
                 raise LimitExceeded("memory", f"{rss / 2**30:.2f} GiB resident")
     if not payload:
         proc.wait(timeout=10)
+        if proc.returncode in (-signal.SIGXCPU, -signal.SIGKILL):  # the CPU-time limit
+            raise LimitExceeded("time", f"{timeout_s:g} s")
         # the worker died without answering: under an address-space limit that is an
         # allocation that failed outside Python (or the system's OOM killer)
         raise LimitExceeded("memory", f"the worker ended with exit code {proc.returncode}")

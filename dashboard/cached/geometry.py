@@ -45,7 +45,7 @@ class SpaceConfig:
         return f"{self.kind}_{self.name}"
 
 
-CUSTOM_TIMEOUT_S = 10.0
+CUSTOM_TIMEOUT_S = 10.0  # seconds of computing in the worker (a CPU-time limit, load-independent)
 CUSTOM_MEMORY_BYTES = 2 * 1024**3
 
 

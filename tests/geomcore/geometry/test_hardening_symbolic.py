@@ -192,9 +192,18 @@ def test_a_stuck_derivation_does_not_delay_a_quick_computation_in_another_thread
 
 
 def test_run_bounded_reports_limits_and_validates_its_arguments():
+    # computing past the CPU-time limit: the worker is killed, the verdict is "time"
+    start = time.perf_counter()
     with pytest.raises(LimitExceeded) as info:
-        run_bounded(time.sleep, (30,), timeout_s=0.5, memory_bytes=2**30)
+        run_bounded(sum, (range(10**12),), timeout_s=0.5, memory_bytes=2**30)
     assert info.value.kind == "time"
+    assert time.perf_counter() - start < 0.5 + MARGIN_S
+    # waiting without computing (a starved worker) ends at the wall-clock limit instead, as a
+    # TimeoutError to retry: not a verdict on the work
+    start = time.perf_counter()
+    with pytest.raises(TimeoutError, match="too busy"):
+        run_bounded(time.sleep, (60,), timeout_s=0.5, memory_bytes=2**30)
+    assert time.perf_counter() - start == pytest.approx(0.5 * 3 + 5, abs=3.0)
     with pytest.raises(ValueError, match="timeout_s"):
         run_bounded(time.sleep, (0,), timeout_s=0, memory_bytes=2**30)
     with pytest.raises(ValueError, match="memory_bytes"):
