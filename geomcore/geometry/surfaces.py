@@ -571,7 +571,7 @@ def from_expressions_bounded(
     ever need: the first and second fundamental forms, ``g⁻¹``, the Christoffel symbols, K and
     H, the curvature tensors (from K, by the Theorema Egregium), the geodesic equation and its
     variational equation, and the LaTeX that :meth:`ParametricSurface.latex` returns. The
-    worker is killed after ``timeout_s`` seconds or once it allocates ``memory_bytes`` beyond
+    worker is killed after ``timeout_s`` seconds of computing or once it allocates ``memory_bytes`` beyond
     its start-up footprint. This process then only compiles (``lambdify``) what came back,
     which :data:`MAX_DERIVED_OPS` keeps small; ``.latex()`` on the result returns at once.
 
@@ -588,8 +588,10 @@ def from_expressions_bounded(
     name
         The surface's name.
     timeout_s
-        Wall-clock limit of the derivation in seconds (the worker's start-up, typically one to
-        three seconds, is not counted; see :data:`geomcore._bounded.STARTUP_TIMEOUT_S`).
+        CPU-time limit of the derivation in seconds, so that the verdict does not depend on
+        how busy the machine is (the worker's start-up, typically one to three seconds, is not
+        counted; see :data:`geomcore._bounded.STARTUP_TIMEOUT_S`). A worker starved of CPU
+        ends at a wall-clock limit of ``3 * timeout_s + 5`` seconds with ``TimeoutError``.
     memory_bytes
         Memory the derivation may allocate, in bytes.
 
