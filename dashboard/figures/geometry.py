@@ -659,13 +659,22 @@ def _transport_traces_2d(drawing: TransportDrawing) -> tuple[list, list[dict]]:
     traces += _arrow_traces_2d([drawing.last], ink=_LAST_INK, name="after one turn",
                                width=3.5)
     base = drawing.first.base
-    notes = [_label_2d(base, "loop starts here", ax=50, ay=40)]
+    # The angle's label points outwards from the arc (along base → arc middle, in pixels with y
+    # downwards); "loop starts here" goes straight down, or up when the arc opens downwards,
+    # so the two boxes never meet whatever the vectors' directions.
+    down = 1.0
+    notes = []
     if len(drawing.arc):
         traces.append(go.Scatter(x=drawing.arc[:, 0], y=drawing.arc[:, 1], mode="lines",
                                  name="holonomy angle", line=dict(color="#111111", width=2.5),
                                  hoverinfo="name"))
-        notes.append(_label_2d(drawing.arc[len(drawing.arc) // 2],
-                               f"{np.degrees(drawing.holonomy):.1f}°", ax=-45, ay=40))
+        mid = drawing.arc[len(drawing.arc) // 2]
+        d = np.asarray(mid, float) - np.asarray(base, float)
+        d = d / max(float(np.linalg.norm(d)), 1e-12)
+        notes.append(_label_2d(mid, f"{np.degrees(drawing.holonomy):.1f}°",
+                               ax=int(round(50 * d[0])), ay=int(round(-50 * d[1]))))
+        down = -1.0 if d[1] < -0.3 else 1.0
+    notes.insert(0, _label_2d(base, "loop starts here", ax=0, ay=int(60 * down)))
     return traces, notes
 
 
