@@ -5,7 +5,7 @@ An encoder ``f: R^D → R^d`` and a decoder ``g: R^d → R^D`` (MLPs) are traine
     L = stress_weight · S + reconstruction_weight · R,
 
     S = Σ_{(i,j) ∈ B} (‖f(x_i) − f(x_j)‖ − δ_ij)² / Σ_{(i,j) ∈ B} δ_ij²,
-    R = Σ_{i ∈ B} ‖g(f(x_i)) − x_i‖² / Σ_{i ∈ B} ‖x_i − x̄‖²,
+    R = mean_{i ∈ B} ‖g(f(x_i)) − x_i‖² / mean_{all i} ‖x_i − x̄‖²,
 
 where ``δ_ij`` are graph-geodesic distances (:func:`~geomcore.embedding.graph.geodesic_distances`,
 the same as Isomap's) and ``B`` is a mini-batch: ``batch_size`` points and every pair among

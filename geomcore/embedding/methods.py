@@ -119,7 +119,7 @@ def embed(method: str, X: np.ndarray, n_components: int = 2, n_neighbors: int = 
     if X.ndim != 2 or not np.all(np.isfinite(X)):
         raise EmbeddingError(f"X must be a finite 2-D array (shape=[n, D]); got shape {X.shape}")
     n = X.shape[0]
-    if n_components > min(X.shape) and method in ("pca",):
+    if method == "pca" and n_components > min(X.shape):
         raise EmbeddingError(f"pca gives at most min(n, D) = {min(X.shape)} components; lower "
                              f"n_components={n_components}")
     if method in GRAPH_METHODS:
