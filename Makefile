@@ -40,7 +40,9 @@ e2e: $(STAMP)
 # The benchmarks' reference libraries are the tests' (installed with the stamp).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/geometry.py
-	@if [ -f benchmarks/optim.py ]; then $(BIN)/python benchmarks/optim.py; fi
+	$(BIN)/python benchmarks/optim.py
+	$(BIN)/python benchmarks/symbolic.py
+	$(BIN)/python benchmarks/embedding.py
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis

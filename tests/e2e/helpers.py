@@ -5,6 +5,42 @@ from __future__ import annotations
 from pathlib import Path
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# The two screens every page must read on: a laptop and a 1024×768 projector.
+SIZES = {"1400x1000": (1400, 1000), "1024x768": (1024, 768)}
+
+# Visible, non-empty <text> boxes of each Plotly chart, and the pairs whose boxes intersect by
+# more than a pixel each way (anti-aliasing lets neighbours touch). Plotly keeps hidden texts in
+# the DOM with display:none / zero size, so those are skipped.
+_OVERLAPS_JS = """
+() => {
+  const out = [];
+  const visible = el => {
+    const r = el.getBoundingClientRect();
+    if (r.width < 1 || r.height < 1 || !el.textContent.trim()) return null;
+    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
+      const s = getComputedStyle(e);
+      if (s.display === 'none' || s.visibility === 'hidden' || parseFloat(s.opacity) === 0)
+        return null;
+    }
+    return r;
+  };
+  document.querySelectorAll('.js-plotly-plot').forEach((plot, p) => {
+    const boxes = [];
+    plot.querySelectorAll('svg text').forEach(el => {
+      const r = visible(el);
+      if (r) boxes.push({t: el.textContent.trim(), r});
+    });
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i].r, b = boxes[j].r;
+      const dx = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+      const dy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+      if (dx > 1 && dy > 1) out.push(`chart ${p}: "${boxes[i].t}" overlaps "${boxes[j].t}"`);
+    }
+  });
+  return out;
+}
+"""
+
 ERROR_SELECTORS = ['[data-testid="stException"]', '[data-testid="stAlertContentError"]']
 
 
@@ -45,3 +81,9 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+def text_overlaps(page) -> list[str]:
+    """``chart k: "a" overlaps "b"`` for every pair of visible SVG texts of a chart whose boxes
+    intersect (empty when every chart reads cleanly)."""
+    return page.evaluate(_OVERLAPS_JS)

@@ -6,46 +6,21 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import ARTIFACTS, error_texts, open_and_settle, wait_idle
+from tests.e2e.helpers import (
+    ARTIFACTS,
+    SIZES,
+    error_texts,
+    open_and_settle,
+    text_overlaps,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
-SIZES = {"1400x1000": (1400, 1000), "1024x768": (1024, 768)}
 # label: (file slug, charts drawn, the start of the first chart's title)
 VIEWS = {"Hessian vs Fisher": ("curvature", 1, "Curvature of the loss"),
          "Adam as diagonal Fisher": ("adam", 2, "Adam's second moment")}
 
-# The same check as tests/e2e/test_layout_overlap_optim.py: visible, non-empty SVG <text>
-# boxes of each chart that intersect by more than a pixel each way.
-OVERLAPS_JS = """
-() => {
-  const out = [];
-  const visible = el => {
-    const r = el.getBoundingClientRect();
-    if (r.width < 1 || r.height < 1 || !el.textContent.trim()) return null;
-    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
-      const s = getComputedStyle(e);
-      if (s.display === 'none' || s.visibility === 'hidden' || parseFloat(s.opacity) === 0)
-        return null;
-    }
-    return r;
-  };
-  document.querySelectorAll('.js-plotly-plot').forEach((plot, p) => {
-    const boxes = [];
-    plot.querySelectorAll('svg text').forEach(el => {
-      const r = visible(el);
-      if (r) boxes.push({t: el.textContent.trim(), r});
-    });
-    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-      const a = boxes[i].r, b = boxes[j].r;
-      const dx = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-      const dy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-      if (dx > 1 && dy > 1) out.push(`chart ${p}: "${boxes[i].t}" overlaps "${boxes[j].t}"`);
-    }
-  });
-  return out;
-}
-"""
 
 
 @pytest.mark.parametrize("size", list(SIZES))
@@ -71,4 +46,4 @@ def test_curvature_views_draw_without_overlapping_text(page, app_url, size, labe
         charts.nth(i).scroll_into_view_if_needed()
         page.wait_for_timeout(300)
         charts.nth(i).screenshot(path=str(ARTIFACTS / f"optim-{slug}-{size}-chart{i}.png"))
-    assert page.evaluate(OVERLAPS_JS) == []
+    assert text_overlaps(page) == []

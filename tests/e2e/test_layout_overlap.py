@@ -11,38 +11,18 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.e2e.helpers import error_texts, open_and_settle, screenshot, wait_idle
+from tests.e2e.helpers import (
+    SIZES,
+    error_texts,
+    open_and_settle,
+    screenshot,
+    text_overlaps,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
-SIZES = {"1400x1000": (1400, 1000), "1024x768": (1024, 768)}
 
-# Boxes of visible, non-empty <text> elements, grouped per chart; pairs that intersect by more
-# than 2 px in both directions are reported.
-_OVERLAPS_JS = """
-() => {
-  const out = [];
-  document.querySelectorAll('.js-plotly-plot').forEach((plot, k) => {
-    const boxes = [];
-    plot.querySelectorAll('svg text').forEach(t => {
-      const s = (t.textContent || '').trim();
-      if (!s) return;
-      const st = getComputedStyle(t);
-      if (st.display === 'none' || st.visibility === 'hidden' || +st.opacity === 0) return;
-      const r = t.getBoundingClientRect();
-      if (r.width < 1 || r.height < 1) return;
-      boxes.push({s, l: r.left, r: r.right, t: r.top, b: r.bottom});
-    });
-    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-      const a = boxes[i], b = boxes[j];
-      const w = Math.min(a.r, b.r) - Math.max(a.l, b.l);
-      const h = Math.min(a.b, b.b) - Math.max(a.t, b.t);
-      if (w > 2 && h > 2) out.push(`chart ${k}: "${a.s}" overlaps "${b.s}"`);
-    }
-  });
-  return out;
-}
-"""
 _WIDTHS_JS = """
 () => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
   p => p.getBoundingClientRect().width)
@@ -71,7 +51,7 @@ def _check(pg, size: str, name: str, outside: list[str]) -> None:
         chart.scroll_into_view_if_needed()
         chart.screenshot(path=str(path.with_name(f"{path.stem}-chart{k}.png")))
     assert error_texts(pg) == [], path
-    overlaps = pg.evaluate(_OVERLAPS_JS)
+    overlaps = text_overlaps(pg)
     assert overlaps == [], f"{overlaps} (see {path})"
     widths = pg.evaluate(_WIDTHS_JS)
     assert widths and min(widths) >= 420, f"charts too narrow: {widths} (see {path})"

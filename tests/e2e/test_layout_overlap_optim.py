@@ -9,44 +9,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.helpers import ARTIFACTS, error_texts, open_and_settle, wait_idle
+from tests.e2e.helpers import (
+    ARTIFACTS,
+    SIZES,
+    error_texts,
+    open_and_settle,
+    text_overlaps,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
-SIZES = {"1400x1000": (1400, 1000), "1024x768": (1024, 768)}
 
-# Visible, non-empty <text> boxes of each chart, and the pairs whose boxes intersect by more
-# than a pixel each way (anti-aliasing lets neighbours touch). Plotly keeps hidden texts in the
-# DOM with display:none / zero size, so those are skipped.
-_OVERLAPS_JS = """
-() => {
-  const out = [];
-  const visible = el => {
-    const r = el.getBoundingClientRect();
-    if (r.width < 1 || r.height < 1 || !el.textContent.trim()) return null;
-    for (let e = el; e && e.nodeType === 1; e = e.parentElement) {
-      const s = getComputedStyle(e);
-      if (s.display === 'none' || s.visibility === 'hidden' || parseFloat(s.opacity) === 0)
-        return null;
-    }
-    return r;
-  };
-  document.querySelectorAll('.js-plotly-plot').forEach((plot, p) => {
-    const boxes = [];
-    plot.querySelectorAll('svg text').forEach(el => {
-      const r = visible(el);
-      if (r) boxes.push({t: el.textContent.trim(), r});
-    });
-    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
-      const a = boxes[i].r, b = boxes[j].r;
-      const dx = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-      const dy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-      if (dx > 1 && dy > 1) out.push(`chart ${p}: "${boxes[i].t}" overlaps "${boxes[j].t}"`);
-    }
-  });
-  return out;
-}
-"""
 
 # The Replay/Pause buttons and the slider's rail of each animated chart, as rectangles.
 _BUTTONS_AND_SLIDER_JS = """
@@ -71,7 +45,7 @@ def _chart_count(page) -> int:
 
 
 def _overlaps(page) -> list[str]:
-    return page.evaluate(_OVERLAPS_JS)
+    return text_overlaps(page)
 
 
 def _open(page, app_url: str, size: str) -> None:
