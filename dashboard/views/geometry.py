@@ -348,14 +348,15 @@ if summary:
 
 _explain()
 
-# The formulas take seconds to minutes to simplify (a custom surface), so they are computed only
-# while the panel is open; its key keeps it open when a warning appears above it.
+# Simplifying a catalog surface's formulas takes seconds, so they are computed only while the
+# panel is open (a custom surface's come ready from its bounded derivation); its key keeps it
+# open when a warning appears above it.
 formulas_panel = st.expander("Formulas: metric, Christoffel symbols, curvature",
                              key="geo_formulas", on_change="rerun")
 if formulas_panel.open:
     with formulas_panel, guarded("the formulas"):
         with st.spinner("Simplifying the metric, the Christoffel symbols and the curvature "
-                        "(a custom surface can take a minute)…"):
+                        "(a few seconds, once per surface)…"):
             tex = cached.latex_for(cfg)
         if "immersion" in tex:
             st.latex(tex["immersion"])

@@ -566,14 +566,15 @@ def from_expressions_bounded(
 ) -> ParametricSurface:
     """:func:`from_expressions`, with every symbolic derivation done in a bounded worker.
 
-    A fresh worker process (``multiprocessing``'s ``spawn``; safe from any thread) parses the
-    formulas, checks the surface is regular and derives everything symbolic the surface will
-    ever need: the first and second fundamental forms, ``g⁻¹``, the Christoffel symbols, K and
-    H, the curvature tensors (from K, by the Theorema Egregium), the geodesic equation and its
-    variational equation, and the LaTeX that :meth:`ParametricSurface.latex` returns. The
-    worker is killed after ``timeout_s`` seconds of computing or once it allocates ``memory_bytes`` beyond
-    its start-up footprint. This process then only compiles (``lambdify``) what came back,
-    which :data:`MAX_DERIVED_OPS` keeps small; ``.latex()`` on the result returns at once.
+    A fresh worker interpreter (``python -m geomcore._bounded``, never a fork; safe from any
+    thread) parses the formulas, checks the surface is regular and derives everything symbolic
+    the surface will ever need: the first and second fundamental forms, ``g⁻¹``, the Christoffel
+    symbols, K and H, the curvature tensors (from K, by the Theorema Egregium), the geodesic
+    equation and its variational equation, and the LaTeX that :meth:`ParametricSurface.latex`
+    returns. The worker is killed after ``timeout_s`` seconds of computing or once it allocates
+    ``memory_bytes`` beyond its start-up footprint. This process then only compiles
+    (``lambdify``) what came back, which :data:`MAX_DERIVED_OPS` keeps small; ``.latex()`` on
+    the result returns at once.
 
     Parameters
     ----------

@@ -116,3 +116,21 @@ def test_gaussian_family_text_describes_half_ellipses(geometry_page):
     text = " ".join(m.value for m in at.markdown)
     assert "half-ellipses" in text and "μ-axis" in text
     assert "semicircle centred on the x-axis" not in text
+
+
+def test_the_opened_formulas_panel_shows_the_formulas_and_stays_open_across_a_warning(
+        geometry_page):
+    at = geometry_page
+    at.selectbox(key="geo_surface").set_value("sphere")
+    at.run()
+    at.session_state["geo_formulas"] = True  # the visitor opens the panel
+    at.run()
+    assert not problems(at)
+    shown = " ".join(el.value for el in at.latex)
+    assert r"\Gamma" in shown and "K" in shown
+    assert any("Total curvature" in md.value for md in at.markdown)
+    # a rerun with other settings above it (another mode) leaves it open, with its formulas
+    at.radio(key="geo_mode").set_value("spray")
+    at.run()
+    assert at.session_state["geo_formulas"] is True
+    assert any(r"\Gamma" in el.value for el in at.latex)
