@@ -331,7 +331,7 @@ def make_surface_figure(
     ranges taken from everything drawn plus a margin, and a camera turned towards the first
     of ``points`` (the chosen start point) so that it is on the visible side.
     """
-    uu, vv = surface.grid(resolution, resolution)
+    uu, vv = _mesh_grid(surface, resolution)
     xyz = surface.point(uu, vv)
     raw = _fill_nan(_field_values(surface, field, uu, vv))
     half = symmetric_range(raw)
@@ -580,6 +580,20 @@ def _transport_traces_3d(surface: ParametricSurface, drawing: TransportDrawing, 
 
 _FIRST_INK = "#009E73"
 _LAST_INK = "#D55E00"
+
+
+def _mesh_grid(surface: ParametricSurface, resolution: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (u, v) grid of the 3-D mesh. An edge row of u that the immersion collapses to one
+    point (a pole of the sphere or the ellipsoid) is moved 2 % of a step inwards: a row of
+    degenerate triangles has no normal, and WebGL then draws a stray dot at the pole."""
+    uu, vv = surface.grid(resolution, resolution)
+    du = (surface.u_range[1] - surface.u_range[0]) / max(resolution - 1, 1)
+    for row, step in ((0, 1.0), (-1, -1.0)):
+        pts = surface.point(uu[row], vv[row])
+        if np.all(np.isfinite(pts)) and float(np.ptp(pts, axis=0).max()) <= 1e-9 * (
+                1.0 + float(np.abs(pts).max())):
+            uu[row] = uu[row] + step * 0.02 * du
+    return uu, vv
 
 
 def _click_grid(domain: Sequence[tuple[float, float]], n: int = 41) -> go.Scatter:

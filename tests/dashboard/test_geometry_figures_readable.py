@@ -213,3 +213,16 @@ def test_long_titles_wrap():
     fig = figs.make_surface_figure(surfaces.get("monkey_saddle"), field="mean", resolution=12)
     lines = fig.layout.title.text.split("<br>")
     assert len(lines) >= 1 and all(len(line) <= 44 for line in lines)
+
+
+def test_the_sphere_mesh_has_no_collapsed_row_at_its_poles():
+    """A row of the mesh collapsed to the pole has degenerate triangles (a stray dot in
+    WebGL): the edge rows sit just inside the poles, and the mesh still closes to 1e-3."""
+    sphere = surfaces.get("sphere")
+    fig = figs.make_surface_figure(sphere)
+    mesh = fig.data[0]
+    x, y, z = (np.asarray(getattr(mesh, c), dtype=float) for c in "xyz")
+    for row in (0, -1):
+        spread = max(np.ptp(x[row]), np.ptp(y[row]))
+        assert spread > 1e-6
+        assert abs(abs(z[row]).max() - 1.0) < 1e-3
