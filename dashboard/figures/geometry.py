@@ -338,7 +338,11 @@ def make_surface_figure(
     values = _snap_zero(raw, half)
     short = "K" if field == "gaussian" else "H"
     scale = float(np.nanmax(np.abs(xyz))) or 1.0
-    eye = _camera_eye(surface, xyz, points[0][0] if points else None)
+    # Transport: look at the loop's start, where the first and the last vector and the angle
+    # between them are drawn (tangent there, so seen best from along the normal).
+    target = (transport.first.base if transport is not None
+              else points[0][0] if points else None)
+    eye = _camera_eye(surface, xyz, target)
     fig = go.Figure()
     fig.add_trace(
         go.Surface(
