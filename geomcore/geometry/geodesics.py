@@ -223,7 +223,14 @@ def _slowdown_batch(metric: RiemannianMetric, atlas: Atlas | None,
         width = QUALITY_SLOW - QUALITY_STOP
 
         def sigma(Y: np.ndarray) -> np.ndarray:
-            return _smoothstep((np.abs(np.sin(Y[0])) - QUALITY_STOP) / width)
+            s = (np.abs(np.sin(Y[0])) - QUALITY_STOP) / width
+            out = np.ones_like(s)
+            # most columns are far from a pole at most steps: the step function only where
+            # it is below 1 (it is the costly part of the right-hand side otherwise)
+            near = s < 1.0
+            if near.any():
+                out[near] = _smoothstep(s[near])
+            return out
 
         return sigma
     d = metric.dim
@@ -273,10 +280,12 @@ def _batch_rhs(system: ScalarSystem, pv: Sequence[float], n_state: int, m: int,
         out = np.empty_like(Y)
         f = system.batch(Y[:n_state], pv)
         sig = sigma(Y[:n_state])
-        bad = ~np.all(np.isfinite(f), axis=0)
-        sig = np.where(bad, 0.0, sig)
-        f[:, bad] = 0.0
-        out[:n_state] = f * sig
+        # one reduction tells whether any column is not finite (then NaN or inf in its sum)
+        if not np.isfinite(f.sum()):
+            bad = ~np.isfinite(f).all(axis=0)
+            sig = np.where(bad, 0.0, sig)
+            f[:, bad] = 0.0
+        np.multiply(f, sig, out=out[:n_state])
         out[n_state] = sig
         return out.ravel()
 
@@ -399,65 +408,86 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
 
 def _track_geodesic(space: Space, atlas: Atlas | None, track: _Track) -> Geodesic:
     """Package a track of :func:`_march` as a :class:`Geodesic` in chart 0."""
+    return _tracks_geodesics(space, atlas, [track])[0]
+
+
+def _tracks_geodesics(space: Space, atlas: Atlas | None,
+                      tracks: Sequence[_Track]) -> list[Geodesic]:
+    """Package tracks of :func:`_march` as :class:`Geodesic` objects in chart 0.
+
+    The samples of all tracks are stacked, so the metric (for the energy), the change to chart
+    0 and the embedding are evaluated once per chart for the whole batch: per track they cost
+    more than integrating a whole spray.
+    """
     base = _metric_of(space)
     d = base.dim
-    if not track.states:
-        times = np.zeros(0)
-        x0 = xdot0 = np.zeros((0, d))
-        energy = np.zeros(0)
-        chart_of = np.zeros(0, dtype=int)
+    counts = [sum(len(t) for t in tr.times) for tr in tracks]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+    if offsets[-1]:
+        times_all = np.concatenate([t for tr in tracks for t in tr.times])
+        S = np.concatenate([st[:, :2 * d] for tr in tracks for st in tr.states])
+        chart_all = np.concatenate([np.full(len(t), c) for tr in tracks
+                                    for t, c in zip(tr.times, tr.charts, strict=True)])
     else:
-        times = np.concatenate(track.times)
-        chart_of = np.concatenate([np.full(len(t), c) for t, c in
-                                   zip(track.times, track.charts, strict=True)])
-        xs, vs, es = [], [], []
-        for st, c in zip(track.states, track.charts, strict=True):
-            x, xdot = st[:, :d], st[:, d:2 * d]
-            metric = atlas.charts[c].metric if atlas is not None else base
+        times_all, S = np.zeros(0), np.zeros((0, 2 * d))
+        chart_all = np.zeros(0, dtype=int)
+    x_all, xdot_all = S[:, :d].copy(), S[:, d:2 * d].copy()
+    energy_all = np.empty(len(S))
+    xyz_all = np.empty((len(S), 3)) if atlas is not None else None
+    for c in (range(len(atlas)) if atlas is not None else (0,)):
+        rows = np.flatnonzero(chart_all == c)
+        if not len(rows):
+            continue
+        x, xdot = S[rows, :d], S[rows, d:2 * d]
+        metric = atlas.charts[c].metric if atlas is not None else base
+        with np.errstate(all="ignore"):
+            energy_all[rows] = np.einsum("...i,...ij,...j->...", xdot, metric.metric(x), xdot)
+        if atlas is None:
+            continue
+        chart, first = atlas.charts[c], atlas.charts[0]
+        X = chart.points(x)
+        xyz_all[rows] = X
+        if c != 0:
+            x0 = first.coordinates(X)
             with np.errstate(all="ignore"):
-                es.append(np.einsum("...i,...ij,...j->...", xdot, metric.metric(x), xdot))
-            if atlas is not None and c != 0:
-                chart, first = atlas.charts[c], atlas.charts[0]
-                X = chart.points(x)
-                x = first.coordinates(X)
-                with np.errstate(all="ignore"):
-                    xdot = first.tangent_components(x, np.einsum("...ai,...i->...a",
-                                                                 chart.jacobian(st[:, :d]),
-                                                                 st[:, d:2 * d]))
-            xs.append(x)
-            vs.append(xdot)
-        x0, xdot0, energy = np.concatenate(xs), np.concatenate(vs), np.concatenate(es)
-    k = len(times)
-    unwrapped = x0
-    if atlas is not None and len(track.charts) > 1:
-        # continuous except for the jump of π in longitude where the curve crosses a pole
-        unwrapped = x0.copy()
-        for i, per in enumerate(_periods(base)):
-            if per:
-                unwrapped[:, i] = np.unwrap(x0[:, i], period=per)
-    wrapped = _wrap(base, x0)
-    speed = np.sqrt(np.maximum(energy, 0.0))
-    if k >= 2:
-        length = float(np.sum(0.5 * (speed[1:] + speed[:-1]) * np.diff(times)))
-        drift = float(np.max(np.abs(energy - energy[0])) / max(abs(energy[0]), 1e-300))
-    else:
-        length, drift = 0.0, 0.0
-    status, message = track.stop, ""
-    if status == "singular":
-        message = f"{_MESSAGES[_SINGULAR]} at t = {track.stop_time:.3g}"
-    elif status == "left_domain":
-        message = f"{_MESSAGES[_LEFT]} at t = {track.stop_time:.3g}"
-    elif status == "not_converged":
-        message = f"the integrator could not continue past t = {track.stop_time:.3g}"
-    if atlas is not None:
-        xyz = np.concatenate([atlas.charts[c].points(st[:, :d]) for st, c in
-                              zip(track.states, track.charts, strict=True)]) if k else \
-            np.zeros((0, 3))
-    else:
-        xyz = _embed(space, wrapped)
-    return Geodesic(coords=wrapped, velocities=xdot0, times=times, xyz=xyz, length=length,
-                    status=status, message=message, energy_drift=drift, unwrapped=unwrapped,
-                    charts=chart_of if atlas is not None else None)
+                xdot_all[rows] = first.tangent_components(
+                    x0, np.einsum("...ai,...i->...a", chart.jacobian(x), xdot))
+            x_all[rows] = x0
+    wrapped_all = _wrap(base, x_all)
+    if atlas is None:
+        xyz_all = _embed(space, wrapped_all)
+    speed_all = np.sqrt(np.maximum(energy_all, 0.0))
+    periods = _periods(base)
+    out = []
+    for j, track in enumerate(tracks):
+        a, b = offsets[j], offsets[j + 1]
+        k = b - a
+        times, x0, energy, speed = times_all[a:b], x_all[a:b], energy_all[a:b], speed_all[a:b]
+        unwrapped = x0
+        if atlas is not None and len(track.charts) > 1:
+            # continuous except for the jump of π in longitude where the curve crosses a pole
+            unwrapped = x0.copy()
+            for i, per in enumerate(periods):
+                if per:
+                    unwrapped[:, i] = np.unwrap(x0[:, i], period=per)
+        if k >= 2:
+            length = float(np.sum(0.5 * (speed[1:] + speed[:-1]) * np.diff(times)))
+            drift = float(np.max(np.abs(energy - energy[0])) / max(abs(energy[0]), 1e-300))
+        else:
+            length, drift = 0.0, 0.0
+        status, message = track.stop, ""
+        if status == "singular":
+            message = f"{_MESSAGES[_SINGULAR]} at t = {track.stop_time:.3g}"
+        elif status == "left_domain":
+            message = f"{_MESSAGES[_LEFT]} at t = {track.stop_time:.3g}"
+        elif status == "not_converged":
+            message = f"the integrator could not continue past t = {track.stop_time:.3g}"
+        out.append(Geodesic(
+            coords=wrapped_all[a:b], velocities=xdot_all[a:b], times=times,
+            xyz=None if xyz_all is None else xyz_all[a:b], length=length, status=status,
+            message=message, energy_drift=drift, unwrapped=unwrapped,
+            charts=chart_all[a:b] if atlas is not None else None))
+    return out
 
 
 # -- public API ---------------------------------------------------------------------------------
@@ -563,7 +593,7 @@ def spray(
     speed_limit = np.inf if atlas is not None else _RUNAWAY * float(np.max(np.abs(dirs)))
     tracks = _march(space, atlas, y0, times, rtol=rtol, atol=rtol * 1e-2,
                     speed_limit=speed_limit)
-    return [_track_geodesic(space, atlas, tr) for tr in tracks]
+    return _tracks_geodesics(space, atlas, tracks)
 
 
 def _straight_guesses(metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
