@@ -355,19 +355,24 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
             else:
                 out, reached = Y0.ravel()[None], 1
             S = out.reshape(len(G), n_state + 1, mc)
+            # which samples are no valid states, for all columns at once (per column the
+            # metric's evaluation would cost more than the integration of a whole spray)
+            invalid = ~np.isfinite(S[:reached]).all(axis=1)  # (reached, mc)
+            if atlas is None:
+                dim = metric.dim
+                x = np.moveaxis(S[:reached, :dim], 1, -1)
+                safe = np.where(np.isfinite(x), x, 0.0)
+                invalid |= _outside(metric, safe) | _is_singular(metric, safe)
+                with np.errstate(invalid="ignore"):
+                    invalid |= np.max(np.abs(S[:reached, dim:2 * dim]), axis=1) > speed_limit
             for col, j in enumerate(cols):
                 _c, _y, tau, i = pending[j]
                 rows = np.searchsorted(G, grids[col])
                 got = int(np.sum(rows < reached))
                 Sj = S[rows[:got], :, col]
                 tj = times[i:i + got]
-                bad = ~np.all(np.isfinite(Sj), axis=1)
+                bad = invalid[rows[:got], col]
                 bad |= tau + Sj[:, -1] < tj - 1e-9 * (1.0 + np.abs(tj))
-                if atlas is None:
-                    x = Sj[:, :metric.dim]
-                    safe = np.where(np.isfinite(x), x, 0.0)
-                    bad |= _outside(metric, safe) | _is_singular(metric, safe)
-                    bad |= np.max(np.abs(Sj[:, metric.dim:2 * metric.dim]), axis=1) > speed_limit
                 k = int(np.argmax(bad)) if bad.any() else got
                 track = tracks[j]
                 if k:
