@@ -240,6 +240,11 @@ def _slowdown_batch(metric: RiemannianMetric, atlas: Atlas | None,
     widths = highs - lows
 
     def sigma_single(Y: np.ndarray) -> np.ndarray:
+        # at most steps every column is inside and slow: then σ = 1 (NaN fails these tests)
+        if np.abs(Y[d:2 * d]).max() <= speed_limit and (not bounded or (
+                np.all(Y[bounded].min(axis=1) >= lows[:, 0])
+                and np.all(Y[bounded].max(axis=1) <= highs[:, 0]))):
+            return np.ones(Y.shape[1])
         with np.errstate(all="ignore"):
             over = np.maximum(np.max(np.abs(Y[d:2 * d]), axis=0) / speed_limit - 1.0, 0.0)
             out = np.exp(-(over / 0.5) ** 2)
