@@ -370,6 +370,13 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
                 invalid |= _outside(metric, safe) | _is_singular(metric, safe)
                 with np.errstate(invalid="ignore"):
                     invalid |= np.max(np.abs(S[:reached, dim:2 * dim]), axis=1) > speed_limit
+            else:
+                # Along a meridian the chart's equations stay regular at its pole, and a long
+                # step can leap over the slowed zone around it: the sample past the pole lies
+                # outside the chart's range (it is still on the geodesic; another chart
+                # takes it over).
+                x = np.moveaxis(S[:reached, :2], 1, -1)
+                invalid |= _outside(metric, np.where(np.isfinite(x), x, 0.0))
             for col, j in enumerate(cols):
                 _c, _y, tau, i = pending[j]
                 rows = np.searchsorted(G, grids[col])
@@ -394,7 +401,13 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
                     continue
                 state, tau_k = Sj[k, :n_state], float(tau + Sj[k, -1])
                 if atlas is not None and np.all(np.isfinite(state)):
-                    c2 = atlas.best_chart(atlas.charts[c].points(state[:2]))
+                    X = atlas.charts[c].points(state[:2])
+                    c2 = atlas.best_chart(X)
+                    if c2 == c and _outside(metric, state[None, :2])[0]:
+                        # past this chart's pole: any other chart is better there
+                        c2 = max((o for o in range(len(atlas)) if o != c),
+                                 key=lambda o: float(atlas.charts[o].quality(
+                                     atlas.charts[o].coordinates(X))))
                     if c2 == c and tau_k <= tau + 1e-12:
                         track.stop, track.stop_time = "not_converged", tau_k
                         continue
@@ -727,12 +740,17 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
         with np.errstate(all="ignore"):
             out = system.batch(Y, pv)
         frozen = ~np.isfinite(out.sum(axis=0)) | (np.abs(Y[d:]).max(axis=0) > speed_limit)
-        out[:, frozen] = 0.0
-        if bounded:
+        if frozen.any():
+            out[:, frozen] = 0.0
+        # (the slowdown is 1 while every column is inside: then it is not computed, which
+        # matters at thousands of calls per fan)
+        Yb = Y[bounded]
+        if bounded and not (np.isfinite(Yb.sum()) and np.all(Yb >= lows)
+                            and np.all(Yb <= highs)):
             # Slow a geodesic smoothly to a stop once outside the domain (its samples there
             # are discarded): a sudden freeze would make the step control of the whole batch
             # stumble at every exit.
-            beyond = np.maximum(np.maximum(lows - Y[bounded], Y[bounded] - highs), 0.0)
+            beyond = np.maximum(np.maximum(lows - Yb, Yb - highs), 0.0)
             with np.errstate(all="ignore"):
                 out *= np.exp(-np.sum((beyond / (0.02 * widths)) ** 2, axis=0))
         return out.ravel()
@@ -827,27 +845,57 @@ def _shoot_atlas(space: Space, atlas: Atlas, p: np.ndarray, target: np.ndarray,
     separation = float(np.max(np.abs(_periodic_delta(base, targets[0] - p))))
     tol = max(tol * min(1.0, separation),
               64 * np.finfo(float).eps * float(np.max(np.abs(targets[0]))))
-    for it in range(max_iter):
-        loose = bool(history) and history[-1] > 1e-5
-        rtol = 1e-7 if loose or not history else 1e-11
-        track = _march(space, atlas, np.concatenate([p, v, phi0.ravel()])[None], times,
-                       variational=True, rtol=rtol, atol=rtol * 1e-2)[0]
+
+    def end_state(vel: np.ndarray, rtol: float,
+                  variational: bool) -> tuple[int, np.ndarray] | None:
+        """The chart and the state at t = 1 of the geodesic (with its Jacobi fields if
+        ``variational``) from p with velocity ``vel``."""
+        start = np.concatenate([p, vel, phi0.ravel()] if variational else [p, vel])
+        track = _march(space, atlas, start[None], times, variational=variational, rtol=rtol,
+                       atol=rtol * 1e-2)[0]
         if track.stop != "ok" or not track.states:
             return None
-        c, end = track.charts[-1], track.states[-1][-1]
-        if not np.all(np.isfinite(end)):
+        end = track.states[-1][-1]
+        return (track.charts[-1], end) if np.all(np.isfinite(end)) else None
+
+    jac: tuple[int, np.ndarray] | None = None  # the chart and ∂x/∂v of the last Jacobian
+    chord = False
+    for it in range(max_iter):
+        after_chord = chord
+        tight = bool(history) and history[-1] <= 1e-5
+        # Far from the answer the Newton step needs only a rough integration (its error is
+        # then far below the residual); near it the residual must be exact to 1e-11.
+        rtol = 1e-11 if tight else float(np.clip(1e-4 * (history[-1] if history else 1.0),
+                                                 1e-7, 1e-5))
+        # Near the answer the last Jacobian (of a loose step) still serves: a chord step
+        # integrates only the geodesic, not its Jacobi fields, at the tight tolerance.
+        chord = tight and jac is not None
+        found = end_state(v, rtol, not chord)
+        if chord and found is not None and jac is not None and found[0] != jac[0]:
+            chord = False  # it ends in another chart than the Jacobian's
+            found = end_state(v, rtol, True)
+        if found is None:
             return None
+        c, end = found
         residual = _periodic_delta(atlas.charts[c].metric, end[:2] - targets[c])
         err = float(np.max(np.abs(residual)))
         if err < tol and rtol < 1e-10:
             return v
+        if chord:
+            assert jac is not None
+            J = jac[1]
+            if after_chord and err > 1e-2 * history[-1]:
+                jac = None  # the chord steps converge slowly: a fresh Jacobian next time
+        else:
+            J = end[4:].reshape(4, 2)[:2]
+            jac = (c, J)
         history.append(err)
         if it >= 8 and err > 1e-2:
             return None
         if len(history) > 4 and err > 0.5 * history[-5]:
             return None
         try:
-            step = np.linalg.solve(end[4:].reshape(4, 2)[:2], residual)
+            step = np.linalg.solve(J, residual)
         except np.linalg.LinAlgError:
             return None
         scale = max(1.0, np.linalg.norm(step) / (0.5 * np.linalg.norm(v) + 0.5))
