@@ -377,52 +377,61 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
                 # takes it over).
                 x = np.moveaxis(S[:reached, :2], 1, -1)
                 invalid |= _outside(metric, np.where(np.isfinite(x), x, 0.0))
+            # Columns that started at the same time share their rows of the output (all of
+            # them in the first round): their samples are checked together.
+            groups: dict[tuple[float, int], list[int]] = {}
             for col, j in enumerate(cols):
-                _c, _y, tau, i = pending[j]
-                rows = np.searchsorted(G, grids[col])
+                groups.setdefault((pending[j][2], pending[j][3]), []).append(col)
+            for (tau, i), gcols in groups.items():
+                rows = np.searchsorted(G, times[i:] - tau)
                 got = int(np.sum(rows < reached))
-                Sj = S[rows[:got], :, col]
+                Sg = S[rows[:got]][:, :, gcols]  # (got, n_state + 1, columns)
                 tj = times[i:i + got]
-                bad = invalid[rows[:got], col]
-                bad |= tau + Sj[:, -1] < tj - 1e-9 * (1.0 + np.abs(tj))
-                k = int(np.argmax(bad)) if bad.any() else got
-                track = tracks[j]
-                if k:
-                    track.times.append(tj[:k])
-                    track.states.append(Sj[:k, :n_state])
-                    track.charts.append(c)
-                if k == got == len(tj) and i + got == n:
-                    continue  # reached the end
-                if k == got:  # the integrator failed: resume from the last accepted sample
-                    if k == 0:
-                        track.stop, track.stop_time = "not_converged", float(tau)
-                    else:
-                        nxt[j] = (c, Sj[k - 1, :n_state], float(tj[k - 1]), i + k)
-                    continue
-                state, tau_k = Sj[k, :n_state], float(tau + Sj[k, -1])
-                if atlas is not None and np.all(np.isfinite(state)):
-                    X = atlas.charts[c].points(state[:2])
-                    c2 = atlas.best_chart(X)
-                    if c2 == c and _outside(metric, state[None, :2])[0]:
-                        # past this chart's pole: any other chart is better there
-                        c2 = max((o for o in range(len(atlas)) if o != c),
-                                 key=lambda o: float(atlas.charts[o].quality(
-                                     atlas.charts[o].coordinates(X))))
-                    if c2 == c and tau_k <= tau + 1e-12:
-                        track.stop, track.stop_time = "not_converged", tau_k
+                bad = invalid[rows[:got]][:, gcols]
+                bad |= tau + Sg[:, -1] < (tj - 1e-9 * (1.0 + np.abs(tj)))[:, None]
+                firsts = (np.where(bad.any(axis=0), np.argmax(bad, axis=0), got) if got
+                          else np.zeros(len(gcols), dtype=int))
+                for gc, col in enumerate(gcols):
+                    j = cols[col]
+                    k = int(firsts[gc])
+                    Sj = Sg[:, :, gc]
+                    track = tracks[j]
+                    if k:
+                        track.times.append(tj[:k])
+                        track.states.append(Sj[:k, :n_state])
+                        track.charts.append(c)
+                    if k == got == len(tj) and i + got == n:
+                        continue  # reached the end
+                    if k == got:  # the integrator failed: resume from the last accepted sample
+                        if k == 0:
+                            track.stop, track.stop_time = "not_converged", float(tau)
+                        else:
+                            nxt[j] = (c, Sj[k - 1, :n_state], float(tj[k - 1]), i + k)
                         continue
-                    nxt[j] = (c2, atlas.transfer(state, c, c2), tau_k, i + k)
-                    continue
-                track.stop, track.stop_time = "not_converged", tau_k
-                if atlas is None:
-                    x = Sj[:k + 1, None, :metric.dim]
-                    st = np.moveaxis(Sj[:k + 1, None, :2 * metric.dim], 2, 1)
-                    g = metric.metric(np.where(np.isfinite(x), x, 0.0))
-                    first, why = _first_bad(metric, st, g, speed_limit)
-                    # a lag with no flag raised: slowed down by a runaway speed
-                    reason = why[0] if first[0] <= k else _SINGULAR
-                    track.stop = "singular" if reason == _SINGULAR else "left_domain"
-                    track.stop_time = float(tj[k]) if first[0] <= k else tau_k
+                    state, tau_k = Sj[k, :n_state], float(tau + Sj[k, -1])
+                    if atlas is not None and np.all(np.isfinite(state)):
+                        X = atlas.charts[c].points(state[:2])
+                        c2 = atlas.best_chart(X)
+                        if c2 == c and _outside(metric, state[None, :2])[0]:
+                            # past this chart's pole: any other chart is better there
+                            c2 = max((o for o in range(len(atlas)) if o != c),
+                                     key=lambda o: float(atlas.charts[o].quality(
+                                         atlas.charts[o].coordinates(X))))
+                        if c2 == c and tau_k <= tau + 1e-12:
+                            track.stop, track.stop_time = "not_converged", tau_k
+                            continue
+                        nxt[j] = (c2, atlas.transfer(state, c, c2), tau_k, i + k)
+                        continue
+                    track.stop, track.stop_time = "not_converged", tau_k
+                    if atlas is None:
+                        x = Sj[:k + 1, None, :metric.dim]
+                        st = np.moveaxis(Sj[:k + 1, None, :2 * metric.dim], 2, 1)
+                        g = metric.metric(np.where(np.isfinite(x), x, 0.0))
+                        first, why = _first_bad(metric, st, g, speed_limit)
+                        # a lag with no flag raised: slowed down by a runaway speed
+                        reason = why[0] if first[0] <= k else _SINGULAR
+                        track.stop = "singular" if reason == _SINGULAR else "left_domain"
+                        track.stop_time = float(tj[k]) if first[0] <= k else tau_k
         pending = nxt
     for j in pending:
         tracks[j].stop, tracks[j].stop_time = "not_converged", float(pending[j][2])
@@ -480,12 +489,26 @@ def _tracks_geodesics(space: Space, atlas: Atlas | None,
     if atlas is None:
         xyz_all = _embed(space, wrapped_all)
     speed_all = np.sqrt(np.maximum(energy_all, 0.0))
+    # lengths (trapezoid rule) and energy drifts, for the tracks of each number of samples
+    # together (in a spray most reach the end: one group)
+    lengths, drifts = np.zeros(len(tracks)), np.zeros(len(tracks))
+    by_count: dict[int, list[int]] = {}
+    for j, k in enumerate(counts):
+        by_count.setdefault(k, []).append(j)
+    for k, js in by_count.items():
+        if k < 2:
+            continue
+        idx = offsets[js][:, None] + np.arange(k)  # (tracks, k) rows of the stacked samples
+        sp, en = speed_all[idx], energy_all[idx]
+        lengths[js] = np.sum(0.5 * (sp[:, 1:] + sp[:, :-1]) * np.diff(times_all[idx], axis=1),
+                             axis=1)
+        drifts[js] = (np.max(np.abs(en - en[:, :1]), axis=1)
+                      / np.maximum(np.abs(en[:, 0]), 1e-300))
     periods = _periods(base)
     out = []
     for j, track in enumerate(tracks):
         a, b = offsets[j], offsets[j + 1]
-        k = b - a
-        times, x0, energy, speed = times_all[a:b], x_all[a:b], energy_all[a:b], speed_all[a:b]
+        x0 = x_all[a:b]
         unwrapped = x0
         if atlas is not None and len(track.charts) > 1:
             # continuous except for the jump of π in longitude where the curve crosses a pole
@@ -493,11 +516,6 @@ def _tracks_geodesics(space: Space, atlas: Atlas | None,
             for i, per in enumerate(periods):
                 if per:
                     unwrapped[:, i] = np.unwrap(x0[:, i], period=per)
-        if k >= 2:
-            length = float(np.sum(0.5 * (speed[1:] + speed[:-1]) * np.diff(times)))
-            drift = float(np.max(np.abs(energy - energy[0])) / max(abs(energy[0]), 1e-300))
-        else:
-            length, drift = 0.0, 0.0
         status, message = track.stop, ""
         if status == "singular":
             message = f"{_MESSAGES[_SINGULAR]} at t = {track.stop_time:.3g}"
@@ -506,9 +524,9 @@ def _tracks_geodesics(space: Space, atlas: Atlas | None,
         elif status == "not_converged":
             message = f"the integrator could not continue past t = {track.stop_time:.3g}"
         out.append(Geodesic(
-            coords=wrapped_all[a:b], velocities=xdot_all[a:b], times=times,
-            xyz=None if xyz_all is None else xyz_all[a:b], length=length, status=status,
-            message=message, energy_drift=drift, unwrapped=unwrapped,
+            coords=wrapped_all[a:b], velocities=xdot_all[a:b], times=times_all[a:b],
+            xyz=None if xyz_all is None else xyz_all[a:b], length=float(lengths[j]),
+            status=status, message=message, energy_drift=float(drifts[j]), unwrapped=unwrapped,
             charts=chart_all[a:b] if atlas is not None else None))
     return out
 
