@@ -42,11 +42,13 @@ from geomcore.geometry.surfaces import get as get_surface
 
 __all__ = ["Chart", "Atlas", "atlas_for", "QUALITY_SLOW", "QUALITY_STOP"]
 
-QUALITY_SLOW = 0.5
-"""Below this chart quality (``|sin u|``, 30° from a pole) an integration in the chart slows
-down smoothly (a change of time, so every state it passes is still exactly on the geodesic) and
-hands its state over to a better chart."""
-QUALITY_STOP = 0.25
+QUALITY_SLOW = 0.25
+"""Below this chart quality (``|sin u|``, about 14.5° from a pole) an integration in the chart
+slows down smoothly (a change of time, so every state it passes is still exactly on the
+geodesic) and hands its state over to a better chart (whose quality there is above 0.96). A
+geodesic that passes a pole farther away stays in its chart: every hand-over restarts the
+integrator, which costs more than the faster turn of the longitude near a pole."""
+QUALITY_STOP = 0.1
 """The quality at which the slowed integration comes to rest (it never gets closer to a pole)."""
 
 _CYCLE = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])

@@ -227,7 +227,14 @@ def _slowdown_batch(metric: RiemannianMetric, atlas: Atlas | None,
         width = QUALITY_SLOW - QUALITY_STOP
 
         def sigma(Y: np.ndarray) -> np.ndarray:
-            return _smoothstep((np.abs(np.sin(Y[0])) - QUALITY_STOP) / width)
+            s = (np.abs(np.sin(Y[0])) - QUALITY_STOP) / width
+            out = np.ones_like(s)
+            # most columns are far from a pole at most steps: the step function only where
+            # it is below 1 (it is the costly part of the right-hand side otherwise)
+            near = s < 1.0
+            if near.any():
+                out[near] = _smoothstep(s[near])
+            return out
 
         return sigma
     d = metric.dim
@@ -237,6 +244,11 @@ def _slowdown_batch(metric: RiemannianMetric, atlas: Atlas | None,
     widths = highs - lows
 
     def sigma_single(Y: np.ndarray) -> np.ndarray:
+        # at most steps every column is inside and slow: then σ = 1 (NaN fails these tests)
+        if np.abs(Y[d:2 * d]).max() <= speed_limit and (not bounded or (
+                np.all(Y[bounded].min(axis=1) >= lows[:, 0])
+                and np.all(Y[bounded].max(axis=1) <= highs[:, 0]))):
+            return np.ones(Y.shape[1])
         with np.errstate(all="ignore"):
             over = np.maximum(np.max(np.abs(Y[d:2 * d]), axis=0) / speed_limit - 1.0, 0.0)
             out = np.exp(-(over / 0.5) ** 2)
@@ -275,10 +287,12 @@ def _batch_rhs(system: ScalarSystem, pv: Sequence[float], n_state: int, m: int,
         out = np.empty_like(Y)
         f = system.batch(Y[:n_state], pv)
         sig = sigma(Y[:n_state])
-        bad = ~np.all(np.isfinite(f), axis=0)
-        sig = np.where(bad, 0.0, sig)
-        f[:, bad] = 0.0
-        out[:n_state] = f * sig
+        # one reduction tells whether any column is not finite (then NaN or inf in its sum)
+        if not np.isfinite(f.sum()):
+            bad = ~np.isfinite(f).all(axis=0)
+            sig = np.where(bad, 0.0, sig)
+            f[:, bad] = 0.0
+        np.multiply(f, sig, out=out[:n_state])
         out[n_state] = sig
         return out.ravel()
 
@@ -348,51 +362,78 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
             else:
                 out, reached = Y0.ravel()[None], 1
             S = out.reshape(len(G), n_state + 1, mc)
+            # which samples are no valid states, for all columns at once (per column the
+            # metric's evaluation would cost more than the integration of a whole spray)
+            invalid = ~np.isfinite(S[:reached]).all(axis=1)  # (reached, mc)
+            if atlas is None:
+                dim = metric.dim
+                x = np.moveaxis(S[:reached, :dim], 1, -1)
+                safe = np.where(np.isfinite(x), x, 0.0)
+                invalid |= outside(metric, safe) | is_singular(metric, safe)
+                with np.errstate(invalid="ignore"):
+                    invalid |= np.max(np.abs(S[:reached, dim:2 * dim]), axis=1) > speed_limit
+            else:
+                # Along a meridian the chart's equations stay regular at its pole, and a long
+                # step can leap over the slowed zone around it: the sample past the pole lies
+                # outside the chart's range (it is still on the geodesic; another chart
+                # takes it over).
+                x = np.moveaxis(S[:reached, :2], 1, -1)
+                invalid |= outside(metric, np.where(np.isfinite(x), x, 0.0))
+            # Columns that started at the same time share their rows of the output (all of
+            # them in the first round): their samples are checked together.
+            groups: dict[tuple[float, int], list[int]] = {}
             for col, j in enumerate(cols):
-                _c, _y, tau, i = pending[j]
-                rows = np.searchsorted(G, grids[col])
+                groups.setdefault((pending[j][2], pending[j][3]), []).append(col)
+            for (tau, i), gcols in groups.items():
+                rows = np.searchsorted(G, times[i:] - tau)
                 got = int(np.sum(rows < reached))
-                Sj = S[rows[:got], :, col]
+                Sg = S[rows[:got]][:, :, gcols]  # (got, n_state + 1, columns)
                 tj = times[i:i + got]
-                bad = ~np.all(np.isfinite(Sj), axis=1)
-                bad |= tau + Sj[:, -1] < tj - 1e-9 * (1.0 + np.abs(tj))
-                if atlas is None:
-                    x = Sj[:, :metric.dim]
-                    safe = np.where(np.isfinite(x), x, 0.0)
-                    bad |= outside(metric, safe) | is_singular(metric, safe)
-                    bad |= np.max(np.abs(Sj[:, metric.dim:2 * metric.dim]), axis=1) > speed_limit
-                k = int(np.argmax(bad)) if bad.any() else got
-                track = tracks[j]
-                if k:
-                    track.times.append(tj[:k])
-                    track.states.append(Sj[:k, :n_state])
-                    track.charts.append(c)
-                if k == got == len(tj) and i + got == n:
-                    continue  # reached the end
-                if k == got:  # the integrator failed: resume from the last accepted sample
-                    if k == 0:
-                        track.stop, track.stop_time = "not_converged", float(tau)
-                    else:
-                        nxt[j] = (c, Sj[k - 1, :n_state], float(tj[k - 1]), i + k)
-                    continue
-                state, tau_k = Sj[k, :n_state], float(tau + Sj[k, -1])
-                if atlas is not None and np.all(np.isfinite(state)):
-                    c2 = atlas.best_chart(atlas.charts[c].points(state[:2]))
-                    if c2 == c and tau_k <= tau + 1e-12:
-                        track.stop, track.stop_time = "not_converged", tau_k
+                bad = invalid[rows[:got]][:, gcols]
+                bad |= tau + Sg[:, -1] < (tj - 1e-9 * (1.0 + np.abs(tj)))[:, None]
+                firsts = (np.where(bad.any(axis=0), np.argmax(bad, axis=0), got) if got
+                          else np.zeros(len(gcols), dtype=int))
+                for gc, col in enumerate(gcols):
+                    j = cols[col]
+                    k = int(firsts[gc])
+                    Sj = Sg[:, :, gc]
+                    track = tracks[j]
+                    if k:
+                        track.times.append(tj[:k])
+                        track.states.append(Sj[:k, :n_state])
+                        track.charts.append(c)
+                    if k == got == len(tj) and i + got == n:
+                        continue  # reached the end
+                    if k == got:  # the integrator failed: resume from the last accepted sample
+                        if k == 0:
+                            track.stop, track.stop_time = "not_converged", float(tau)
+                        else:
+                            nxt[j] = (c, Sj[k - 1, :n_state], float(tj[k - 1]), i + k)
                         continue
-                    nxt[j] = (c2, atlas.transfer(state, c, c2), tau_k, i + k)
-                    continue
-                track.stop, track.stop_time = "not_converged", tau_k
-                if atlas is None:
-                    x = Sj[:k + 1, None, :metric.dim]
-                    st = np.moveaxis(Sj[:k + 1, None, :2 * metric.dim], 2, 1)
-                    g = metric.metric(np.where(np.isfinite(x), x, 0.0))
-                    first, why = _first_bad(metric, st, g, speed_limit)
-                    # a lag with no flag raised: slowed down by a runaway speed
-                    reason = why[0] if first[0] <= k else _SINGULAR
-                    track.stop = "singular" if reason == _SINGULAR else "left_domain"
-                    track.stop_time = float(tj[k]) if first[0] <= k else tau_k
+                    state, tau_k = Sj[k, :n_state], float(tau + Sj[k, -1])
+                    if atlas is not None and np.all(np.isfinite(state)):
+                        X = atlas.charts[c].points(state[:2])
+                        c2 = atlas.best_chart(X)
+                        if c2 == c and outside(metric, state[None, :2])[0]:
+                            # past this chart's pole: any other chart is better there
+                            c2 = max((o for o in range(len(atlas)) if o != c),
+                                     key=lambda o: float(atlas.charts[o].quality(
+                                         atlas.charts[o].coordinates(X))))
+                        if c2 == c and tau_k <= tau + 1e-12:
+                            track.stop, track.stop_time = "not_converged", tau_k
+                            continue
+                        nxt[j] = (c2, atlas.transfer(state, c, c2), tau_k, i + k)
+                        continue
+                    track.stop, track.stop_time = "not_converged", tau_k
+                    if atlas is None:
+                        x = Sj[:k + 1, None, :metric.dim]
+                        st = np.moveaxis(Sj[:k + 1, None, :2 * metric.dim], 2, 1)
+                        g = metric.metric(np.where(np.isfinite(x), x, 0.0))
+                        first, why = _first_bad(metric, st, g, speed_limit)
+                        # a lag with no flag raised: slowed down by a runaway speed
+                        reason = why[0] if first[0] <= k else _SINGULAR
+                        track.stop = "singular" if reason == _SINGULAR else "left_domain"
+                        track.stop_time = float(tj[k]) if first[0] <= k else tau_k
         pending = nxt
     for j in pending:
         tracks[j].stop, tracks[j].stop_time = "not_converged", float(pending[j][2])
@@ -401,66 +442,96 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
 
 def _track_geodesic(space: Space, atlas: Atlas | None, track: _Track) -> Geodesic:
     """Package a track of :func:`_march` as a :class:`Geodesic` in chart 0."""
+    return _tracks_geodesics(space, atlas, [track])[0]
+
+
+def _tracks_geodesics(space: Space, atlas: Atlas | None,
+                      tracks: Sequence[_Track]) -> list[Geodesic]:
+    """Package tracks of :func:`_march` as :class:`Geodesic` objects in chart 0.
+
+    The samples of all tracks are stacked, so the metric (for the energy), the change to chart
+    0 and the embedding are evaluated once per chart for the whole batch: per track they cost
+    more than integrating a whole spray.
+    """
     base = metric_of(space)
     d = base.dim
-    if not track.states:
-        times = np.zeros(0)
-        x0 = xdot0 = np.zeros((0, d))
-        energy = np.zeros(0)
-        chart_of = np.zeros(0, dtype=int)
+    counts = [sum(len(t) for t in tr.times) for tr in tracks]
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(int)
+    if offsets[-1]:
+        times_all = np.concatenate([t for tr in tracks for t in tr.times])
+        S = np.concatenate([st[:, :2 * d] for tr in tracks for st in tr.states])
+        chart_all = np.concatenate([np.full(len(t), c) for tr in tracks
+                                    for t, c in zip(tr.times, tr.charts, strict=True)])
     else:
-        times = np.concatenate(track.times)
-        chart_of = np.concatenate([np.full(len(t), c) for t, c in
-                                   zip(track.times, track.charts, strict=True)])
-        xs, vs, es = [], [], []
-        for st, c in zip(track.states, track.charts, strict=True):
-            x, xdot = st[:, :d], st[:, d:2 * d]
-            metric = atlas.charts[c].metric if atlas is not None else base
+        times_all, S = np.zeros(0), np.zeros((0, 2 * d))
+        chart_all = np.zeros(0, dtype=int)
+    x_all, xdot_all = S[:, :d].copy(), S[:, d:2 * d].copy()
+    energy_all = np.empty(len(S))
+    xyz_all: np.ndarray | None = np.empty((len(S), 3)) if atlas is not None else None
+    for c in (range(len(atlas)) if atlas is not None else (0,)):
+        rows = np.flatnonzero(chart_all == c)
+        if not len(rows):
+            continue
+        x, xdot = S[rows, :d], S[rows, d:2 * d]
+        metric = atlas.charts[c].metric if atlas is not None else base
+        with np.errstate(all="ignore"):
+            energy_all[rows] = np.einsum("...i,...ij,...j->...", xdot, metric.metric(x), xdot)
+        if atlas is None:
+            continue
+        chart, first = atlas.charts[c], atlas.charts[0]
+        X = chart.points(x)
+        assert xyz_all is not None  # allocated above for an atlas
+        xyz_all[rows] = X
+        if c != 0:
+            x0 = first.coordinates(X)
             with np.errstate(all="ignore"):
-                es.append(np.einsum("...i,...ij,...j->...", xdot, metric.metric(x), xdot))
-            if atlas is not None and c != 0:
-                chart, first = atlas.charts[c], atlas.charts[0]
-                X = chart.points(x)
-                x = first.coordinates(X)
-                with np.errstate(all="ignore"):
-                    xdot = first.tangent_components(x, np.einsum("...ai,...i->...a",
-                                                                 chart.jacobian(st[:, :d]),
-                                                                 st[:, d:2 * d]))
-            xs.append(x)
-            vs.append(xdot)
-        x0, xdot0, energy = np.concatenate(xs), np.concatenate(vs), np.concatenate(es)
-    k = len(times)
-    unwrapped = x0
-    if atlas is not None and len(track.charts) > 1:
-        # continuous except for the jump of π in longitude where the curve crosses a pole
-        unwrapped = x0.copy()
-        for i, per in enumerate(periods(base)):
-            if per:
-                unwrapped[:, i] = np.unwrap(x0[:, i], period=per)
-    wrapped = wrap(base, x0)
-    speed = np.sqrt(np.maximum(energy, 0.0))
-    if k >= 2:
-        length = float(np.sum(0.5 * (speed[1:] + speed[:-1]) * np.diff(times)))
-        drift = float(np.max(np.abs(energy - energy[0])) / max(abs(energy[0]), 1e-300))
-    else:
-        length, drift = 0.0, 0.0
-    status, message = track.stop, ""
-    if status == "singular":
-        message = f"{_MESSAGES[_SINGULAR]} at t = {track.stop_time:.3g}"
-    elif status == "left_domain":
-        message = f"{_MESSAGES[_LEFT]} at t = {track.stop_time:.3g}"
-    elif status == "not_converged":
-        message = f"the integrator could not continue past t = {track.stop_time:.3g}"
-    xyz: np.ndarray | None
-    if atlas is not None:
-        xyz = np.concatenate([atlas.charts[c].points(st[:, :d]) for st, c in
-                              zip(track.states, track.charts, strict=True)]) if k else \
-            np.zeros((0, 3))
-    else:
-        xyz = embed(space, wrapped)
-    return Geodesic(coords=wrapped, velocities=xdot0, times=times, xyz=xyz, length=length,
-                    status=status, message=message, energy_drift=drift, unwrapped=unwrapped,
-                    charts=chart_of if atlas is not None else None)
+                xdot_all[rows] = first.tangent_components(
+                    x0, np.einsum("...ai,...i->...a", chart.jacobian(x), xdot))
+            x_all[rows] = x0
+    wrapped_all = wrap(base, x_all)
+    if atlas is None:
+        xyz_all = embed(space, wrapped_all)
+    speed_all = np.sqrt(np.maximum(energy_all, 0.0))
+    # lengths (trapezoid rule) and energy drifts, for the tracks of each number of samples
+    # together (in a spray most reach the end: one group)
+    lengths, drifts = np.zeros(len(tracks)), np.zeros(len(tracks))
+    by_count: dict[int, list[int]] = {}
+    for j, k in enumerate(counts):
+        by_count.setdefault(k, []).append(j)
+    for k, js in by_count.items():
+        if k < 2:
+            continue
+        idx = offsets[js][:, None] + np.arange(k)  # (tracks, k) rows of the stacked samples
+        sp, en = speed_all[idx], energy_all[idx]
+        lengths[js] = np.sum(0.5 * (sp[:, 1:] + sp[:, :-1]) * np.diff(times_all[idx], axis=1),
+                             axis=1)
+        drifts[js] = (np.max(np.abs(en - en[:, :1]), axis=1)
+                      / np.maximum(np.abs(en[:, 0]), 1e-300))
+    chart_periods = periods(base)
+    out = []
+    for j, track in enumerate(tracks):
+        a, b = offsets[j], offsets[j + 1]
+        x0 = x_all[a:b]
+        unwrapped = x0
+        if atlas is not None and len(track.charts) > 1:
+            # continuous except for the jump of π in longitude where the curve crosses a pole
+            unwrapped = x0.copy()
+            for i, per in enumerate(chart_periods):
+                if per:
+                    unwrapped[:, i] = np.unwrap(x0[:, i], period=per)
+        status, message = track.stop, ""
+        if status == "singular":
+            message = f"{_MESSAGES[_SINGULAR]} at t = {track.stop_time:.3g}"
+        elif status == "left_domain":
+            message = f"{_MESSAGES[_LEFT]} at t = {track.stop_time:.3g}"
+        elif status == "not_converged":
+            message = f"the integrator could not continue past t = {track.stop_time:.3g}"
+        out.append(Geodesic(
+            coords=wrapped_all[a:b], velocities=xdot_all[a:b], times=times_all[a:b],
+            xyz=None if xyz_all is None else xyz_all[a:b], length=float(lengths[j]),
+            status=status, message=message, energy_drift=float(drifts[j]), unwrapped=unwrapped,
+            charts=chart_all[a:b] if atlas is not None else None))
+    return out
 
 
 # -- public API ---------------------------------------------------------------------------------
@@ -567,7 +638,7 @@ def spray(
     speed_limit = np.inf if atlas is not None else _RUNAWAY * float(np.max(np.abs(dirs)))
     tracks = _march(space, atlas, y0, times, rtol=rtol, atol=rtol * 1e-2,
                     speed_limit=speed_limit)
-    return [_track_geodesic(space, atlas, tr) for tr in tracks]
+    return _tracks_geodesics(space, atlas, tracks)
 
 
 def _shoot(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, v0: np.ndarray,
@@ -673,12 +744,17 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
         with np.errstate(all="ignore"):
             out = system.batch(Y, pv)
         frozen = ~np.isfinite(out.sum(axis=0)) | (np.abs(Y[d:]).max(axis=0) > speed_limit)
-        out[:, frozen] = 0.0
-        if bounded:
+        if frozen.any():
+            out[:, frozen] = 0.0
+        # (the slowdown is 1 while every column is inside: then it is not computed, which
+        # matters at thousands of calls per fan)
+        Yb = Y[bounded]
+        if bounded and not (np.isfinite(Yb.sum()) and np.all(Yb >= lows)
+                            and np.all(Yb <= highs)):
             # Slow a geodesic smoothly to a stop once outside the domain (its samples there
             # are discarded): a sudden freeze would make the step control of the whole batch
             # stumble at every exit.
-            beyond = np.maximum(np.maximum(lows - Y[bounded], Y[bounded] - highs), 0.0)
+            beyond = np.maximum(np.maximum(lows - Yb, Yb - highs), 0.0)
             with np.errstate(all="ignore"):
                 out *= np.exp(-np.sum((beyond / (0.02 * widths)) ** 2, axis=0))
         return out.ravel()
@@ -773,27 +849,57 @@ def _shoot_atlas(space: Space, atlas: Atlas, p: np.ndarray, target: np.ndarray,
     separation = float(np.max(np.abs(periodic_delta(base, targets[0] - p))))
     tol = max(tol * min(1.0, separation),
               64 * np.finfo(float).eps * float(np.max(np.abs(targets[0]))))
-    for it in range(max_iter):
-        loose = bool(history) and history[-1] > 1e-5
-        rtol = 1e-7 if loose or not history else 1e-11
-        track = _march(space, atlas, np.concatenate([p, v, phi0.ravel()])[None], times,
-                       variational=True, rtol=rtol, atol=rtol * 1e-2)[0]
+
+    def end_state(vel: np.ndarray, rtol: float,
+                  variational: bool) -> tuple[int, np.ndarray] | None:
+        """The chart and the state at t = 1 of the geodesic (with its Jacobi fields if
+        ``variational``) from p with velocity ``vel``."""
+        start = np.concatenate([p, vel, phi0.ravel()] if variational else [p, vel])
+        track = _march(space, atlas, start[None], times, variational=variational, rtol=rtol,
+                       atol=rtol * 1e-2)[0]
         if track.stop != "ok" or not track.states:
             return None
-        c, end = track.charts[-1], track.states[-1][-1]
-        if not np.all(np.isfinite(end)):
+        end = track.states[-1][-1]
+        return (track.charts[-1], end) if np.all(np.isfinite(end)) else None
+
+    jac: tuple[int, np.ndarray] | None = None  # the chart and ∂x/∂v of the last Jacobian
+    chord = False
+    for it in range(max_iter):
+        after_chord = chord
+        tight = bool(history) and history[-1] <= 1e-5
+        # Far from the answer the Newton step needs only a rough integration (its error is
+        # then far below the residual); near it the residual must be exact to 1e-11.
+        rtol = 1e-11 if tight else float(np.clip(1e-4 * (history[-1] if history else 1.0),
+                                                 1e-7, 1e-5))
+        # Near the answer the last Jacobian (of a loose step) still serves: a chord step
+        # integrates only the geodesic, not its Jacobi fields, at the tight tolerance.
+        chord = tight and jac is not None
+        found = end_state(v, rtol, not chord)
+        if chord and found is not None and jac is not None and found[0] != jac[0]:
+            chord = False  # it ends in another chart than the Jacobian's
+            found = end_state(v, rtol, True)
+        if found is None:
             return None
+        c, end = found
         residual = periodic_delta(atlas.charts[c].metric, end[:2] - targets[c])
         err = float(np.max(np.abs(residual)))
         if err < tol and rtol < 1e-10:
             return v
+        if chord:
+            assert jac is not None
+            J = jac[1]
+            if after_chord and err > 1e-2 * history[-1]:
+                jac = None  # the chord steps converge slowly: a fresh Jacobian next time
+        else:
+            J = end[4:].reshape(4, 2)[:2]
+            jac = (c, J)
         history.append(err)
         if it >= 8 and err > 1e-2:
             return None
         if len(history) > 4 and err > 0.5 * history[-5]:
             return None
         try:
-            step = np.linalg.solve(end[4:].reshape(4, 2)[:2], residual)
+            step = np.linalg.solve(J, residual)
         except np.linalg.LinAlgError:
             return None
         scale = max(1.0, np.linalg.norm(step) / (0.5 * np.linalg.norm(v) + 0.5))
