@@ -704,6 +704,23 @@ class _Candidate:
     chart: int = 0  # on an atlas: the chart of ``sample`` and ``target``
 
 
+def _fan_near_misses(miss: np.ndarray, gap: np.ndarray, valid: np.ndarray,
+                     step: float) -> tuple[np.ndarray, np.ndarray]:
+    """Where a fan of geodesics passes nearest the target: ``miss`` (samples × directions,
+    the distance to q) with invalid samples set to inf, and the mask of its local minima over
+    the 3 × 3 neighbourhood (directions are cyclic) that are within 1.5 sample spacings
+    (``gap`` between neighbouring directions, ``step`` along a geodesic) of q."""
+    n = miss.shape[0]
+    spacing = np.maximum(np.maximum(gap, np.roll(gap, 1, axis=1)), step)
+    miss = np.where(valid, miss, np.inf)
+    padded = np.pad(miss, ((1, 1), (0, 0)), constant_values=np.inf)
+    neighbours = np.stack([np.roll(padded, s, axis=1)[1 + dk:n + 1 + dk]
+                           for dk in (-1, 0, 1) for s in (-1, 0, 1)])
+    with np.errstate(invalid="ignore"):
+        is_min = (miss <= neighbours.min(axis=0)) & (miss <= 1.5 * spacing) & valid
+    return miss, is_min
+
+
 def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np.ndarray,
                     reach: float, *, n_directions: int = 96,
                     n_times: int = 97) -> tuple[list[_Candidate], float]:
@@ -801,13 +818,7 @@ def _fan_candidates(space: Space, metric: RiemannianMetric, p: np.ndarray, q: np
         dn = periodic_delta(metric, np.roll(safe_x, -1, axis=1) - safe_x)
         gap = np.sqrt(np.einsum("...i,ij,...j->...", dn, gq, dn))
     step = reach / (n_times - 1)
-    spacing = np.maximum(np.maximum(gap, np.roll(gap, 1, axis=1)), step)
-    miss = np.where(valid, miss, np.inf)
-    # local minima over the 3 x 3 neighbourhood (directions are cyclic)
-    padded = np.pad(miss, ((1, 1), (0, 0)), constant_values=np.inf)
-    neighbours = np.stack([np.roll(padded, s, axis=1)[1 + dk:n + 1 + dk]
-                           for dk in (-1, 0, 1) for s in (-1, 0, 1)])
-    is_min = (miss <= neighbours.min(axis=0)) & (miss <= 1.5 * spacing) & valid
+    miss, is_min = _fan_near_misses(miss, gap, valid, step)
     ks, js = np.nonzero(is_min)
     out = []
     for k, j in zip(ks, js, strict=True):
@@ -986,13 +997,7 @@ def _fan_candidates_atlas(space: Space, atlas: Atlas, p: np.ndarray, q: np.ndarr
     miss = np.linalg.norm(X - q_pos, axis=-1)
     gap = np.linalg.norm(np.roll(X, -1, axis=1) - X, axis=-1)
     step = reach / (n_times - 1)
-    spacing = np.maximum(np.maximum(gap, np.roll(gap, 1, axis=1)), step)
-    miss = np.where(valid, miss, np.inf)
-    padded = np.pad(miss, ((1, 1), (0, 0)), constant_values=np.inf)
-    neighbours = np.stack([np.roll(padded, s, axis=1)[1 + dk:n + 1 + dk]
-                           for dk in (-1, 0, 1) for s in (-1, 0, 1)])
-    with np.errstate(invalid="ignore"):
-        is_min = (miss <= neighbours.min(axis=0)) & (miss <= 1.5 * spacing) & valid
+    miss, is_min = _fan_near_misses(miss, gap, valid, step)
     out = []
     for k, j in zip(*np.nonzero(is_min), strict=True):
         delta = q_pos - X[k, j]
