@@ -641,6 +641,25 @@ def spray(
     return _tracks_geodesics(space, atlas, tracks)
 
 
+def _newton_update(v: np.ndarray, jac: np.ndarray, residual: np.ndarray, err: float,
+                   history: list[float], it: int) -> np.ndarray | None:
+    """One damped Newton step of a shooting method, ``v − J⁻¹ r`` (shortened when it is long
+    against ``v``: near a conjugate point the Jacobian is nearly singular), after recording
+    ``err`` in ``history``; ``None`` when the iteration stalls (no progress over four steps,
+    or still far after eight) or the Jacobian is singular."""
+    history.append(err)
+    if it >= 8 and err > 1e-2:
+        return None
+    if len(history) > 4 and err > 0.5 * history[-5]:
+        return None
+    try:
+        step = np.linalg.solve(jac, residual)
+    except np.linalg.LinAlgError:
+        return None
+    scale = max(1.0, float(np.linalg.norm(step)) / (0.5 * float(np.linalg.norm(v)) + 0.5))
+    return v - step / scale
+
+
 def _shoot(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, v0: np.ndarray,
            max_iter: int, tol: float) -> np.ndarray | None:
     """Newton's method on v ↦ exp_p(v) − target with the Jacobian from the variational ODE.
@@ -676,19 +695,11 @@ def _shoot(metric: RiemannianMetric, p: np.ndarray, target: np.ndarray, v0: np.n
         err = float(np.max(np.abs(residual)))
         if err < tol and rtol < 1e-10:
             return v
-        history.append(err)
-        if it >= 8 and err > 1e-2:
+        next_v = _newton_update(v, end[2 * d:].reshape(2 * d, d)[:d], residual, err, history,
+                                it)
+        if next_v is None:
             return None
-        if len(history) > 4 and err > 0.5 * history[-5]:
-            return None
-        jac = end[2 * d:].reshape(2 * d, d)[:d]
-        try:
-            step = np.linalg.solve(jac, residual)
-        except np.linalg.LinAlgError:
-            return None
-        # Damp very long steps (near conjugate points the Jacobian is nearly singular).
-        scale = max(1.0, np.linalg.norm(step) / (0.5 * np.linalg.norm(v) + 0.5))
-        v = v - step / scale
+        v = next_v
     return None
 
 
@@ -904,17 +915,10 @@ def _shoot_atlas(space: Space, atlas: Atlas, p: np.ndarray, target: np.ndarray,
         else:
             J = end[4:].reshape(4, 2)[:2]
             jac = (c, J)
-        history.append(err)
-        if it >= 8 and err > 1e-2:
+        next_v = _newton_update(v, J, residual, err, history, it)
+        if next_v is None:
             return None
-        if len(history) > 4 and err > 0.5 * history[-5]:
-            return None
-        try:
-            step = np.linalg.solve(J, residual)
-        except np.linalg.LinAlgError:
-            return None
-        scale = max(1.0, np.linalg.norm(step) / (0.5 * np.linalg.norm(v) + 0.5))
-        v = v - step / scale
+        v = next_v
     return None
 
 
