@@ -7,10 +7,15 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 PYTEST_ARGS ?=
 
-# Reference libraries of the tests that declare torchvision as a dependency without importing
-# it: installed without deps (their real dependencies are listed with them, versions pinned in
-# constraints.txt) so that pip never pulls torchvision and a second, multi-GB CUDA torch.
-REFERENCE_NO_DEPS := backpack-for-pytorch unfoldNd einops nngeometry
+# Reference libraries of the tests installed without their declared dependencies, versions pinned
+# in constraints.txt; what they really import is installed by the project's extras:
+# - BackPACK (with unfoldNd, einops) and nngeometry declare torchvision without importing it,
+#   which would pull a second, multi-GB CUDA torch;
+# - GraphRicciCurvature (with networkit, python-louvain) declares scipy<=1.13.1, which would
+#   downgrade scipy, and cython, which it does not import;
+# - stochman declares matplotlib, which it imports only to plot.
+REFERENCE_NO_DEPS := backpack-for-pytorch unfoldNd einops nngeometry \
+	GraphRicciCurvature networkit python-louvain stochman
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
 .PHONY: install run test lint bench e2e clean
