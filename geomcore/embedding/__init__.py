@@ -26,12 +26,20 @@ from geomcore.embedding.graph import (
     neighbor_graph,
     short_circuit_edges,
 )
-from geomcore.embedding.methods import METHOD_NAMES, OUT_OF_SAMPLE, embed, make_estimator
+from geomcore.embedding.methods import (
+    METHOD_NAMES,
+    OUT_OF_SAMPLE,
+    embed,
+    fit_embedding,
+    make_estimator,
+)
 from geomcore.embedding.quality import (
     METRIC_NAMES,
     continuity,
     evaluate,
+    intrinsic_spearman,
     knn_preservation,
+    out_of_sample_offset,
     trustworthiness,
 )
 
@@ -49,17 +57,20 @@ __all__ = [
     "datasets",
     "embed",
     "evaluate",
+    "fit_embedding",
     "gde",
     "geodesic_distances",
     "geodesic_path",
     "graph",
     "graph_distance_error",
+    "intrinsic_spearman",
     "knn_preservation",
     "make",
     "make_estimator",
     "methods",
     "min_connecting_neighbors",
     "neighbor_graph",
+    "out_of_sample_offset",
     "quality",
     "short_circuit_edges",
     "trustworthiness",

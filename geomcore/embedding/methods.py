@@ -23,6 +23,7 @@ embed piece by piece).
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -33,7 +34,8 @@ from geomcore._validation import check_choice, check_int, check_seed
 from geomcore.embedding.gde import GeometricDeepEncoder
 from geomcore.embedding.graph import EmbeddingError, neighbor_graph
 
-__all__ = ["GRAPH_METHODS", "METHOD_NAMES", "OUT_OF_SAMPLE", "embed", "make_estimator"]
+__all__ = ["GRAPH_METHODS", "METHOD_NAMES", "OUT_OF_SAMPLE", "embed", "fit_embedding",
+           "make_estimator"]
 
 METHOD_NAMES = ("pca", "isomap", "lle", "ltsa", "hessian_lle", "laplacian", "mds", "tsne", "gde")
 """Methods :func:`embed` knows."""
@@ -92,6 +94,42 @@ def make_estimator(method: str, *, n_components: int = 2, n_neighbors: int = 10,
     return GeometricDeepEncoder(n_components=d, n_neighbors=k, random_state=seed)
 
 
+def fit_embedding(method: str, X: np.ndarray, n_components: int = 2, n_neighbors: int = 10,
+                  seed: int = 0, *, progress: Callable[[float], None] | None = None
+                  ) -> tuple[BaseEstimator, np.ndarray]:
+    """Fit ``method`` on ``X`` (shape=[n, D]); returns the fitted estimator and the embedding.
+
+    The estimator is what :func:`make_estimator` gives, fitted: for methods in
+    :data:`OUT_OF_SAMPLE` its ``transform`` embeds new points. ``progress(fraction)`` is
+    reported by GDE after each epoch (the other methods give no intermediate progress).
+    Parameters and errors are those of :func:`embed`.
+    """
+    est = make_estimator(method, n_components=n_components, n_neighbors=n_neighbors, seed=seed)
+    X = np.asarray(X, dtype=float)
+    if X.ndim != 2 or not np.all(np.isfinite(X)):
+        raise EmbeddingError(f"X must be a finite 2-D array (shape=[n, D]); got shape {X.shape}")
+    n = X.shape[0]
+    if method == "pca" and n_components > min(X.shape):
+        raise EmbeddingError(f"pca gives at most min(n, D) = {min(X.shape)} components; lower "
+                             f"n_components={n_components}")
+    if method in GRAPH_METHODS:
+        # Raises for n_neighbors >= n and for a disconnected graph, with the fix.
+        neighbor_graph(X, n_neighbors)
+    if method == "tsne":
+        if n < 4:
+            raise EmbeddingError(f"tsne needs at least 4 points (got {n})")
+        # scikit-learn requires perplexity < n; keep its default of 30 where possible.
+        est.set_params(perplexity=min(30.0, (n - 1) / 3))
+    with warnings.catch_warnings():
+        # Isomap/Spectral warn about graph connectivity, which has been checked above.
+        warnings.simplefilter("ignore", UserWarning)
+        if isinstance(est, GeometricDeepEncoder):
+            Y = est.fit_transform(X, progress=progress)
+        else:
+            Y = est.fit_transform(X)
+    return est, np.asarray(Y, dtype=float)
+
+
 def embed(method: str, X: np.ndarray, n_components: int = 2, n_neighbors: int = 10,
           seed: int = 0) -> np.ndarray:
     """Embed ``X`` (shape=[n, D]) with ``method``; returns shape=[n, n_components], float64.
@@ -114,24 +152,4 @@ def embed(method: str, X: np.ndarray, n_components: int = 2, n_neighbors: int = 
         With the fix in the message: unknown method, ``n_neighbors >= n``, too few neighbours
         for the local methods, a disconnected neighbour graph, t-SNE on fewer than 4 points.
     """
-    est = make_estimator(method, n_components=n_components, n_neighbors=n_neighbors, seed=seed)
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or not np.all(np.isfinite(X)):
-        raise EmbeddingError(f"X must be a finite 2-D array (shape=[n, D]); got shape {X.shape}")
-    n = X.shape[0]
-    if method == "pca" and n_components > min(X.shape):
-        raise EmbeddingError(f"pca gives at most min(n, D) = {min(X.shape)} components; lower "
-                             f"n_components={n_components}")
-    if method in GRAPH_METHODS:
-        # Raises for n_neighbors >= n and for a disconnected graph, with the fix.
-        neighbor_graph(X, n_neighbors)
-    if method == "tsne":
-        if n < 4:
-            raise EmbeddingError(f"tsne needs at least 4 points (got {n})")
-        # scikit-learn requires perplexity < n; keep its default of 30 where possible.
-        est.set_params(perplexity=min(30.0, (n - 1) / 3))
-    with warnings.catch_warnings():
-        # Isomap/Spectral warn about graph connectivity, which has been checked above.
-        warnings.simplefilter("ignore", UserWarning)
-        Y = est.fit_transform(X)
-    return np.asarray(Y, dtype=float)
+    return fit_embedding(method, X, n_components, n_neighbors, seed)[1]

@@ -30,7 +30,8 @@ from sklearn.neighbors import NearestNeighbors
 from geomcore._validation import check_int, check_seed
 from geomcore.embedding.graph import EmbeddingError, neighbor_graph
 
-__all__ = ["METRIC_NAMES", "continuity", "evaluate", "knn_preservation", "trustworthiness"]
+__all__ = ["METRIC_NAMES", "continuity", "evaluate", "intrinsic_spearman", "knn_preservation",
+           "out_of_sample_offset", "trustworthiness"]
 
 METRIC_NAMES = ("trustworthiness", "continuity", "knn_preservation", "geodesic_spearman",
                 "residual_variance", "intrinsic_spearman")
@@ -196,7 +197,73 @@ def evaluate(X: np.ndarray, Y: np.ndarray, n_neighbors: int = 10,
         if Z.shape[0] != n:
             raise EmbeddingError(f"intrinsic has {Z.shape[0]} rows but X has {n}; give one "
                                  f"row of intrinsic coordinates per point")
-        i, j = _pairs(n, max_pairs, rng)
-        out["intrinsic_spearman"] = float(spearmanr(
-            np.linalg.norm(Z[i] - Z[j], axis=1), np.linalg.norm(Y[i] - Y[j], axis=1)).statistic)
+        out["intrinsic_spearman"] = _intrinsic_spearman(Y, Z, max_pairs, rng)
     return out
+
+
+def _intrinsic_spearman(Y: np.ndarray, Z: np.ndarray, max_pairs: int,
+                        rng: np.random.Generator) -> float:
+    i, j = _pairs(Y.shape[0], max_pairs, rng)
+    return float(spearmanr(np.linalg.norm(Z[i] - Z[j], axis=1),
+                           np.linalg.norm(Y[i] - Y[j], axis=1)).statistic)
+
+
+def intrinsic_spearman(Y: np.ndarray, intrinsic: np.ndarray, *, max_pairs: int = 20_000,
+                       seed: int = 0) -> float:
+    """Spearman correlation of true intrinsic distances with embedding distances.
+
+    ``ρ_s(‖z_i − z_j‖, ‖y_i − y_j‖)`` over all pairs, or ``max_pairs`` random ones. The same
+    number as :func:`evaluate`'s ``intrinsic_spearman``, for points that have no data graph of
+    their own (e.g. fresh points embedded by a fitted map).
+
+    Parameters
+    ----------
+    Y : ndarray, shape=[n, d]
+        Embedding.
+    intrinsic : ndarray, shape=[n, m]
+        True intrinsic coordinates of the same points.
+    """
+    Y, Z = _points(Y, "Y"), _points(intrinsic, "intrinsic")
+    if Z.shape[0] != Y.shape[0]:
+        raise EmbeddingError(f"intrinsic has {Z.shape[0]} rows but Y has {Y.shape[0]}; give "
+                             "one row of intrinsic coordinates per point")
+    max_pairs = check_int("max_pairs", max_pairs, 10, error=EmbeddingError)
+    rng = np.random.default_rng(check_seed(seed, error=EmbeddingError))
+    return _intrinsic_spearman(Y, Z, max_pairs, rng)
+
+
+def out_of_sample_offset(X_train: np.ndarray, Y_train: np.ndarray, X_new: np.ndarray,
+                         Y_new: np.ndarray) -> float:
+    """How far a fitted map puts new points from where the in-sample map put their neighbours.
+
+    ``median_i ‖y_new,i − y_train,nn(i)‖ / s``, where ``nn(i)`` is the training point nearest
+    to ``x_new,i`` in data space and ``s = sqrt(mean ‖y_train − ȳ_train‖²)`` the spread of
+    the training embedding. Near 0 (of the order of the neighbour spacing, about
+    ``n^(-1/d)``) when ``transform`` agrees with the in-sample embedding; of order 1 when it
+    puts new points elsewhere.
+
+    Parameters
+    ----------
+    X_train : ndarray, shape=[n, D]
+    Y_train : ndarray, shape=[n, d]
+        The training data and their in-sample embedding.
+    X_new : ndarray, shape=[m, D]
+    Y_new : ndarray, shape=[m, d]
+        New points and their out-of-sample embedding.
+    """
+    X_train, Y_train = _points(X_train, "X_train"), _points(Y_train, "Y_train")
+    X_new, Y_new = _points(X_new, "X_new"), _points(Y_new, "Y_new")
+    if X_train.shape[0] != Y_train.shape[0] or X_new.shape[0] != Y_new.shape[0]:
+        raise EmbeddingError("each embedding needs one row per data point: got "
+                             f"{X_train.shape[0]}/{Y_train.shape[0]} training and "
+                             f"{X_new.shape[0]}/{Y_new.shape[0]} new rows")
+    if X_new.shape[1] != X_train.shape[1] or Y_new.shape[1] != Y_train.shape[1]:
+        raise EmbeddingError("new points must have the training data's and the embedding's "
+                             "dimensions")
+    nearest = NearestNeighbors(n_neighbors=1).fit(X_train).kneighbors(
+        X_new, return_distance=False)[:, 0]
+    spread = float(np.sqrt(np.mean(np.sum((Y_train - Y_train.mean(axis=0)) ** 2, axis=1))))
+    if spread == 0:
+        raise EmbeddingError("the training embedding has collapsed to one point, so offsets "
+                             "relative to its spread are undefined")
+    return float(np.median(np.linalg.norm(Y_new - Y_train[nearest], axis=1)) / spread)
