@@ -36,4 +36,15 @@ LABS: tuple[Lab, ...] = (
             "the Fisher spectrum and its ellipses, and the reparametrisation-invariance demo"
         ),
     ),
+    Lab(
+        slug="embedding",
+        title="Isomap vs GDE",
+        icon=":material/scatter_plot:",
+        page_file="embedding.py",
+        what_you_see=(
+            "swiss rolls and other manifolds unrolled by Isomap, the Geometric Deep Encoder and "
+            "seven more methods: quality measures, maps for new points, the decoder's manifold, "
+            "geodesics against straight chords, and the short circuits that break Isomap"
+        ),
+    ),
 )

@@ -15,10 +15,12 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import streamlit as st
 from scipy.sparse.csgraph import shortest_path
+from sklearn.neighbors import NearestNeighbors
 
 from geomcore.embedding import (
     Dataset,
@@ -110,6 +112,18 @@ def dataset_for(cfg: DataConfig) -> Dataset:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
+def view_coords_for(cfg: DataConfig) -> tuple[np.ndarray, tuple[str, str, str]]:
+    """3-D coordinates to draw the data in, and their axis titles: the data themselves, or
+    for the 64-D digits their first three principal components."""
+    X = dataset_for(cfg).X
+    if X.shape[1] == 3:
+        return X, ("x", "y", "z")
+    centred = X - X.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:3].T, ("PC 1", "PC 2", "PC 3")
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
 def fresh_for(cfg: DataConfig) -> Dataset:
     """New points of the same manifold and noise (another seed), never seen in training."""
     n = min(N_FRESH, 1797 - cfg.n) if cfg.name == "digits" else N_FRESH
@@ -161,14 +175,15 @@ def run_for(run: RunConfig, _progress: Callable[[float], None] | None = None) ->
     seconds = time.perf_counter() - start
     k = min(run.n_neighbors, (data.n - 1) // 2)
     metrics = evaluate(data.X, Y, n_neighbors=k, intrinsic=data.intrinsic)
-    out = dict(Y=Y, seconds=seconds, metrics=metrics)
+    out: dict[str, Any] = dict(Y=Y, seconds=seconds, metrics=metrics)
     if hasattr(est, "transform"):
         fresh = fresh_for(run.data)
         start = time.perf_counter()
         fresh_Y = np.asarray(est.transform(fresh.X), dtype=float)
         out["fresh_seconds"] = time.perf_counter() - start
         out["fresh_Y"] = fresh_Y
-        out["fresh_offset"] = out_of_sample_offset(data.X, Y, fresh.X, fresh_Y)
+        if np.ptp(Y, axis=0).max() > 0:  # a collapsed embedding has no spread to compare to
+            out["fresh_offset"] = out_of_sample_offset(data.X, Y, fresh.X, fresh_Y)
         if fresh.intrinsic is not None:
             out["fresh_spearman"] = intrinsic_spearman(fresh_Y, fresh.intrinsic)
     if isinstance(est, GeometricDeepEncoder):
@@ -180,9 +195,19 @@ def run_for(run: RunConfig, _progress: Callable[[float], None] | None = None) ->
                 u, v = np.linspace(lo[0], hi[0], DIGIT_GRID), np.linspace(lo[1], hi[1],
                                                                          DIGIT_GRID)
             uu, vv = np.meshgrid(u, v, indexing="ij")
-            decoded = est.inverse_transform(np.column_stack([uu.ravel(), vv.ravel()]))
+            grid = np.column_stack([uu.ravel(), vv.ravel()])
+            decoded = est.inverse_transform(grid)
+            # Only grid points near the embedded data: elsewhere the decoder extrapolates,
+            # and a sheet flung far from the data would say nothing about the manifold.
+            decoded[~_near_data(grid, Y, step=max(u[1] - u[0], v[1] - v[0]))] = np.nan
             out.update(decoded=decoded.reshape(u.size, v.size, -1), grid_u=u, grid_v=v)
     return MethodRun(**out)
+
+
+def _near_data(grid: np.ndarray, Y: np.ndarray, *, step: float) -> np.ndarray:
+    """Grid points (shape=[m, 2]) within one grid step of an embedded point, shape=[m]."""
+    dist = NearestNeighbors(n_neighbors=1).fit(Y).kneighbors(grid)[0][:, 0]
+    return dist <= step
 
 
 @dataclass(frozen=True, eq=False)

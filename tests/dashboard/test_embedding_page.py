@@ -1,0 +1,164 @@
+"""The Isomap vs GDE page under streamlit's AppTest: the default comparison, every view, every
+dataset and method, bad settings shown in words with the rest of the page alive, and a
+view-only change that never retrains."""
+
+from __future__ import annotations
+
+import pytest
+
+from geomcore.embedding import DATASET_NAMES, METHOD_NAMES, gde
+from tests.dashboard.conftest import problems, run_page
+
+VIEWS = ["embeddings", "training", "out_of_sample", "decoder", "pair", "short_circuits"]
+
+
+def _errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def _charts(at) -> int:
+    return len(at.get("plotly_chart"))
+
+
+def _small(at, n: int = 200, epochs: int = 20):
+    """Few points and epochs: these tests check the page, not the embeddings."""
+    at.slider(key="emb_n").set_value(n)
+    at.select_slider(key="emb_epochs").set_value(epochs)
+    at.run()
+    return at
+
+
+@pytest.fixture(scope="module")
+def default_page():
+    return run_page("embedding", timeout=300)
+
+
+def test_default_comparison(default_page):
+    at = default_page
+    assert not problems(at) and not _errors(at)
+    assert at.title[0].value == "Isomap vs GDE"
+    assert _charts(at) == 3  # the data and two embeddings
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["Isomap", "GDE"]
+    # On the swiss roll (n = 1500) both unroll it: the issue's quality bar.
+    for method in ("Isomap", "GDE"):
+        assert table.loc["intrinsic ρ", method] >= 0.95
+        assert table.loc["trustworthiness", method] >= 0.95
+    assert any("Explain" in e.label for e in at.expander)
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_view_renders_on_the_default_data(default_page, view):
+    at = default_page
+    at.radio(key="emb_view").set_value(view)
+    at.run()
+    assert not problems(at) and not _errors(at), _errors(at)
+    assert _charts(at) >= 1
+
+
+def test_a_view_change_never_retrains(monkeypatch):
+    at = _small(run_page("embedding", timeout=300))
+    fits: list[str] = []
+    original = gde.GeometricDeepEncoder.fit
+
+    def counting(self, X, y=None, **kw):
+        fits.append(self.loss)
+        return original(self, X, y, **kw)
+
+    monkeypatch.setattr(gde.GeometricDeepEncoder, "fit", counting)
+    for view in ["out_of_sample", "decoder", "pair", "short_circuits", "embeddings"]:
+        at.radio(key="emb_view").set_value(view)
+        at.run()
+    assert fits == []
+    at.radio(key="emb_view").set_value("training")
+    at.run()
+    assert fits == ["distance_sum"]  # only the collapse run is new
+
+
+@pytest.mark.parametrize("name", DATASET_NAMES)
+def test_every_dataset_in_every_view(name):
+    at = run_page("embedding", timeout=300)
+    at.selectbox(key="emb_dataset").set_value(name)
+    at.run()
+    _small(at)
+    for view in VIEWS:
+        at.radio(key="emb_view").set_value(view)
+        at.run()
+        assert not problems(at), (name, view)
+        assert not _errors(at), (name, view, _errors(at))
+
+
+def test_every_method_at_once():
+    at = _small(run_page("embedding", timeout=300))
+    at.multiselect(key="emb_methods").set_value(list(METHOD_NAMES))
+    at.run()
+    assert not problems(at) and not _errors(at), _errors(at)
+    assert _charts(at) == 1 + len(METHOD_NAMES)
+    assert at.dataframe[0].value.shape[1] == len(METHOD_NAMES)
+    at.radio(key="emb_view").set_value("out_of_sample")
+    at.run()
+    assert not problems(at) and not _errors(at)
+    assert "t-SNE" in " ".join(c.value for c in at.caption)  # named as having no map
+
+
+def test_hessian_lle_with_too_few_neighbours_says_so_and_isomap_still_draws():
+    at = _small(run_page("embedding", timeout=300))
+    at.slider(key="emb_k").set_value(4)
+    at.multiselect(key="emb_methods").set_value(["isomap", "hessian_lle"])
+    at.run()
+    assert not problems(at)
+    errors = _errors(at)
+    assert len(errors) == 1 and "Hessian LLE" in errors[0] and "n_neighbors >= 6" in errors[0]
+    assert _charts(at) == 2  # the data and Isomap
+    assert list(at.dataframe[0].value.columns) == ["Isomap"]
+
+
+def test_a_disconnected_graph_gives_the_neighbour_count_that_connects_it():
+    at = run_page("embedding", timeout=300)
+    at.selectbox(key="emb_dataset").set_value("helix")
+    at.run()
+    _small(at)
+    at.slider(key="emb_k").set_value(3)
+    at.run()
+    assert not problems(at)
+    errors = _errors(at)
+    assert errors and all("raise n_neighbors to at least 7" in e for e in errors)
+    assert _charts(at) == 1  # the data still draw
+    for view in ["pair", "short_circuits", "decoder"]:
+        at.radio(key="emb_view").set_value(view)
+        at.run()
+        assert not problems(at)
+        assert any("raise n_neighbors" in e for e in _errors(at)), view
+
+
+def test_no_method_chosen_is_a_hint_not_an_error():
+    at = _small(run_page("embedding", timeout=300))
+    at.multiselect(key="emb_methods").set_value([])
+    at.run()
+    assert not problems(at) and not _errors(at)
+    assert any("at least one method" in i.value for i in at.info)
+
+
+def test_gde_with_both_weights_zero_is_refused_in_words():
+    at = _small(run_page("embedding", timeout=300))
+    at.select_slider(key="emb_w_stress").set_value(0.0)
+    at.select_slider(key="emb_w_recon").set_value(0.0)
+    at.run()
+    assert not problems(at)
+    assert any("nothing to train" in e for e in _errors(at))
+    assert _charts(at) == 2  # data and Isomap
+
+
+def test_widget_maxima():
+    at = run_page("embedding", timeout=300)
+    at.selectbox(key="emb_dataset").set_value("digits")
+    at.run()
+    at.slider(key="emb_n").set_value(1700)  # the digits' maximum on the page
+    at.slider(key="emb_k").set_value(50)
+    at.select_slider(key="emb_epochs").set_value(20)
+    at.slider(key="emb_noise_digits").set_value(4.0)
+    at.run()
+    assert not problems(at) and not _errors(at), _errors(at)
+    at.radio(key="emb_view").set_value("out_of_sample")
+    at.run()
+    assert not problems(at) and not _errors(at), _errors(at)
