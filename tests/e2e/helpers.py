@@ -87,3 +87,14 @@ def text_overlaps(page) -> list[str]:
     """``chart k: "a" overlaps "b"`` for every pair of visible SVG texts of a chart whose boxes
     intersect (empty when every chart reads cleanly)."""
     return page.evaluate(_OVERLAPS_JS)
+
+
+_WIDTHS_JS = """
+() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
+  p => p.getBoundingClientRect().width)
+"""
+
+
+def chart_widths(page) -> list[float]:
+    """Widths in CSS pixels of every Plotly chart on the page."""
+    return page.evaluate(_WIDTHS_JS)

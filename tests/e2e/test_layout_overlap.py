@@ -13,6 +13,7 @@ import pytest
 
 from tests.e2e.helpers import (
     SIZES,
+    chart_widths,
     error_texts,
     open_and_settle,
     screenshot,
@@ -23,10 +24,6 @@ from tests.e2e.helpers import (
 pytestmark = pytest.mark.e2e
 
 
-_WIDTHS_JS = """
-() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
-  p => p.getBoundingClientRect().width)
-"""
 
 
 @pytest.fixture(params=list(SIZES))
@@ -53,7 +50,7 @@ def _check(pg, size: str, name: str, outside: list[str]) -> None:
     assert error_texts(pg) == [], path
     overlaps = text_overlaps(pg)
     assert overlaps == [], f"{overlaps} (see {path})"
-    widths = pg.evaluate(_WIDTHS_JS)
+    widths = chart_widths(pg)
     assert widths and min(widths) >= 420, f"charts too narrow: {widths} (see {path})"
     assert outside == [], f"fetched from outside: {outside}"
 

@@ -15,6 +15,7 @@ import pytest
 from tests.e2e.helpers import (
     ARTIFACTS,
     SIZES,
+    chart_widths,
     error_texts,
     open_and_settle,
     text_overlaps,
@@ -26,10 +27,6 @@ pytestmark = pytest.mark.e2e
 VIEWS = ("Embeddings & metrics", "GDE training & collapse", "New points", "Decoder's manifold",
          "Geodesic vs chord", "Short circuits")
 
-_WIDTHS_JS = """
-() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
-  p => p.getBoundingClientRect().width)
-"""
 
 
 def _settle(page) -> None:
@@ -66,6 +63,6 @@ def test_every_view_reads_cleanly(page, app_url, size):
             chart.screenshot(path=str(ARTIFACTS / f"{slug}-chart{c}.png"))
         assert error_texts(page) == [], label
         assert text_overlaps(page) == [], label
-        widths = page.evaluate(_WIDTHS_JS)
+        widths = chart_widths(page)
         assert min(widths) >= 420, f"{label}: charts too narrow: {widths}"
     assert outside == [], f"fetched from outside: {outside}"
