@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
+
+# Every figure of the app uses plotly_white. Set as the default, Plotly attaches it when a
+# figure is serialised, without validating it again; passed to each figure's layout, it was
+# deep-copied and validated on every build, a quarter of a rerun's server time.
+pio.templates.default = "plotly_white"
 
 # Okabe–Ito: distinguishable under the common colour-vision deficiencies.
 PALETTE = (
@@ -67,7 +73,6 @@ def apply_layout(fig: go.Figure, title: str, *, height: int = 520,
         font=FONT,
         height=height,
         margin=dict(l=60, r=30, t=46 + 24 * n_lines, b=55),
-        template="plotly_white",
         legend=dict(bgcolor="rgba(255,255,255,0.8)", bordercolor="#d0d4da", borderwidth=1),
     )
     return fig
