@@ -5,6 +5,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
+# make serve-class: Streamlit replicas (one per core by default) behind nginx on PORT.
+REPLICAS ?= $(shell nproc 2>/dev/null || echo 2)
+LISTEN   ?= 0.0.0.0
 PYTEST_ARGS ?=
 
 # Reference libraries of the tests installed without their declared dependencies, versions pinned
@@ -18,7 +21,7 @@ REFERENCE_NO_DEPS := backpack-for-pytorch unfoldNd einops nngeometry \
 	GraphRicciCurvature networkit python-louvain stochman
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install run test lint bench e2e clean
+.PHONY: install run serve-class test lint bench e2e clean
 
 # Reinstalls only when pyproject.toml, constraints.txt or this file changed (the stamp).
 $(STAMP): pyproject.toml constraints.txt Makefile
@@ -32,9 +35,15 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/streamlit run dashboard/app.py --server.port $(PORT) --server.address localhost
 
+# A class on one server: REPLICAS Streamlit processes on 127.0.0.1:PORT+1… behind nginx on
+# LISTEN:PORT, with session affinity (README, "Serving a class"). Needs nginx (Debian: apt-get
+# install nginx); Ctrl-C stops nginx and every replica.
+serve-class: $(STAMP)
+	$(BIN)/python -m deploy.serve_class --replicas $(REPLICAS) --port $(PORT) --listen $(LISTEN)
+
 lint: $(STAMP)
-	$(BIN)/ruff check geomcore dashboard tests benchmarks
-	$(BIN)/mypy geomcore dashboard
+	$(BIN)/ruff check geomcore dashboard deploy tests benchmarks
+	$(BIN)/mypy geomcore dashboard deploy
 
 test: lint
 	$(BIN)/python -m pytest -n 2 --timeout 600 $(PYTEST_ARGS)
