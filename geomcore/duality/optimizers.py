@@ -428,11 +428,13 @@ def _run_projected(grad: _Grad, p0: list[float], steps: int, lr: float,
         g, v = grad(p)
         values.append(v)
         if not _finite(g):
-            if min(p) == 0.0:
+            if min(p) == 0.0 and s > 0:
+                out.pop()
+                values.pop()
                 return "boundary", (
-                    f"projected GD reached a face of the simplex at step {s} where the loss's "
-                    "gradient is infinite (a zero probability under a log); the path stops "
-                    "there")
+                    f"projected GD reached a face of the simplex at step {s} where the loss "
+                    "and its gradient are infinite (a zero probability under a log); the path "
+                    "stops before it")
             return _diverged(s)
         p = _project([a - lr * b for a, b in zip(p, g, strict=True)])
         if first_face < 0 and min(p) == 0.0:
