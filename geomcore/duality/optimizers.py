@@ -210,17 +210,18 @@ def project_to_simplex(v: np.ndarray) -> np.ndarray:
     return np.maximum(v - tau, 0.0)
 
 
-def _autograd(loss: Callable[[torch.Tensor], torch.Tensor], k: int
-              ) -> Callable[[list[float]], tuple[list[float], float]]:
-    def grad(p: list[float]) -> tuple[list[float], float]:
+def _autograd(loss: Callable[[torch.Tensor], torch.Tensor], k: int, values: list[float]
+              ) -> Callable[[list[float]], list[float]]:
+    """∇_p L by torch autograd; each call appends L(p) to ``values``."""
+    def grad(p: list[float]) -> list[float]:
         pt = torch.tensor(p, dtype=torch.float64, requires_grad=True)
         out = loss(pt)
         if not isinstance(out, torch.Tensor) or out.numel() != 1:
             raise DualityError("the loss must return a scalar torch tensor; got "
                                f"{type(out).__name__}")
         (g,) = torch.autograd.grad(out, pt, allow_unused=True)
-        gn = [0.0] * k if g is None else g.detach().tolist()
-        return gn, float(out.detach())
+        values.append(float(out.detach()))
+        return [0.0] * k if g is None else g.detach().tolist()
     return grad
 
 
@@ -266,31 +267,28 @@ def optimize(loss: Callable[[torch.Tensor], torch.Tensor], family: Categorical,
     if not callable(loss):
         raise DualityError("loss must be a callable taking a torch tensor p")
     known = closed_form and isinstance(loss, ClosedFormLoss)
+    vals: list[float] = []
     grad: _Grad
     if known:
         assert isinstance(loss, ClosedFormLoss)
-        grad_list = loss.gradient_list
-
-        def grad(p: list[float]) -> tuple[list[float], float]:
-            return grad_list(p), 0.0
+        grad = loss.gradient_list
     else:
-        grad = _autograd(loss, family.k)
+        grad = _autograd(loss, family.k, vals)
     out: list[list[float]] = [p0.tolist()]
-    vals: list[float] = []
     if method in ("gd_natural", "ngd_natural"):
-        status, message = _run_theta(method == "ngd_natural", grad, out[0], n_steps, lr, out,
-                                     vals)
+        status, message = _run_theta(method == "ngd_natural", grad, n_steps, lr, out)
     else:
         runner = {"mirror_descent": _run_eg, "ngd_expectation": _run_eta,
                   "projected_gd": _run_projected}[method]
-        status, message = runner(grad, out[0], n_steps, lr, out, vals)
+        status, message = runner(grad, n_steps, lr, out)
     points = np.array(out)
     with np.errstate(all="ignore"):
         if known:
             assert isinstance(loss, ClosedFormLoss)
             values = np.asarray(loss.value(points), dtype=float)
         else:  # the loop computed every loss but the last point's with its gradient
-            values = np.array(vals[: len(out) - 1] + [grad(out[-1])[1]])
+            grad(out[-1])
+            values = np.array(vals[: len(out) - 1] + vals[-1:])
     if status == "ok" and not np.all(np.isfinite(values)):
         bad = int(np.argmin(np.isfinite(values)))
         if method == "projected_gd":
@@ -305,13 +303,16 @@ def optimize(loss: Callable[[torch.Tensor], torch.Tensor], family: Categorical,
                             message=message)
 
 
-_Grad = Callable[[list[float]], tuple[list[float], float]]
+_Grad = Callable[[list[float]], list[float]]
 # The loops below run on Python floats: for the small k of the page a numpy call costs more
-# than the arithmetic it does (about 1 µs each), and a step needs a dozen of them.
+# than the arithmetic it does (about 1 µs each), and a step needs a dozen of them. A gradient
+# with a NaN or ±inf entry has a non-finite sum (inf − inf is NaN), which ``_bad`` detects with
+# one sum instead of a test per entry.
 
 
-def _finite(values: list[float]) -> bool:
-    return all(math.isfinite(v) for v in values)
+def _bad(g: list[float]) -> bool:
+    s = sum(g)
+    return s - s != 0.0
 
 
 def _boundary(step: int, what: str) -> tuple[str, str]:
@@ -324,76 +325,75 @@ def _diverged(step: int) -> tuple[str, str]:
     return "diverged", f"the gradient is not finite at step {step}"
 
 
-def _run_theta(natural: bool, grad: _Grad, p0: list[float], steps: int, lr: float,
-               out: list[list[float]], values: list[float]) -> tuple[str, str]:
+def _run_theta(natural: bool, grad: _Grad, steps: int, lr: float,
+               out: list[list[float]]) -> tuple[str, str]:
     """GD or NGD in the minimal natural parameters θ (state: θ, length k − 1)."""
-    p = p0
+    p = out[0]
     last = math.log(p[-1])
     theta = [math.log(x) - last for x in p[:-1]]
     km = len(theta)
+    exp = math.exp
     for s in range(steps):
-        g, v = grad(p)
-        values.append(v)
-        if not _finite(g):
+        g = grad(p)
+        if _bad(g):
             return _diverged(s)
-        pg = math.fsum(a * b for a, b in zip(p, g, strict=True))
+        pg = sum([a * b for a, b in zip(p, g, strict=False)])
         # ∇_θL by the chain rule ∂pⱼ/∂θᵢ = pⱼ(δᵢⱼ − pᵢ)
-        u = [p[i] * (g[i] - pg) for i in range(km)]
-        if natural:  # G⁻¹u with G⁻¹ = ∇²φ(η) = diag(1/η) + 11ᵀ/p_k
-            # 1ᵀu = −p_k(g_k − ⟨p, g⟩): the chain-rule terms of all k outcomes sum to zero.
-            # Summing u directly cancels O(1) terms down to p_k·(…), and dividing by a tiny p_k
-            # would amplify that round-off by 1/p_k near the boundary.
+        if natural:
+            # G⁻¹u with G⁻¹ = ∇²φ(η) = diag(1/η) + 11ᵀ/p_k and u = ∇_θL:
+            # (G⁻¹u)ᵢ = uᵢ/pᵢ + 1ᵀu/p_k, where 1ᵀu = −p_k(g_k − ⟨p, g⟩) because the
+            # chain-rule terms of all k outcomes sum to zero. (Summing u directly cancels O(1)
+            # terms down to p_k·(…), and dividing by a tiny p_k would amplify that round-off.)
             su = pg - g[-1]
-            u = [u[i] / p[i] + su for i in range(km)]
-        theta = [t - lr * ui for t, ui in zip(theta, u, strict=True)]
+            theta = [theta[i] - lr * ((p[i] * (g[i] - pg)) / p[i] + su) for i in range(km)]
+        else:
+            theta = [theta[i] - lr * (p[i] * (g[i] - pg)) for i in range(km)]
         m = max(max(theta), 0.0)
-        e = [math.exp(t - m) for t in theta]
-        e.append(math.exp(-m))
-        z = math.fsum(e)
+        e = [exp(t - m) for t in theta]
+        e.append(exp(-m))
+        z = sum(e)
         p = [x / z for x in e]
-        if min(p) < BOUNDARY or not math.isfinite(z):
+        if min(p) < BOUNDARY or z - z != 0.0:
             return _boundary(s + 1, "NGD in θ" if natural else "GD in θ")
         out.append(p)
     return "ok", ""
 
 
-def _run_eg(grad: _Grad, p0: list[float], steps: int, lr: float,
-            out: list[list[float]], values: list[float]) -> tuple[str, str]:
+def _run_eg(grad: _Grad, steps: int, lr: float, out: list[list[float]]) -> tuple[str, str]:
     """Exponentiated gradient p ← p·e^{−lr g}/Z, in log-space so that tiny probabilities do
     not underflow early."""
-    p = p0
+    p = out[0]
     logp = [math.log(x) for x in p]
+    exp, log = math.exp, math.log
     for s in range(steps):
-        g, v = grad(p)
-        values.append(v)
-        if not _finite(g):
+        g = grad(p)
+        if _bad(g):
             return _diverged(s)
-        logp = [a - lr * b for a, b in zip(logp, g, strict=True)]
+        logp = [a - lr * b for a, b in zip(logp, g, strict=False)]
         m = max(logp)
-        lse = m + math.log(math.fsum(math.exp(a - m) for a in logp))
+        lse = m + log(sum([exp(a - m) for a in logp]))
         logp = [a - lse for a in logp]
-        p = [math.exp(a) for a in logp]
+        p = [exp(a) for a in logp]
         if min(p) < BOUNDARY:
             return _boundary(s + 1, "Exponentiated gradient")
         out.append(p)
     return "ok", ""
 
 
-def _run_eta(grad: _Grad, p0: list[float], steps: int, lr: float,
-             out: list[list[float]], values: list[float]) -> tuple[str, str]:
+def _run_eta(grad: _Grad, steps: int, lr: float, out: list[list[float]]) -> tuple[str, str]:
     """NGD in the expectation parameters η = p[:-1] (mixture coordinates)."""
-    p = p0
+    p = out[0]
     km = len(p) - 1
     for s in range(steps):
-        g, v = grad(p)
-        values.append(v)
-        if not _finite(g):
+        g = grad(p)
+        if _bad(g):
             return _diverged(s)
-        d = [g[i] - g[-1] for i in range(km)]  # ∇_η L̃
-        ed = math.fsum(p[i] * d[i] for i in range(km))
+        gk = g[-1]
+        d = [g[i] - gk for i in range(km)]  # ∇_η L̃
+        ed = sum([p[i] * d[i] for i in range(km)])
         # [∇²φ]⁻¹ d = (diag(η) − ηηᵀ) d
         new = [p[i] - lr * (p[i] * d[i] - p[i] * ed) for i in range(km)]
-        new.append(1.0 - math.fsum(new))
+        new.append(1.0 - sum(new))
         low = min(new)
         if low <= 0:
             i = new.index(low)
@@ -419,24 +419,22 @@ def _project(v: list[float]) -> list[float]:
     return [x - tau if x > tau else 0.0 for x in v]
 
 
-def _run_projected(grad: _Grad, p0: list[float], steps: int, lr: float,
-                   out: list[list[float]], values: list[float]) -> tuple[str, str]:
+def _run_projected(grad: _Grad, steps: int, lr: float,
+                   out: list[list[float]]) -> tuple[str, str]:
     """Projected gradient descent in p; faces of the simplex are allowed (p may have zeros)."""
-    p = p0
+    p = out[0]
     first_face = -1
     for s in range(steps):
-        g, v = grad(p)
-        values.append(v)
-        if not _finite(g):
+        g = grad(p)
+        if _bad(g):
             if min(p) == 0.0 and s > 0:
                 out.pop()
-                values.pop()
                 return "boundary", (
                     f"projected GD reached a face of the simplex at step {s} where the loss "
                     "and its gradient are infinite (a zero probability under a log); the path "
                     "stops before it")
             return _diverged(s)
-        p = _project([a - lr * b for a, b in zip(p, g, strict=True)])
+        p = _project([a - lr * b for a, b in zip(p, g, strict=False)])
         if first_face < 0 and min(p) == 0.0:
             first_face = s + 1
         out.append(p)
