@@ -62,41 +62,53 @@ def simplex_grid(resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return x, y, np.clip(p, 0.0, 1.0)
 
 
+def _text_trace(xy: np.ndarray, texts: list[str], size: int = 11,
+                color_: str = "#444") -> go.Scatter:
+    return go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="text", text=texts,
+                      textfont=dict(size=size, color=color_), hoverinfo="skip",
+                      showlegend=False)
+
+
 def _triangle_frame(fig: go.Figure, labels: tuple[str, str, str]) -> None:
-    """Outline, barycentric gridlines with tick labels, vertex labels, equal axes."""
+    """Outline, barycentric gridlines with tick labels, axis names, vertex numbers, equal axes.
+
+    Everything is a handful of traces (gridlines joined by gaps, labels as text markers): a
+    Plotly shape or annotation per line costs a millisecond or more to build.
+    """
+    xs: list[float | None] = []
+    ys: list[float | None] = []
     for i in range(3):
         j, k = (i + 1) % 3, (i + 2) % 3
         for c in GRID_VALUES:
             # the line pᵢ = c joins (pᵢ = c, pⱼ = 1 − c) and (pᵢ = c, pₖ = 1 − c)
             a = c * VERTICES[i] + (1 - c) * VERTICES[j]
             b = c * VERTICES[i] + (1 - c) * VERTICES[k]
-            fig.add_shape(type="line", x0=a[0], y0=a[1], x1=b[0], y1=b[1],
-                          line=dict(color="rgba(110,110,110,0.55)", width=1), layer="above")
-    # tick labels: p₂ on the bottom side, p₃ on the right side, p₁ on the left side
-    for c in GRID_VALUES:
-        bottom = (1 - c) * VERTICES[0] + c * VERTICES[1]
-        right = (1 - c) * VERTICES[1] + c * VERTICES[2]
-        left = c * VERTICES[0] + (1 - c) * VERTICES[2]
-        fig.add_annotation(x=bottom[0], y=bottom[1], text=f"{c:.1f}", showarrow=False,
-                           yshift=-12, font=dict(size=11, color="#444"))
-        fig.add_annotation(x=right[0], y=right[1], text=f"{c:.1f}", showarrow=False,
-                           xshift=16, yshift=4, font=dict(size=11, color="#444"))
-        fig.add_annotation(x=left[0], y=left[1], text=f"{c:.1f}", showarrow=False,
-                           xshift=-16, yshift=4, font=dict(size=11, color="#444"))
-    # axis names beside their tick labels, upright (rotated text read badly on a projector)
-    fig.add_annotation(x=0.5, y=0, text=labels[1], showarrow=False, yshift=-32,
-                       font=dict(size=14))
-    fig.add_annotation(x=0.75, y=SQRT3_2 / 2, text=labels[2], showarrow=False, xshift=52,
-                       font=dict(size=14))
-    fig.add_annotation(x=0.25, y=SQRT3_2 / 2, text=labels[0], showarrow=False, xshift=-52,
-                       font=dict(size=14))
-    for i, (dx, dy) in enumerate(((-14, -14), (14, -14), (0, 14))):
-        fig.add_annotation(x=VERTICES[i, 0], y=VERTICES[i, 1], text=f"<b>{i + 1}</b>",
-                           showarrow=False, xshift=dx, yshift=dy, font=dict(size=14))
+            xs += [a[0], b[0], None]
+            ys += [a[1], b[1], None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", hoverinfo="skip", showlegend=False,
+                             line=dict(color="rgba(110,110,110,0.55)", width=1)))
     outline = np.vstack([VERTICES, VERTICES[:1]])
     fig.add_trace(go.Scatter(x=outline[:, 0], y=outline[:, 1], mode="lines",
                              line=dict(color="#1B1F24", width=2), hoverinfo="skip",
                              showlegend=False))
+    # tick labels: p₂ under the bottom side, p₃ right of the right side, p₁ left of the left
+    frac = np.asarray(GRID_VALUES)[:, None]
+    texts = [f"{v:.1f}" for v in GRID_VALUES]
+    right_normal, left_normal = np.array([SQRT3_2, 0.5]), np.array([-SQRT3_2, 0.5])
+    fig.add_trace(_text_trace((1 - frac) * VERTICES[0] + frac * VERTICES[1] + [0.0, -0.035],
+                              texts))
+    fig.add_trace(_text_trace((1 - frac) * VERTICES[1] + frac * VERTICES[2]
+                              + 0.045 * right_normal, texts))
+    fig.add_trace(_text_trace(frac * VERTICES[0] + (1 - frac) * VERTICES[2]
+                              + 0.045 * left_normal, texts))
+    middle = np.array([[0.5, 0.0], [0.75, SQRT3_2 / 2], [0.25, SQRT3_2 / 2]])
+    names = middle + np.array([[0.0, -0.085], [*(0.13 * right_normal)],
+                               [*(0.13 * left_normal)]])
+    fig.add_trace(_text_trace(names, [labels[1], labels[2], labels[0]], size=15,
+                              color_="#1B1F24"))
+    corners = VERTICES + np.array([[-0.035, -0.035], [0.035, -0.035], [0.0, 0.04]])
+    fig.add_trace(_text_trace(corners, ["<b>1</b>", "<b>2</b>", "<b>3</b>"], size=15,
+                              color_="#1B1F24"))
     fig.update_xaxes(visible=False, range=[-0.16, 1.16])
     fig.update_yaxes(visible=False, range=[-0.13, SQRT3_2 + 0.07], scaleanchor="x",
                      scaleratio=1)

@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.cached import duality as cached
+from dashboard.cached.common import cached_figure
 from dashboard.figures import duality as figs
 from dashboard.widgets import guarded
 from geomcore.duality import METHODS
@@ -74,11 +75,13 @@ def _optimisers_view() -> None:
                            f"steps: {path.message}")
             elif path.message:
                 st.info(f"{figs.METHOD_TITLES[path.method]}: {path.message}.")
-        st.plotly_chart(
-            figs.make_simplex_loss_figure(x, y, z, paths, loss_name=LOSS_NAMES[kind],
-                                          show_contours=show_contours,
-                                          target=loss_cfg.minimiser()),
-            key="dual_simplex", config=PLOT_CONFIG)
+        # built once per setting and shared (a contour of 161 × 139 nodes and five paths)
+        simplex_fig = cached_figure(
+            ("dual_simplex", cfg, show_contours),
+            lambda: figs.make_simplex_loss_figure(x, y, z, paths, loss_name=LOSS_NAMES[kind],
+                                                  show_contours=show_contours,
+                                                  target=loss_cfg.minimiser()))
+        st.plotly_chart(simplex_fig, key="dual_simplex", config=PLOT_CONFIG)
         if "mirror_descent" in paths and "ngd_natural" in paths:
             eg, ngd = paths["mirror_descent"], paths["ngd_natural"]
             n = min(eg.points.shape[0], ngd.points.shape[0])
@@ -97,8 +100,10 @@ def _optimisers_view() -> None:
                 "the dual chart.")
         else:
             st.info("Choose both mirror descent (EG) and NGD in θ to see that they coincide.")
-        st.plotly_chart(figs.make_loss_curves_figure(paths, floor=loss_cfg.minimum()),
-                        key="dual_loss_curves", config=PLOT_CONFIG)
+        curves_fig = cached_figure(
+            ("dual_loss_curves", cfg),
+            lambda: figs.make_loss_curves_figure(paths, floor=loss_cfg.minimum()))
+        st.plotly_chart(curves_fig, key="dual_loss_curves", config=PLOT_CONFIG)
         st.caption(
             "All methods start at the white square with the same learning rate. GD in θ "
             "follows the Euclidean gradient in θ (slow where the Fisher metric is small); "

@@ -22,13 +22,13 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.integrate import solve_bvp
 from scipy.special import logsumexp, rel_entr, xlogy
 
-from geomcore._validation import check_int
+from geomcore._validation import check_int, check_positive_float
 
 __all__ = [
     "Bernoulli",
@@ -49,6 +49,9 @@ MAX_CATEGORIES = 256
 """Largest number of outcomes of a :class:`Categorical`."""
 MAX_CURVE_POINTS = 5000
 """Largest ``n_points`` of a geodesic."""
+MAX_BVP_NODES = 5000
+"""Mesh nodes the α-geodesic's boundary-value solve may use: at the default tolerance 1e-9 a
+typical pair needs about 2000; the bound keeps a hopeless solve to a few seconds."""
 SUM_TOL = 1e-9
 """How far from 1 the sum of a probability vector may be (then it is divided by its sum)."""
 SIGMA_MIN = 1e-100
@@ -178,6 +181,11 @@ class ExponentialFamily(ABC):
         """``T(v, v, ·)`` with ``T = ∇³ψ(θ)`` (the third cumulant of ``t(x)``),
         ``shape=[..., dim]`` for ``theta``, ``v`` of ``shape=[..., dim]``."""
 
+    def geodesic_terms(self, theta: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(∇²ψ(θ), T(v, v, ·))``: what the α-geodesic equation needs at one evaluation
+        (families override it to share work between the two)."""
+        return self.fisher_natural(theta), self.cubic_contract(theta, v)
+
     # -- divergences and distances --------------------------------------------------------------
     @abstractmethod
     def kl(self, p: object, q: object) -> np.ndarray:
@@ -214,7 +222,8 @@ class ExponentialFamily(ABC):
 
     # -- curves ---------------------------------------------------------------------------------
     def geodesic(self, p: object, q: object, kind: GeodesicKind | None = None, *,
-                 alpha: float | None = None, n_points: int = 101) -> Curve:
+                 alpha: float | None = None, n_points: int = 101,
+                 tol: float = 1e-9) -> Curve:
         """The geodesic from ``p`` to ``q`` (usual parameters), sampled at ``n_points``.
 
         Parameters
@@ -234,6 +243,10 @@ class ExponentialFamily(ABC):
             ``α ∈ [−1, 1]``; only with ``kind`` ``None`` or ``"alpha"``.
         n_points : int
             Samples, ``2 ≤ n_points ≤ MAX_CURVE_POINTS``.
+        tol : float
+            Relative residual tolerance of the α-geodesic's boundary-value solve
+            (``scipy.integrate.solve_bvp``), ``1e-12 ≤ tol ≤ 1e-3``; at the default the
+            solve reproduces the closed forms at α = ±1, 0 to about 1e-13.
 
         Returns
         -------
@@ -246,7 +259,10 @@ class ExponentialFamily(ABC):
                 raise DualityError(f"kind={kind!r} and alpha={alpha!r} were both given; give "
                                    "either a kind or an alpha (alpha=1 is 'e', -1 is 'm')")
             a = _check_alpha(alpha)
-            return self._alpha_geodesic(p, q, a, n)
+            tolerance = check_positive_float("tol", tol, error=DualityError)
+            if not 1e-12 <= tolerance <= 1e-3:
+                raise DualityError(f"tol={tol!r} is out of range; use 1e-12 <= tol <= 1e-3")
+            return self._alpha_geodesic(p, q, a, n, tolerance)
         kind = "e" if kind is None else kind
         if kind == "alpha":
             raise DualityError("kind='alpha' needs alpha=... in [-1, 1]")
@@ -265,55 +281,77 @@ class ExponentialFamily(ABC):
             raise DualityError(f"kind={kind!r} is not one of 'e', 'm', 'fisher_rao', 'alpha'")
         return Curve(points=pts, t=t, kind=kind)
 
-    def _alpha_geodesic(self, p: object, q: object, alpha: float, n: int) -> Curve:
-        tp = self.to_natural(self.check_point(p, "p", interior=True))
-        tq = self.to_natural(self.check_point(q, "q", interior=True))
+    def _alpha_geodesic(self, p: object, q: object, alpha: float, n: int,
+                        tol: float) -> Curve:
+        pp = self.check_point(p, "p", interior=True)
+        qq = self.check_point(q, "q", interior=True)
+        tp, tq = self.to_natural(pp), self.to_natural(qq)
         if tp.ndim != 1 or tq.ndim != 1:
             raise DualityError("an α-geodesic joins two single points; p and q must not be "
                                "batches")
         d = self.dim
-        # Initial guess: the blend of the e-line and the m-curve (both in θ) that the
-        # α-geodesic interpolates between; the solver only corrects it.
-        mesh = np.linspace(0.0, 1.0, 41)
-        e_line = (1 - mesh)[:, None] * tp + mesh[:, None] * tq
-        ep, eq = self.natural_to_expectation(tp), self.natural_to_expectation(tq)
-        m_curve = self.expectation_to_natural((1 - mesh)[:, None] * ep + mesh[:, None] * eq)
-        w = (1 + alpha) / 2
-        guess = w * e_line + (1 - w) * m_curve
-        y0 = np.vstack([guess.T, np.gradient(guess, mesh, axis=0).T])
-        c = (1 - alpha) / 2
-
-        def rhs(_t: np.ndarray, y: np.ndarray) -> np.ndarray:
-            theta, v = y[:d].T, y[d:].T
-            with np.errstate(all="ignore"):
-                acc = -c * np.linalg.solve(self.fisher_natural(theta),
-                                           self.cubic_contract(theta, v)[..., None])[..., 0]
-            return np.vstack([v.T, acc.T])
 
         def bc(ya: np.ndarray, yb: np.ndarray) -> np.ndarray:
             return np.concatenate([ya[:d] - tp, yb[:d] - tq])
 
+        def solve(a: float, mesh: np.ndarray, guess: np.ndarray) -> Any:
+            c = (1 - a) / 2
+
+            def rhs(_t: np.ndarray, y: np.ndarray) -> np.ndarray:
+                theta, v = y[:d].T, y[d:].T
+                with np.errstate(all="ignore"):
+                    g, t3 = self.geodesic_terms(theta, v)
+                    acc = -c * np.linalg.solve(g, t3[..., None])[..., 0]
+                return np.vstack([v.T, acc.T])
+
+            # max_nodes bounds the work: a solve that needs more has failed in practice
+            return solve_bvp(rhs, bc, mesh, guess, tol=tol, bc_tol=tol / 100,
+                             max_nodes=MAX_BVP_NODES)
+
+        # Start from the closed-form geodesic of the nearest α among 1 (e), 0 (Fisher–Rao) and
+        # −1 (m), in θ, where the solver only has to bend it; if that fails (far-apart points,
+        # e.g. normals with very different σ), walk α there in small steps, each solve starting
+        # from the previous one.
+        anchor = min((1.0, 0.0, -1.0), key=lambda a: abs(a - alpha))
+        kind = {1.0: "e", 0.0: "fisher_rao", -1.0: "m"}[anchor]
+        mesh = np.linspace(0.0, 1.0, 41)
+        start = self.to_natural(self.geodesic(pp, qq, kind,  # type: ignore[arg-type]
+                                              n_points=mesh.size).points)
+        y0 = np.vstack([start.T, np.gradient(start, mesh, axis=0).T])
         t = np.linspace(0.0, 1.0, n)
-        try:
-            sol = solve_bvp(rhs, bc, mesh, y0, tol=1e-9, bc_tol=1e-11, max_nodes=20000)
+        message = ""
+        sol: Any = None
+        for schedule in ([alpha], list(np.linspace(anchor, alpha, 6)[1:])):
+            x, y = mesh, y0
+            try:
+                for a in schedule:
+                    sol = solve(float(a), x, y)
+                    if not sol.success:
+                        break
+                    x, y = sol.x, sol.y
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
+                sol, message = None, f"the α-geodesic (α = {alpha:g}) solve failed: {err}"
+            if sol is not None and sol.success:
+                break
+        ok = sol is not None and bool(sol.success)
+        if ok:
             theta_t = sol.sol(t)[:d].T
-            ok = bool(sol.success) and np.all(np.isfinite(theta_t))
-            message = "" if ok else (f"the α-geodesic (α = {alpha:g}) boundary-value solve did "
-                                     f"not converge: {sol.message}")
-        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
-            theta_t, ok = guess[[0, -1]], False
-            t = np.array([0.0, 1.0])
-            message = f"the α-geodesic (α = {alpha:g}) solve failed: {err}"
+            ok = bool(np.all(np.isfinite(theta_t)))
+        if not ok:
+            if not message:
+                why = getattr(sol, "message", "no solution")
+                message = (f"the α-geodesic (α = {alpha:g}) boundary-value solve did not "
+                           f"converge: {why}")
+            return Curve(points=np.stack([pp, qq]), t=np.array([0.0, 1.0]), kind="alpha",
+                         alpha=alpha, status="failed", message=message)
         try:
             pts = self.from_natural(theta_t)
-        except DualityError as err:  # the solver's iterate left the chart's domain
-            pts, ok = self.from_natural(np.vstack([tp, tq])), False
-            t = np.array([0.0, 1.0])
-            message = f"the α-geodesic (α = {alpha:g}) solve left the family: {err}"
-        if ok:  # endpoints exactly as given (the solver meets them to bc_tol)
-            pts[0], pts[-1] = self.from_natural(tp), self.from_natural(tq)
-        return Curve(points=pts, t=t, kind="alpha", alpha=alpha,
-                     status="ok" if ok else "failed", message=message)
+        except DualityError as err:  # the solution left the chart's domain between nodes
+            return Curve(points=np.stack([pp, qq]), t=np.array([0.0, 1.0]), kind="alpha",
+                         alpha=alpha, status="failed",
+                         message=f"the α-geodesic (α = {alpha:g}) left the family: {err}")
+        pts[0], pts[-1] = pp, qq  # endpoints exactly as given (the solver meets them to tol)
+        return Curve(points=pts, t=t, kind="alpha", alpha=alpha)
 
 
 def _check_alpha(alpha: object) -> float:
@@ -396,7 +434,10 @@ class Categorical(ExponentialFamily):
     def from_natural(self, theta: object) -> np.ndarray:
         th = self._check_chart(theta, "theta")
         full = np.concatenate([th, np.zeros(th.shape[:-1] + (1,))], axis=-1)
-        return np.exp(full - logsumexp(full, axis=-1, keepdims=True))
+        # softmax with the largest logit subtracted (no overflow; scipy's logsumexp does the
+        # same at ten times the cost, which the α-geodesic solve pays on every evaluation)
+        e = np.exp(full - full.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
 
     def to_expectation(self, point: object) -> np.ndarray:
         return self.check_point(point)[..., :-1].copy()
@@ -430,8 +471,15 @@ class Categorical(ExponentialFamily):
         return _diag(1.0 / p[..., :-1]) + 1.0 / p[..., -1, None, None]
 
     def cubic_contract(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        return self._cubic_from_p(self.from_natural(theta), v)
+
+    def geodesic_terms(self, theta: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = self.from_natural(theta)
+        eta = p[..., :-1]
+        return _diag(eta) - eta[..., :, None] * eta[..., None, :], self._cubic_from_p(p, v)
+
+    def _cubic_from_p(self, p: np.ndarray, v: np.ndarray) -> np.ndarray:
         # T(v, v, ·) = E[(c·v)² c] with c = t(x) − η over the k outcomes (t = e_i, or 0 for k).
-        p = self.from_natural(theta)  # [..., k]
         eta = p[..., :-1]
         c = np.concatenate([np.broadcast_to(np.eye(self.dim), eta.shape[:-1] + (self.dim,
                                                                                  self.dim)),
@@ -507,6 +555,10 @@ class Bernoulli(Categorical):
 
     def natural_to_expectation(self, theta: object) -> np.ndarray:
         return self.from_natural(theta)[..., 1:]
+
+    def geodesic_terms(self, theta: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # the categorical's shortcut reads η from the last-outcome chart; this one is reversed
+        return self.fisher_natural(theta), self.cubic_contract(theta, v)
 
     def cubic_contract(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
         # t(x) = x with P(x = 1) = η: third central moment η(1 − η)(1 − 2η).
@@ -617,11 +669,25 @@ class Gaussian1D(ExponentialFamily):
         g[..., 1, 1] = 0.5 / (v * v)
         return g
 
+    def geodesic_terms(self, theta: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # one conversion θ → (μ, σ²) for both terms, as the boundary-value solver calls this
+        # on every mesh node many times
+        a = self.from_natural(theta)
+        mu, var = a[..., 0], a[..., 1] ** 2
+        g = np.empty(a.shape[:-1] + (2, 2))
+        g[..., 0, 0] = var
+        g[..., 0, 1] = g[..., 1, 0] = 2 * mu * var
+        g[..., 1, 1] = 2 * var * var + 4 * mu * mu * var
+        return g, self._cubic(mu, var, v)
+
     def cubic_contract(self, theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+        a = self.from_natural(theta)
+        return self._cubic(a[..., 0], a[..., 1] ** 2, v)
+
+    @staticmethod
+    def _cubic(mu: np.ndarray, s2: np.ndarray, v: np.ndarray) -> np.ndarray:
         # Third cumulants of (x, x²) under N(μ, σ²): κ₁₁₁ = 0, κ₁₁₂ = 2σ⁴, κ₁₂₂ = 8μσ⁴,
         # κ₂₂₂ = 24μ²σ⁴ + 8σ⁶ (from x = μ + σz with E z⁴ = 3, E z⁶ = 15).
-        a = self.from_natural(theta)
-        mu, s2 = a[..., 0], a[..., 1] ** 2
         s4 = s2 * s2
         t112, t122, t222 = 2 * s4, 8 * mu * s4, 24 * mu * mu * s4 + 8 * s4 * s2
         v1, v2 = v[..., 0], v[..., 1]

@@ -331,6 +331,24 @@ def test_alpha_geodesic_solve_reproduces_the_closed_forms(fam, p, q):
                                    rtol=0, atol=1e-11)
 
 
+def test_alpha_geodesic_at_a_loose_tolerance_stays_close():
+    fam = Categorical(3)
+    p, q = [0.04, 0.16, 0.8], [0.7, 0.26, 0.04]
+    tight = fam.geodesic(p, q, alpha=0.35, n_points=51)
+    loose = fam.geodesic(p, q, alpha=0.35, n_points=51, tol=1e-6)
+    assert tight.status == loose.status == "ok"
+    np.testing.assert_allclose(loose.points, tight.points, rtol=0, atol=1e-7)  # measured 9e-11
+
+
+def test_a_failed_alpha_solve_says_so():
+    """Normals 30 standard-deviation ratios apart, α near −1: the solver's Newton steps leave
+    θ₂ < 0. The curve is reported as failed (only its endpoints), never drawn wrong."""
+    c = Gaussian1D().geodesic([3.0, 0.1], [-3.0, 3.0], alpha=-0.95, n_points=51, tol=1e-6)
+    assert c.status == "failed"
+    assert "α = -0.95" in c.message
+    np.testing.assert_array_equal(c.points, [[3.0, 0.1], [-3.0, 3.0]])
+
+
 def test_alpha_geodesics_move_monotonically_between_m_and_e():
     fam = Categorical(3)
     p, q = [0.05, 0.15, 0.8], [0.7, 0.25, 0.05]
@@ -399,5 +417,7 @@ def test_geodesic_refuses_bad_options():
         fam.geodesic(p, q, "straight")  # type: ignore[arg-type]
     with pytest.raises(DualityError, match="n_points"):
         fam.geodesic(p, q, "m", n_points=10**7)
+    with pytest.raises(DualityError, match="tol"):
+        fam.geodesic(p, q, alpha=0.5, tol=0.1)
     with pytest.raises(DualityError, match="k"):
         Categorical(1)
