@@ -27,7 +27,7 @@ VIEWS = {  # radio label -> (screenshot name, a chart title only that view draws
     "Optimisers on the simplex": ("optimisers", "Optimisers on the simplex over", 2),
     "Geodesics": ("geodesics", "Geodesics between normal distributions", 2),
     "Pythagorean triangle": ("pythagoras", "Pythagoras: KL", 1),
-    "EM as projections": ("em", "Divergence between data and model", 2),
+    "EM as projections": ("em", "The mixture after EM step", 2),
 }
 
 _WIDTHS_JS = """
