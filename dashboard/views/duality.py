@@ -204,16 +204,18 @@ def _em_view() -> None:
     steps = c.slider("EM steps", 1, 100, 30, key="dual_em_steps")
     seed = int(d.number_input("Seed", 0, 9999, 0, step=1, key="dual_em_seed"))
     with guarded("the EM run"):
-        x, res = cached.em_for(cached.EMConfig(n=int(n), separation=float(sep), seed=seed,
-                                               steps=int(steps)))
+        em_cfg = cached.EMConfig(n=int(n), separation=float(sep), seed=seed, steps=int(steps))
+        x, res = cached.em_for(em_cfg)
         if res.status != "ok":
             st.warning(f"EM stopped after {res.steps} steps: {res.message}")
         step = st.slider("Show the mixture after step", 0, max(res.steps, 1),
                          min(res.steps, 3), key="dual_em_step")
         st.plotly_chart(figs.make_em_fit_figure(x, res, int(step)), key="dual_em_fit",
                         config=PLOT_CONFIG)
-        st.plotly_chart(figs.make_em_divergence_figure(res, int(step)), key="dual_em_div",
-                        config=PLOT_CONFIG)
+        # the divergence does not depend on the step shown: built once per run
+        st.plotly_chart(cached_figure(("dual_em_div", em_cfg),
+                                      lambda: figs.make_em_divergence_figure(res)),
+                        key="dual_em_div", config=PLOT_CONFIG)
         rises = np.diff(res.divergence)
         st.caption(
             "E-step: the e-projection of the current model onto the data manifold (all joint "
