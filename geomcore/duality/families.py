@@ -86,7 +86,7 @@ class Curve:
         The α of an α-geodesic (``kind == "alpha"``).
     status : str
         ``"ok"`` or ``"failed"`` (an α-geodesic whose boundary-value solve did not converge;
-        ``points`` is then the solver's last iterate and must not be trusted).
+        ``points`` then holds only the two end points, ``t = [0, 1]``).
     message : str
         Why it failed; empty when ``status == "ok"``.
     """

@@ -1,10 +1,11 @@
 """Families in their two charts: closed forms, Legendre duality, KL = Bregman, the Fisher metric
 in θ and η, Fisher–Rao distances and geodesics, and what the families refuse.
 
-Measured errors (float64): KL vs Bregman ≤ 4e-16 relative; Fisher(θ)·Fisher(η) − I ≤ 1e-13;
-α-geodesic boundary-value solve vs the e/m/Fisher–Rao closed forms ≤ 1e-13; the Fisher length
-of the sampled Fisher–Rao geodesic vs its closed-form distance ≤ 1e-6 (trapezoid on 2001
-samples, error O(h²)).
+Measured errors (float64, 3000 random pairs per family): KL vs Bregman ≤ 1.7e-13 relative
+for KL > 1e-3, with an absolute floor ≤ 1.1e-12 (the potentials cancel);
+Fisher(θ)·Fisher(η) − I ≤ 1e-13; α-geodesic boundary-value solve vs the e/m/Fisher–Rao
+closed forms ≤ 1e-13; the Fisher length of the sampled Fisher–Rao geodesic vs its
+closed-form distance ≤ 1e-6 (trapezoid on 2001 samples, error O(h²)).
 """
 
 from __future__ import annotations
@@ -106,8 +107,9 @@ def test_kl_is_the_bregman_divergence_of_psi_and_of_phi(fam, strategy):
         tp, tq = fam.to_natural(p), fam.to_natural(q)
         ep, eq = fam.to_expectation(p), fam.to_expectation(q)
         assert kl >= 0
-        assert fam.bregman(tq, tp) == pytest.approx(kl, rel=1e-9, abs=1e-13)  # swapped order
-        assert fam.bregman_dual(ep, eq) == pytest.approx(kl, rel=1e-9, abs=1e-13)
+        # the potentials cancel: an absolute floor of a few ulps of ψ (σ = 0.2: ψ ≈ 50)
+        assert fam.bregman(tq, tp) == pytest.approx(kl, rel=1e-12, abs=5e-12)  # swapped order
+        assert fam.bregman_dual(ep, eq) == pytest.approx(kl, rel=1e-12, abs=5e-12)
 
     check()
 

@@ -1,8 +1,8 @@
 """m- and e-projections, the generalised Pythagorean theorem and EM as alternating projections.
 
-Measured: Pythagorean gap ≤ 2e-16 (m-projection found to a gradient norm of 1e-13); the
-m-projection's moments match to 1e-15; EM's divergence never rises by more than round-off
-(largest increase 0, largest drop per half-step > 1e-12 until convergence).
+Measured: Pythagorean gap ≤ 3.5e-13 on 30 random triangles (m-projection found to a gradient
+norm of 1e-13; the issue asks 1e-10); the m-projection's moments match to 1e-15; EM's
+divergence never rises by more than round-off.
 """
 
 from __future__ import annotations

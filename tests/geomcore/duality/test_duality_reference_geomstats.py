@@ -3,7 +3,7 @@ distributions (``CategoricalDistributions``, points on the simplex) and the univ
 (``UnivariateNormalDistributions``, points ``(μ, σ)`` with σ the standard deviation, as ours).
 geomstats is the `test` extra; under CI a missing install fails (tests/conftest.py).
 
-Measured on these pairs: categorical ≤ 3e-15, normal ≤ 4e-15 relative.
+Measured on these pairs: categorical ≤ 1.2e-14, normal ≤ 2.8e-14 relative (RTOL is 1e-12).
 """
 
 from __future__ import annotations
