@@ -47,4 +47,16 @@ LABS: tuple[Lab, ...] = (
             "geodesics against straight chords, and the short circuits that break Isomap"
         ),
     ),
+    Lab(
+        slug="duality",
+        title="Dual geometry",
+        icon=":material/compare_arrows:",
+        page_file="duality.py",
+        what_you_see=(
+            "exponential families in their natural (θ) and expectation (η) coordinates: "
+            "optimiser paths on the probability simplex where mirror descent and natural "
+            "gradient coincide, e-, m-, α- and Fisher–Rao geodesics, the Pythagorean theorem "
+            "for KL, and EM as alternating projections"
+        ),
+    ),
 )

@@ -1,0 +1,165 @@
+"""The Dual-geometry page under streamlit's AppTest: defaults, every view, unusual and bad
+settings; never an exception, bad settings shown as messages, a view-only change never
+recomputes the paths."""
+
+from __future__ import annotations
+
+import pytest
+
+import geomcore.duality
+from tests.dashboard.conftest import problems, run_page
+
+
+@pytest.fixture()
+def duality_page():
+    return run_page("duality")
+
+
+def _errors(at) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def _warnings(at) -> list[str]:
+    return [w.value for w in at.warning]
+
+
+def _metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def _view(at, view: str):
+    at.radio(key="dual_view").set_value(view)
+    at.run()
+    return at
+
+
+def test_default_page_shows_eg_and_ngd_coincide(duality_page):
+    at = duality_page
+    assert not problems(at)
+    assert not _errors(at) and not _warnings(at)
+    assert at.title[0].value == "Dual geometry"
+    gap = float(_metrics(at)["EG vs NGD in θ: largest gap"])
+    assert gap < 1e-12
+    assert len(at.get("plotly_chart")) == 2
+    explain = [e for e in at.expander if "dual network" in e.label]
+    assert explain
+    text = " ".join(m.value for m in at.markdown)
+    assert "can and cannot mean" in text and "not a named architecture" in text
+
+
+@pytest.mark.parametrize("view, charts", [("geodesics", 2), ("pythagoras", 1), ("em", 2)])
+def test_every_view_renders(duality_page, view, charts):
+    at = _view(duality_page, view)
+    assert not problems(at)
+    assert not _errors(at), _errors(at)
+    assert not _warnings(at), _warnings(at)
+    assert len(at.get("plotly_chart")) == charts
+
+
+def test_pythagoras_states_both_sides(duality_page):
+    at = _view(duality_page, "pythagoras")
+    m = _metrics(at)
+    assert float(m["KL(p‖r)"]) == pytest.approx(float(m["KL(p‖q*) + KL(q*‖r)"]), abs=2e-10)
+    assert abs(float(m["difference"])) < 1e-10
+    at.slider(key="dual_r_w").set_value(-2.5)
+    at.slider(key="dual_pp_1").set_value(0.9)
+    at.slider(key="dual_pp_2").set_value(0.05)
+    at.run()
+    assert not problems(at) and not _errors(at)
+    assert abs(float(_metrics(at)["difference"])) < 1e-10
+
+
+def test_a_start_outside_the_simplex_is_an_error_and_the_page_lives_on(duality_page):
+    at = duality_page
+    at.slider(key="dual_start_1").set_value(0.7)
+    at.slider(key="dual_start_2").set_value(0.5)
+    at.run()
+    assert not problems(at)
+    assert any("lower one of them" in e for e in _errors(at))
+    assert any("dual network" in e.label for e in at.expander)
+
+
+@pytest.mark.parametrize("loss", ["squared", "linear"])
+def test_other_losses_and_a_large_step(duality_page, loss):
+    at = duality_page
+    at.selectbox(key="dual_loss").set_value(loss)
+    at.select_slider(key="dual_lr").set_value(1.0)
+    at.slider(key="dual_steps").set_value(1000)
+    at.run()
+    assert not problems(at)
+    assert not _errors(at), _errors(at)
+    # boundary events are reported in words (a warning or a note), never as an exception
+    for w in _warnings(at):
+        assert "stopped after" in w
+    if loss == "linear":
+        assert any("NGD in η" in w and "out of the simplex" in w for w in _warnings(at))
+        assert any("face of the simplex" in i.value for i in at.info)
+
+
+def test_without_eg_the_page_says_what_to_choose(duality_page):
+    at = duality_page
+    at.multiselect(key="dual_methods").set_value(["gd_natural", "projected_gd"])
+    at.run()
+    assert not problems(at) and not _errors(at)
+    assert any("Choose both" in i.value for i in at.info)
+
+
+def test_a_view_only_change_never_recomputes(monkeypatch):
+    calls = []
+    real = geomcore.duality.optimize
+
+    def counting(*args, **kwargs):
+        calls.append(args[3] if len(args) > 3 else kwargs.get("method"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(geomcore.duality, "optimize", counting)
+    at = run_page("duality")
+    at.slider(key="dual_steps").set_value(370)  # a config no other test runs
+    at.run()
+    done = len(calls)
+    assert done == 5
+    at.toggle(key="dual_show_contours").set_value(False)
+    at.run()
+    at.toggle(key="dual_show_contours").set_value(True)
+    at.run()
+    assert not problems(at)
+    assert len(calls) == done
+
+
+@pytest.mark.parametrize("alpha", [-1.0, 0.0, 1.0, -0.35])
+def test_geodesics_at_every_alpha(duality_page, alpha):
+    at = _view(duality_page, "geodesics")
+    at.slider(key="dual_alpha").set_value(alpha)
+    at.run()
+    assert not problems(at) and not _errors(at), _errors(at)
+    assert not _warnings(at), _warnings(at)
+
+
+def test_geodesics_between_equal_and_extreme_points(duality_page):
+    at = _view(duality_page, "geodesics")
+    for key, value in (("dual_p_1", 0.7), ("dual_p_2", 0.26), ("dual_gp_mu", 3.0),
+                       ("dual_gp_sigma", 0.1), ("dual_gq_mu", -3.0), ("dual_gq_sigma", 3.0)):
+        at.slider(key=key).set_value(value)
+    at.run()
+    assert not problems(at) and not _errors(at), _errors(at)
+    fisher_rao = [m.value for m in at.metric if m.label == "Fisher–Rao distance"]
+    assert fisher_rao[0] == "0.0000"  # p = q on the simplex (the first of the two sections)
+    at.slider(key="dual_q_1").set_value(0.9)
+    at.run()
+    assert not problems(at)
+    assert any("lower one of them" in e for e in _errors(at))
+
+
+@pytest.mark.parametrize("n, sep, steps", [(50, 0.5, 100), (2000, 6.0, 5)])
+def test_em_unusual_settings(duality_page, n, sep, steps):
+    at = _view(duality_page, "em")
+    at.slider(key="dual_em_n").set_value(n)
+    at.slider(key="dual_em_sep").set_value(sep)
+    at.slider(key="dual_em_steps").set_value(steps)
+    at.run()
+    assert not problems(at) and not _errors(at), _errors(at)
+    at.slider(key="dual_em_step").set_value(steps)
+    at.run()
+    assert not problems(at)
+    for w in _warnings(at):
+        assert "EM stopped" in w
