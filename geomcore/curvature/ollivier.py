@@ -73,7 +73,6 @@ _EMD_MAX_ITER = 100_000  # ot.emd2's default
 _OPTIMAL = 1  # the network simplex's result code for an optimal plan
 _ZERO_LENGTH = 1e-12  # in units of h: an edge this short joins duplicate points
 _COST_CELLS = 8_000_000  # Dijkstra distances held at a time (64 MB)
-_BATCH_CELLS = 1_000_000  # padded transport-plan entries per Sinkhorn batch
 
 Method = Literal["exact", "sinkhorn"]
 Mass = Literal["uniform", "gaussian"]
@@ -154,31 +153,66 @@ def _cancelled_problems(nbr: np.ndarray, masses: np.ndarray, edges: np.ndarray
     return src, np.maximum(a - b_at_src, 0.0), tgt, np.maximum(b - a_at_tgt, 0.0)
 
 
-def _ground_costs(graph: EdgeGraph, src: np.ndarray, tgt: np.ndarray, needed: np.ndarray,
-                  progress: Callable[[float], None] | None) -> np.ndarray:
-    """Shortest-path distances ``D[src[e, i], tgt[e, j]]`` where ``needed[e, i, j]``,
-    shape=[m, w, w] (0 elsewhere), from Dijkstra rows limited to ``3·max length`` and computed
-    for one block of sources at a time (``_COST_CELLS`` floats)."""
-    A = graph.adjacency
-    limit = 3.0 * float(graph.lengths.max()) * (1 + 1e-9)
-    m, width = src.shape
+def _compact(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row, the column order putting the True entries first, and their count."""
+    order = np.argsort(~mask, axis=1, kind="stable")
+    return order, mask.sum(axis=1)
+
+
+@dataclass(frozen=True, eq=False)
+class _Problems:
+    """Each edge's transport problem on the cancelled supports, left-aligned and padded:
+    ``a[e, :p[e]]`` at nodes ``src[e, :p[e]]`` to ``b[e, :q[e]]`` at ``tgt[e, :q[e]]``, costs
+    ``cost[e, :p[e], :q[e]]`` (in units of ``h``); ``dist[e] = d(x, y)``."""
+
+    a: np.ndarray
+    b: np.ndarray
+    p: np.ndarray
+    q: np.ndarray
+    cost: np.ndarray
+    dist: np.ndarray
+
+
+def _problems(graph: EdgeGraph, src: np.ndarray, a: np.ndarray, tgt: np.ndarray,
+              b: np.ndarray, progress: Callable[[float], None] | None) -> _Problems:
+    """Trim each edge's problem to its nonzero masses and fill in the ground costs from
+    Dijkstra rows limited to ``3·max length``, one block of sources at a time
+    (``_COST_CELLS`` distances held at once)."""
+    ra, p = _compact(a > 0)
+    rb, q = _compact(b > 0)
+    P, Q = max(1, int(p.max())), max(1, int(q.max()))
+    src, a = np.take_along_axis(src, ra, 1)[:, :P], np.take_along_axis(a, ra, 1)[:, :P]
+    tgt, b = np.take_along_axis(tgt, rb, 1)[:, :Q], np.take_along_axis(b, rb, 1)[:, :Q]
+    m = a.shape[0]
+    needed = (np.arange(P) < p[:, None])[:, :, None] & (np.arange(Q) < q[:, None])[:, None, :]
     e, i, j = np.nonzero(needed)
     S, T = src[e, i], tgt[e, j]
-    cost = np.zeros((m, width, width))
+    x, y = graph.edges[:, 0], graph.edges[:, 1]
+    cost = np.zeros((m, P, Q))
+    dist = np.zeros(m)
+    A = graph.adjacency
+    limit = 3.0 * float(graph.lengths.max()) * (1 + 1e-9)
     n = graph.n
     block = max(1, _COST_CELLS // n)
     starts = range(0, n, block)
     for k, s0 in enumerate(starts):
         s1 = min(s0 + block, n)
-        sel = np.flatnonzero((S >= s0) & (S < s1)) if block < n else slice(None)
         rows = dijkstra(A, directed=False, indices=np.arange(s0, s1), limit=limit)
-        cost[e[sel], i[sel], j[sel]] = rows[S[sel] - s0, T[sel]]
+        if block >= n:
+            cost[e, i, j] = rows[S, T]
+            dist = rows[x, y]
+        else:
+            sel = np.flatnonzero((S >= s0) & (S < s1))
+            cost[e[sel], i[sel], j[sel]] = rows[S[sel] - s0, T[sel]]
+            mine = np.flatnonzero((x >= s0) & (x < s1))
+            dist[mine] = rows[x[mine] - s0, y[mine]]
         if progress is not None:
             progress(0.5 * (k + 1) / len(starts))
-    if not np.all(np.isfinite(cost)):  # cannot happen for a simple graph (see the docstring)
+    if not (np.all(np.isfinite(cost)) and np.all(np.isfinite(dist))):
+        # Cannot happen on a simple graph: every needed path has at most three edges.
         raise CurvatureError("a ground cost between neighbourhoods came out infinite; "
                              "report this graph as a bug")
-    return cost
+    return _Problems(a=a, b=b, p=p, q=q, cost=cost, dist=dist)
 
 
 def edge_ollivier(graph: EdgeGraph, *, alpha: float = 0.5, method: str = "exact",
@@ -206,16 +240,13 @@ def edge_ollivier(graph: EdgeGraph, *, alpha: float = 0.5, method: str = "exact"
     scaled.data = scaled.data / h
     unit = EdgeGraph(nodes=graph.nodes, edges=graph.edges, lengths=lengths, adjacency=scaled)
     nbr, masses = _closed_neighbourhoods(unit, alpha, mass, 1.0)
-    src, a, tgt, b = _cancelled_problems(nbr, masses, graph.edges)
-    needed = (a > 0)[:, :, None] & (b > 0)[:, None, :]
-    needed[:, 0, 0] = True  # d(x, y), the denominator
-    cost = _ground_costs(unit, src, tgt, needed, progress)
-    dist = cost[:, 0, 0]  # src[:, 0] = x and tgt[:, 0] = y
+    problems = _problems(unit, *_cancelled_problems(nbr, masses, graph.edges), progress)
+    dist = problems.dist
     status, message, err, iters = "ok", "", 0.0, 0
     if method == "exact":
-        w1 = _exact(a, b, cost, progress)
+        w1 = _exact(problems, progress)
     else:
-        w1, err, iters = _sinkhorn(a, b, cost, epsilon, max_iter, tol, progress)
+        w1, err, iters = _sinkhorn(problems, epsilon, max_iter, tol, progress)
         if err > tol:
             status = "not_converged"
             message = (f"Sinkhorn stopped after {iters} iterations with a marginal error of "
@@ -231,26 +262,23 @@ def edge_ollivier(graph: EdgeGraph, *, alpha: float = 0.5, method: str = "exact"
                          iterations=int(iters))
 
 
-def _exact(a: np.ndarray, b: np.ndarray, cost: np.ndarray,
-           progress: Callable[[float], None] | None) -> np.ndarray:
+def _exact(pr: _Problems, progress: Callable[[float], None] | None) -> np.ndarray:
     """``W_1`` per edge by the network simplex on the cancelled supports.
 
     This is the solver ``ot.emd2`` runs (``emd_c``), called directly: on these problems of a
     few nodes each, ``ot.emd2``'s backend dispatch costs about 20 times the solve itself. Its
     result code is checked; the tests compare it with ``ot.emd2``.
     """
-    m = a.shape[0]
+    m = pr.a.shape[0]
     w1 = np.zeros(m)
-    pos, neg = a > 0, b > 0
     step = max(1, m // 20)
-    for e in range(m):
-        p, q = pos[e], neg[e]
-        ae, be = a[e, p], b[e, q]
-        if ae.size == 0 or be.size == 0:
+    for e, (p, q) in enumerate(zip(pr.p.tolist(), pr.q.tolist(), strict=True)):
+        if p == 0 or q == 0:
             continue  # the measures coincide: W_1 = 0
+        ae, be = pr.a[e, :p], pr.b[e, :q]
         # Both parts carry the same mass up to rounding; make it exact for the simplex.
         be = be * (ae.sum() / be.sum())
-        _, value, _, _, code = emd_c(ae, be, np.ascontiguousarray(cost[e][np.ix_(p, q)]),
+        _, value, _, _, code = emd_c(ae, be, np.ascontiguousarray(pr.cost[e, :p, :q]),
                                      _EMD_MAX_ITER, 1)
         if code != _OPTIMAL:
             raise CurvatureError(f"the network simplex did not reach an optimum on edge {e} "
@@ -259,12 +287,6 @@ def _exact(a: np.ndarray, b: np.ndarray, cost: np.ndarray,
         if progress is not None and e % step == 0:
             progress(0.5 + 0.5 * e / m)
     return w1
-
-
-def _compact(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per row, the column order putting the True entries first, and their count."""
-    order = np.argsort(~mask, axis=1, kind="stable")
-    return order, mask.sum(axis=1)
 
 
 def _sinkhorn_batch(a: np.ndarray, b: np.ndarray, C: np.ndarray, epsilon: float,
@@ -305,34 +327,29 @@ def _sinkhorn_batch(a: np.ndarray, b: np.ndarray, C: np.ndarray, epsilon: float,
     return plan, err, used
 
 
-def _sinkhorn(a: np.ndarray, b: np.ndarray, cost: np.ndarray, epsilon: float, max_iter: int,
-              tol: float, progress: Callable[[float], None] | None
-              ) -> tuple[np.ndarray, float, int]:
+def _sinkhorn(pr: _Problems, epsilon: float, max_iter: int, tol: float,
+              progress: Callable[[float], None] | None) -> tuple[np.ndarray, float, int]:
     """``⟨T, C⟩`` of the entropic plan per edge, the largest L1 marginal error and the most
-    iterations; problems are trimmed to their nonzero masses and batched by padded size."""
-    m = a.shape[0]
-    ra, p = _compact(a > 0)
-    rb, q = _compact(b > 0)
-    a = np.take_along_axis(a, ra, axis=1)
-    b = np.take_along_axis(b, rb, axis=1)
-    cost = np.take_along_axis(np.take_along_axis(cost, ra[:, :, None], axis=1),
-                              rb[:, None, :], axis=2)
-    w1 = np.zeros(m)
+    iterations; problems are batched by padded size."""
+    p, q = pr.p, pr.q
+    w1 = np.zeros(p.size)
     live = np.flatnonzero((p > 0) & (q > 0))
+    if live.size == 0:
+        return w1, 0.0, 0
     # Batches of one padded shape (sizes rounded up to a multiple of 4), so padding stays small.
     P4, Q4 = -(-p // 4) * 4, -(-q // 4) * 4
     shapes = np.unique(np.column_stack([P4[live], Q4[live]]), axis=0)
     worst, iters, done = 0.0, 0, 0
     for P, Q in shapes.tolist():
         batch = live[(P4[live] == P) & (Q4[live] == Q)]
-        P, Q = min(P, a.shape[1]), min(Q, b.shape[1])
-        ab, bb = a[batch, :P], b[batch, :Q]
+        P, Q = min(P, pr.a.shape[1]), min(Q, pr.b.shape[1])
+        ab, bb = pr.a[batch, :P], pr.b[batch, :Q]
         mass = ab.sum(axis=1)
         # Sinkhorn on probability vectors; the transported mass is put back afterwards.
         ab = ab / mass[:, None]
         bb = bb / bb.sum(axis=1, keepdims=True)
         real = (ab[:, :, None] > 0) & (bb[:, None, :] > 0)
-        C = np.where(real, cost[batch, :P, :Q], 0.0)
+        C = np.where(real, pr.cost[batch, :P, :Q], 0.0)
         plan, err, used = _sinkhorn_batch(ab, bb, C, epsilon, max_iter, tol)
         worst = max(worst, float(np.max(err)))
         iters = max(iters, used)
