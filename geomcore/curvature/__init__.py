@@ -4,7 +4,8 @@ Modules: :mod:`~geomcore.curvature.graphs` (kNN graphs), :mod:`~geomcore.curvatu
 (Ollivier's coarse curvature by optimal transport, exact or Sinkhorn),
 :mod:`~geomcore.curvature.forman` (Forman's combinatorial curvature, plain and augmented),
 :mod:`~geomcore.curvature.points` (one call per point cloud), :mod:`~geomcore.curvature.sampling`
-(surfaces with known Gaussian curvature) and :mod:`~geomcore.curvature.layers` (the activations
+(surfaces with known Gaussian curvature), :mod:`~geomcore.curvature.smooth` (the ε² law
+linking coarse and smooth curvature) and :mod:`~geomcore.curvature.layers` (the activations
 of a network, layer by layer and over training)::
 
     from geomcore.curvature import knn_graph, ollivier_ricci, node_curvature
@@ -12,7 +13,7 @@ of a network, layer by layer and over training)::
     kappa = ollivier_ricci(G, alpha=0.5)
 """
 
-from geomcore.curvature import forman, graphs, layers, ollivier, points, sampling
+from geomcore.curvature import forman, graphs, layers, ollivier, points, sampling, smooth
 from geomcore.curvature._graph import CurvatureError
 from geomcore.curvature.forman import forman_ricci
 from geomcore.curvature.graphs import knn_graph
@@ -26,16 +27,19 @@ from geomcore.curvature.points import (
     ollivier_ricci_points,
     point_curvature,
 )
-from geomcore.curvature.sampling import SurfaceSample, sample_surface
+from geomcore.curvature.sampling import SurfaceSample, sample_surface, sphere_and_flat_torus
+from geomcore.curvature.smooth import EpsilonLaw, epsilon_law, predicted_slope
 
 __all__ = [
     "POINT_METHODS",
     "CurvatureError",
+    "EpsilonLaw",
     "LayerCurvature",
     "PointCurvature",
     "SinkhornConvergenceWarning",
     "SurfaceSample",
     "curvature_over_training",
+    "epsilon_law",
     "forman",
     "forman_ricci",
     "forman_ricci_points",
@@ -49,6 +53,9 @@ __all__ = [
     "ollivier_ricci_points",
     "point_curvature",
     "points",
+    "predicted_slope",
     "sample_surface",
     "sampling",
+    "smooth",
+    "sphere_and_flat_torus",
 ]

@@ -18,7 +18,8 @@ from geomcore._validation import check_int, check_seed
 from geomcore.curvature._graph import CurvatureError
 from geomcore.geometry import surfaces
 
-__all__ = ["EXTRA_SHAPES", "MAX_SAMPLES", "SurfaceSample", "sample_surface", "shape_names"]
+__all__ = ["EXTRA_SHAPES", "MAX_SAMPLES", "SurfaceSample", "sample_surface", "shape_names",
+           "sphere_and_flat_torus"]
 
 EXTRA_SHAPES = ("plane", "flat_torus")
 MAX_SAMPLES = 20_000
@@ -117,3 +118,26 @@ def sample_surface(name: str, n: int = 1000, seed: int = 0, **params: float) -> 
     title = "Plane patch" if name == "plane" else surf.title
     return SurfaceSample(name, title, np.ascontiguousarray(X, dtype=float), uv,
                          np.asarray(K, dtype=float))
+
+
+def sphere_and_flat_torus(n: int = 600, seed: int = 0) -> tuple[SurfaceSample, SurfaceSample]:
+    """The unit sphere and the flat torus of the same area (4π), drawn from the *same* random
+    numbers ``(s, t) ~ U[0, 1]²``: sphere ``z = 2s − 1, φ = 2πt`` (Archimedes: uniform by
+    area), torus ``u = 2πs, v = 2πt``. Both maps multiply area by the same constant, so the two
+    clouds have the same density fluctuations and a comparison of their curvature is paired:
+    the sampling noise largely cancels, the difference is the curvature."""
+    n = check_int("n", n, 3, MAX_SAMPLES, error=CurvatureError)
+    rng = np.random.default_rng(check_seed(seed, error=CurvatureError))
+    s, t = rng.uniform(size=(2, n))
+    z, phi = 2.0 * s - 1.0, 2.0 * np.pi * t
+    r = np.sqrt(np.maximum(1.0 - z**2, 0.0))
+    sphere = SurfaceSample("sphere", "Sphere", np.column_stack([r * np.cos(phi),
+                                                                r * np.sin(phi), z]),
+                           np.column_stack([np.arccos(z), phi]), np.ones(n))
+    u = 2.0 * np.pi * s
+    rho = FLAT_TORUS_RADIUS
+    torus = SurfaceSample("flat_torus", "Flat torus (in R⁴)",
+                          rho * np.column_stack([np.cos(u), np.sin(u), np.cos(phi),
+                                                 np.sin(phi)]),
+                          np.column_stack([u, phi]), np.zeros(n))
+    return sphere, torus
