@@ -306,13 +306,13 @@ def _sinkhorn_batch(a: np.ndarray, b: np.ndarray, C: np.ndarray, epsilon: float,
     v = np.ones(b.shape)
     err = np.full(B, np.inf)
     active = np.arange(B)
+    # The unconverged problems' arrays, re-gathered only when that set shrinks.
+    Ka, aa, ba, ua, va = K, a, b, u, v
     used = 0
     with np.errstate(divide="ignore", invalid="ignore"):
         for it in range(max_iter):
-            Ka, aa, ba = K[active], a[active], b[active]
-            ua = aa / np.einsum("bij,bj->bi", Ka, v[active])
+            ua = aa / np.einsum("bij,bj->bi", Ka, va)
             va = ba / np.einsum("bij,bi->bj", Ka, ua)
-            u[active], v[active] = ua, va
             used = it + 1
             if it % 5 == 4 or it == max_iter - 1:
                 # Columns are exact after the v-update; the row sums carry the error.
@@ -320,9 +320,13 @@ def _sinkhorn_batch(a: np.ndarray, b: np.ndarray, C: np.ndarray, epsilon: float,
                 e = np.abs(rows - aa).sum(axis=1)
                 e[~np.isfinite(e)] = np.inf
                 err[active] = e
-                active = active[e >= tol]
-                if active.size == 0:
+                u[active], v[active] = ua, va
+                keep = e >= tol
+                if not keep.any():
                     break
+                if not keep.all():
+                    active = active[keep]
+                    Ka, aa, ba, ua, va = Ka[keep], aa[keep], ba[keep], ua[keep], va[keep]
     plan = np.nan_to_num(u[:, :, None] * K * v[:, None, :])
     return plan, err, used
 
