@@ -124,11 +124,11 @@ def _separation(A: np.ndarray, edges: np.ndarray, y: np.ndarray) -> tuple[float,
 
 
 def _one_layer(i: int, A: np.ndarray, y: np.ndarray, step: int, k: int, method: str,
-               alpha: float, epsilon: float) -> LayerCurvature:
+               alpha: float, mass: str, epsilon: float) -> LayerCurvature:
     name = "input" if i == 0 else f"hidden {i} (width {A.shape[1]})"
     proj, explained = _project(A)
     try:
-        pc = point_curvature(A, k, method=method, alpha=alpha, epsilon=epsilon,
+        pc = point_curvature(A, k, method=method, alpha=alpha, mass=mass, epsilon=epsilon,
                              allow_disconnected=True)
     except CurvatureError as err:
         empty = np.zeros((0, 2), dtype=np.int64)
@@ -142,7 +142,7 @@ def _one_layer(i: int, A: np.ndarray, y: np.ndarray, step: int, k: int, method: 
 
 
 def layer_curvature(model: nn.Module, X: np.ndarray, y: np.ndarray, n_neighbors: int = 10,
-                    method: str = "ollivier", *, alpha: float = 0.5,
+                    method: str = "ollivier", *, alpha: float = 0.5, mass: str = "uniform",
                     epsilon: float = DEFAULT_EPSILON, step: int = -1,
                     include_input: bool = True) -> list[LayerCurvature]:
     """Curvature of the kNN graph of the input and of every hidden layer of ``model``.
@@ -161,6 +161,8 @@ def layer_curvature(model: nn.Module, X: np.ndarray, y: np.ndarray, n_neighbors:
         ``"ollivier"`` (= ``"exact"``), ``"sinkhorn"``, ``"forman"`` or ``"forman_augmented"``.
     alpha, epsilon : float
         Ollivier's laziness and Sinkhorn's regularisation (in units of ``h``).
+    mass : {"uniform", "gaussian"}
+        Ollivier's neighbour measure.
     step : int
         Recorded in each result (the training step of ``model``).
     include_input : bool
@@ -181,13 +183,14 @@ def layer_curvature(model: nn.Module, X: np.ndarray, y: np.ndarray, n_neighbors:
     if not 1 <= int(n_neighbors) < X.shape[0]:
         raise CurvatureError(f"n_neighbors={n_neighbors} must be in [1, n - 1] = "
                              f"[1, {X.shape[0] - 1}]")
-    return [_one_layer(i, A, y, step, int(n_neighbors), point_method, alpha, epsilon)
+    return [_one_layer(i, A, y, step, int(n_neighbors), point_method, alpha, mass, epsilon)
             for i, A in enumerate(hidden_activations(model, X)) if include_input or i > 0]
 
 
 def curvature_over_training(history: TrainingHistory, X: np.ndarray, y: np.ndarray,
                             n_neighbors: int = 10, method: str = "ollivier", *,
-                            alpha: float = 0.5, epsilon: float = DEFAULT_EPSILON,
+                            alpha: float = 0.5, mass: str = "uniform",
+                            epsilon: float = DEFAULT_EPSILON,
                             snapshots: Sequence[int] | None = None,
                             progress: Callable[[float], None] | None = None
                             ) -> list[list[LayerCurvature]]:
@@ -212,12 +215,12 @@ def curvature_over_training(history: TrainingHistory, X: np.ndarray, y: np.ndarr
         step = int(history.snapshot_steps[s])
         if out:  # the input layer does not change with training: measure it once
             first = out[0][0]
-            hidden = layer_curvature(model, X, y, n_neighbors, method, alpha=alpha,
+            hidden = layer_curvature(model, X, y, n_neighbors, method, alpha=alpha, mass=mass,
                                      epsilon=epsilon, step=step, include_input=False)
             out.append([replace(first, step=step), *hidden])
         else:
             out.append(layer_curvature(model, X, y, n_neighbors, method, alpha=alpha,
-                                       epsilon=epsilon, step=step))
+                                       mass=mass, epsilon=epsilon, step=step))
         if progress is not None:
             progress((j + 1) / len(chosen))
     return out
