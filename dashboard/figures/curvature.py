@@ -68,8 +68,15 @@ def edge_polyline(P: np.ndarray, edges: np.ndarray, values: np.ndarray
 
 
 def _colorbar(title: str) -> dict:
-    return dict(title=dict(text=title, side="top"), thickness=14, len=0.75, nticks=7,
+    # The title runs along the bar: above it, it would meet the top tick label.
+    return dict(title=dict(text=title, side="right"), thickness=14, len=0.75, nticks=7,
                 tickformat=".2~g")
+
+
+# Class colours and shapes for the nodes of a layer: none of them is on the red–blue curvature
+# scale of the edges (black, green, purple, yellow).
+_CLASS_INKS = ("#111111", "#009E73", "#CC79A7", "#E6C200")
+_CLASS_SYMBOLS = ("circle", "diamond", "square", "cross")
 
 
 def make_graph_figure(X: np.ndarray, edges: np.ndarray, edge_values: np.ndarray, *,
@@ -106,7 +113,9 @@ def make_graph_figure(X: np.ndarray, edges: np.ndarray, edge_values: np.ndarray,
             sel = labels == c
             fig.add_trace(go.Scatter3d(
                 x=P[sel, 0], y=P[sel, 1], z=P[sel, 2], mode="markers", name=f"class {c}",
-                marker=dict(size=2.5, color=color(i)), hoverinfo="name"))
+                marker=dict(size=3, color=_CLASS_INKS[i % len(_CLASS_INKS)],
+                            symbol=_CLASS_SYMBOLS[i % len(_CLASS_SYMBOLS)]),
+                hoverinfo="name"))
     lo, hi = np.nanmin(P, axis=0), np.nanmax(P, axis=0)
     extent = np.maximum(hi - lo, 1e-9 * max(1.0, float(np.max(hi - lo))))
     ratio = np.maximum(extent / extent.max(), 0.05)
@@ -114,7 +123,9 @@ def make_graph_figure(X: np.ndarray, edges: np.ndarray, edge_values: np.ndarray,
     fig.update_layout(
         scene=dict(xaxis=dict(axis, title_text="x₁"), yaxis=dict(axis, title_text="x₂"),
                    zaxis=dict(axis, title_text="x₃"), aspectmode="manual",
-                   aspectratio=dict(x=ratio[0], y=ratio[1], z=ratio[2])),
+                   aspectratio=dict(x=ratio[0], y=ratio[1], z=ratio[2]),
+                   # closer than Plotly's default eye (1.25, 1.25, 1.25): the cloud fills more
+                   camera=dict(eye=dict(x=1.05, y=1.05, z=0.85))),
         legend=dict(orientation="h", x=0.0, y=0.0, xanchor="left", yanchor="top"),
     )
     apply_layout(fig, title, height=height, title_width=60)
@@ -131,7 +142,7 @@ def make_k_scatter(K: np.ndarray, node_curvature: np.ndarray, law: EpsilonLaw, *
     ok = np.isfinite(K) & np.isfinite(kappa)
     fig = go.Figure()
     fig.add_trace(go.Scattergl(
-        x=K[ok], y=kappa[ok], mode="markers", name="nodes",
+        x=K[ok], y=kappa[ok], mode="markers", name="nodes", showlegend=False,
         marker=dict(size=5, color=kappa[ok], colorscale=CURVATURE_SCALE, cmid=0.0,
                     cmin=-symmetric_range(kappa[ok]), cmax=symmetric_range(kappa[ok]),
                     opacity=0.65, colorbar=_colorbar("node κ")),
@@ -197,8 +208,8 @@ def make_layer_curves(runs: Sequence[Sequence[LayerCurvature]], *, title: str,
                       height: int = 420) -> go.Figure:
     """Mean edge curvature (left) and class separation (silhouette, right) of each layer
     against the training step."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14,
-                        subplot_titles=("mean edge curvature", "silhouette of the classes"))
+    # The y-axis titles name the panels: subplot titles would sit under a wrapped figure title.
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.16)
     steps = [layers[0].step for layers in runs]
     for i in range(len(runs[0])):
         name = runs[0][i].name
@@ -214,8 +225,8 @@ def make_layer_curves(runs: Sequence[Sequence[LayerCurvature]], *, title: str,
                                  + "</extra>"), row=1, col=2)
     fig.add_hline(y=0.0, line=dict(color="#111111", width=1, dash="dot"), row=1, col=1)
     fig.update_xaxes(title_text="training step")
-    fig.update_yaxes(title_text="κ̄", row=1, col=1)
-    fig.update_yaxes(title_text="silhouette", row=1, col=2)
+    fig.update_yaxes(title_text="mean edge curvature κ̄", row=1, col=1)
+    fig.update_yaxes(title_text="silhouette of the classes", row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.25, xanchor="left",
                                   yanchor="top"))
     apply_layout(fig, title, height=height, title_width=70)

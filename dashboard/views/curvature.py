@@ -203,7 +203,8 @@ def _surface_page() -> None:
                                                 title=f"Node curvature against K: {title}"),
                             key="curv_scatter", config=PLOT_CONFIG)
             cols = st.columns(3)
-            cols[0].metric("ε (mean k-th neighbour distance)", f"{law.epsilon:.3g}")
+            cols[0].metric("neighbourhood radius ε", f"{law.epsilon:.3g}",
+                          help="mean distance from a point to its k-th nearest neighbour")
             cols[1].metric("predicted slope (1−α)ε²/8", f"{law.predicted:.3g}")
             cols[2].metric("measured slope", "–" if not np.isfinite(law.measured)
                            else f"{law.measured:.3g}",

@@ -24,7 +24,7 @@ from torch import nn
 
 from geomcore._validation import check_choice
 from geomcore.curvature._graph import CurvatureError
-from geomcore.curvature.graphs import check_points
+from geomcore.curvature.graphs import check_neighbors, check_points
 from geomcore.curvature.ollivier import DEFAULT_EPSILON
 from geomcore.curvature.points import POINT_METHODS, point_curvature
 from geomcore.optim.experiments import model_at
@@ -180,9 +180,7 @@ def layer_curvature(model: nn.Module, X: np.ndarray, y: np.ndarray, n_neighbors:
     if y.shape != (X.shape[0],):
         raise CurvatureError(f"y must have one label per row of X (shape [{X.shape[0]}]); "
                              f"got shape {y.shape}")
-    if not 1 <= int(n_neighbors) < X.shape[0]:
-        raise CurvatureError(f"n_neighbors={n_neighbors} must be in [1, n - 1] = "
-                             f"[1, {X.shape[0] - 1}]")
+    n_neighbors = check_neighbors(n_neighbors, X.shape[0])
     return [_one_layer(i, A, y, step, int(n_neighbors), point_method, alpha, mass, epsilon)
             for i, A in enumerate(hidden_activations(model, X)) if include_input or i > 0]
 

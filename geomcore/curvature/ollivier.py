@@ -45,7 +45,12 @@ import numpy as np
 from ot.lp.emd_wrap import emd_c
 from scipy.sparse.csgraph import dijkstra
 
-from geomcore._validation import check_choice, check_int, check_positive_float
+from geomcore._validation import (
+    check_choice,
+    check_int,
+    check_nonnegative_float,
+    check_positive_float,
+)
 from geomcore.curvature._graph import CurvatureError, EdgeGraph, from_networkx
 
 __all__ = [
@@ -223,9 +228,10 @@ def edge_ollivier(graph: EdgeGraph, *, alpha: float = 0.5, method: str = "exact"
 
     Parameters as in :func:`ollivier_ricci`; ``progress`` is called with the fraction done.
     """
-    alpha = float(alpha)
-    if isinstance(alpha, bool) or not 0.0 <= alpha < 1.0:
-        raise CurvatureError(f"alpha={alpha!r} must be in [0, 1): the mass kept at the node")
+    alpha = check_nonnegative_float("alpha", alpha, error=CurvatureError)
+    if not alpha < 1.0:
+        raise CurvatureError(f"alpha={alpha!r} must be in [0, 1): the mass kept at the node "
+                             "(at 1 nothing moves and every curvature would be 0/0)")
     check_choice("method", method, METHODS, error=CurvatureError)
     check_choice("mass", mass, MASSES, error=CurvatureError)
     epsilon = check_positive_float("epsilon", epsilon, error=CurvatureError)
