@@ -51,7 +51,7 @@ class CurvatureSettings:
 @dataclass(frozen=True)
 class SurfaceConfig:
     name: str = "torus"
-    n: int = 800
+    n: int = 600
     seed: int = 0
     settings: CurvatureSettings = CurvatureSettings()
 
