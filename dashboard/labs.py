@@ -59,4 +59,15 @@ LABS: tuple[Lab, ...] = (
             "for KL, and EM as alternating projections"
         ),
     ),
+    Lab(
+        slug="curvature",
+        title="Ricci curvature",
+        icon=":material/blur_on:",
+        page_file="curvature.py",
+        what_you_see=(
+            "Ollivier and Forman curvature of neighbour graphs, checked against surfaces of "
+            "known Gaussian curvature (the ε² law), then measured on Isomap and GDE embeddings "
+            "and on a network's layers as it trains"
+        ),
+    ),
 )

@@ -1,0 +1,182 @@
+"""Caching for the Ricci-curvature lab (``dashboard/views/curvature.py``).
+
+One cached call per source and setting (a sampled surface, a dataset with its embeddings, a
+trained network's layers over training); each returns plain arrays and dataclasses, so it
+lives in ``st.cache_data``. A view-only change (which picture, which layer or step) reruns the
+page against cache hits; the heavy 3-D figures are built once per setting
+(:func:`dashboard.cached.common.cached_figure`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from geomcore.curvature import (
+    EpsilonLaw,
+    LayerCurvature,
+    PointCurvature,
+    curvature_over_training,
+    epsilon_law,
+    point_curvature,
+    sample_surface,
+    sphere_and_flat_torus,
+)
+from geomcore.curvature.sampling import SurfaceSample
+from geomcore.embedding import GeometricDeepEncoder, embed, make
+from geomcore.optim import compare, make_task
+
+GDE_EPOCHS = 60
+"""GDE's training passes on this page: its default quality on these datasets in ~2 s."""
+NETWORK_SNAPSHOTS = 6
+"""Training states whose layers are measured (the first, the last and evenly between)."""
+REPRESENTATIONS = ("data", "Isomap", "GDE")
+
+
+@dataclass(frozen=True)
+class CurvatureSettings:
+    """How curvature is measured: the kNN graph and the estimator."""
+
+    n_neighbors: int = 10
+    alpha: float = 0.5
+    method: str = "exact"
+    mass: str = "uniform"
+    epsilon: float = 0.05
+    max_iter: int = 2000
+
+
+@dataclass(frozen=True)
+class SurfaceConfig:
+    name: str = "torus"
+    n: int = 600
+    seed: int = 0
+    settings: CurvatureSettings = CurvatureSettings()
+
+
+@dataclass(frozen=True)
+class EmbeddingConfig:
+    dataset: str = "swiss_roll"
+    n: int = 600
+    seed: int = 0
+    settings: CurvatureSettings = CurvatureSettings()
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    task: str = "moons"
+    n: int = 300
+    hidden: tuple[int, ...] = (16, 16)
+    steps: int = 200
+    seed: int = 0
+    settings: CurvatureSettings = CurvatureSettings()
+
+
+@dataclass(frozen=True, eq=False)
+class SurfaceResult:
+    sample: SurfaceSample
+    curvature: PointCurvature
+    flat: PointCurvature | None
+    law: EpsilonLaw
+
+
+@dataclass(frozen=True, eq=False)
+class EmbeddingResult:
+    """Each representation's curvature, or the plain reason it could not be measured."""
+
+    labels: np.ndarray
+    curvature: dict[str, PointCurvature]
+    errors: dict[str, str]
+
+
+@dataclass(frozen=True, eq=False)
+class NetworkResult:
+    runs: list[list[LayerCurvature]]
+    labels: np.ndarray
+    final_loss: float
+    final_accuracy: float
+    status: str
+    message: str
+
+
+def _measure(X: np.ndarray, s: CurvatureSettings,
+             progress: Callable[[float], None] | None = None) -> PointCurvature:
+    return point_curvature(X, s.n_neighbors, method=s.method, alpha=s.alpha, mass=s.mass,
+                           epsilon=s.epsilon, max_iter=s.max_iter, progress=progress)
+
+
+def _part(progress: Callable[[float], None] | None, lo: float, hi: float
+          ) -> Callable[[float], None] | None:
+    if progress is None:
+        return None
+    return lambda f: progress(lo + (hi - lo) * f)
+
+
+@st.cache_data(max_entries=24, show_spinner=False)
+def surface_result(cfg: SurfaceConfig, _progress: Callable[[float], None] | None = None
+                   ) -> SurfaceResult:
+    """Points of a surface with their true K, their curvature and the ε² law; the sphere is
+    paired with the flat torus of the same area (same random numbers) as its flat
+    reference."""
+    flat = None
+    if cfg.name == "sphere":
+        sample, torus = sphere_and_flat_torus(cfg.n, cfg.seed)
+        curvature = _measure(sample.X, cfg.settings, _part(_progress, 0.0, 0.5))
+        flat = _measure(torus.X, cfg.settings, _part(_progress, 0.5, 1.0))
+    else:
+        sample = sample_surface(cfg.name, cfg.n, cfg.seed)
+        curvature = _measure(sample.X, cfg.settings, _progress)
+    law = epsilon_law(sample.K, curvature.node_curvature, curvature.radius,
+                      cfg.settings.alpha if cfg.settings.method in ("exact", "sinkhorn")
+                      else 0.0, flat_mean=None if flat is None else flat.mean)
+    return SurfaceResult(sample, curvature, flat, law)
+
+
+@st.cache_data(max_entries=12, show_spinner=False)
+def embedding_result(cfg: EmbeddingConfig, _progress: Callable[[float], None] | None = None
+                     ) -> EmbeddingResult:
+    """The dataset, its 2-D Isomap and GDE embeddings, and the curvature of each one's kNN
+    graph. A representation that cannot be measured (a disconnected graph...) is reported in
+    ``errors`` and the others still are."""
+    data = make(cfg.dataset, n=cfg.n, seed=cfg.seed)
+    k = cfg.settings.n_neighbors
+    out: dict[str, PointCurvature] = {}
+    errors: dict[str, str] = {}
+    spans = {"data": (0.0, 0.2), "Isomap": (0.2, 0.4), "GDE": (0.4, 1.0)}
+    for name in REPRESENTATIONS:
+        lo, hi = spans[name]
+        try:
+            if name == "data":
+                X = data.X
+            elif name == "Isomap":
+                X = embed("isomap", data.X, n_components=2, n_neighbors=k, seed=cfg.seed)
+            else:
+                X = GeometricDeepEncoder(n_components=2, n_neighbors=k, epochs=GDE_EPOCHS,
+                                         random_state=cfg.seed).fit(
+                    data.X, progress=_part(_progress, lo, lo + 0.8 * (hi - lo))).embedding_
+                lo = lo + 0.8 * (hi - lo)
+            out[name] = _measure(X, cfg.settings, _part(_progress, lo, hi))
+        except ValueError as err:
+            errors[name] = str(err)
+    return EmbeddingResult(np.asarray(data.color), out, errors)
+
+
+@st.cache_data(max_entries=12, show_spinner=False)
+def network_result(cfg: NetworkConfig, _progress: Callable[[float], None] | None = None
+                   ) -> NetworkResult:
+    """Train an MLP with Adam on a 2-D task and measure every layer at a few snapshots."""
+    task = make_task(cfg.task, n=cfg.n, seed=cfg.seed)
+    every = max(1, cfg.steps // (NETWORK_SNAPSHOTS - 1))
+    history = compare(task, [task.n_features, *cfg.hidden, task.n_classes],
+                      optimizers={"Adam": {"kind": "adam", "lr": 0.03}}, steps=cfg.steps,
+                      seed=cfg.seed, snapshot_every=every,
+                      progress=_part(_progress, 0.0, 0.3))["Adam"]
+    s = cfg.settings
+    method = "ollivier" if s.method == "exact" else s.method
+    runs = curvature_over_training(history, task.X_train, task.y_train, s.n_neighbors, method,
+                                   alpha=s.alpha, mass=s.mass, epsilon=s.epsilon,
+                                   progress=_part(_progress, 0.3, 1.0))
+    return NetworkResult(runs, task.y_train, float(history.loss[-1]),
+                         float(history.test_accuracy[-1]), history.status, history.message)

@@ -1,0 +1,248 @@
+"""Figures of the Ricci-curvature lab (pure: geomcore results in, go.Figure out).
+
+Curvature is always drawn on the diverging scale of :mod:`dashboard.figures.theme`, centred on
+0 (white/grey = flat, red = positive, blue = negative), with a colour bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.figures.theme import (
+    CURVATURE_SCALE,
+    CURVATURE_SCALE_3D,
+    apply_layout,
+    color,
+    symmetric_range,
+)
+from geomcore.curvature import EpsilonLaw, LayerCurvature
+
+__all__ = [
+    "MAX_DRAWN_EDGES",
+    "METHOD_TITLES",
+    "edge_polyline",
+    "layer_summary_rows",
+    "make_graph_figure",
+    "make_histogram",
+    "make_k_scatter",
+    "make_layer_curves",
+    "to_3d",
+]
+
+METHOD_TITLES = {
+    "exact": "Ollivier (exact transport)",
+    "sinkhorn": "Ollivier (Sinkhorn)",
+    "forman": "Forman",
+    "forman_augmented": "Forman, augmented (triangles)",
+}
+MAX_DRAWN_EDGES = 12_000
+"""Most edges drawn in one 3-D picture (a random subset beyond; the browser stays fluid)."""
+
+
+def to_3d(X: np.ndarray) -> np.ndarray:
+    """Points as 3-D coordinates, shape=[n, 3]: 3-D as they are, fewer dimensions padded with
+    zeros, more projected on their first three principal axes."""
+    X = np.asarray(X, dtype=float)
+    if X.shape[1] == 3:
+        return X
+    if X.shape[1] < 3:
+        return np.hstack([X, np.zeros((X.shape[0], 3 - X.shape[1]))])
+    centred = X - X.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    return centred @ vt[:3].T
+
+
+def edge_polyline(P: np.ndarray, edges: np.ndarray, values: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """One polyline for all edges: ``[p_u, p_v, gap]`` per edge (gap = NaN), shape=[3m, 3],
+    and each vertex's colour value (the edge's value at both ends), shape=[3m]."""
+    m = edges.shape[0]
+    xyz = np.full((m, 3, 3), np.nan)
+    xyz[:, 0], xyz[:, 1] = P[edges[:, 0]], P[edges[:, 1]]
+    vals = np.repeat(np.asarray(values, dtype=float), 3)
+    return xyz.reshape(-1, 3), vals
+
+
+def _colorbar(title: str) -> dict:
+    # The title runs along the bar: above it, it would meet the top tick label.
+    return dict(title=dict(text=title, side="right"), thickness=14, len=0.75, nticks=7,
+                tickformat=".2~g")
+
+
+# Class colours and shapes for the nodes of a layer: none of them is on the red–blue curvature
+# scale of the edges (black, green, purple, yellow).
+_CLASS_INKS = ("#111111", "#009E73", "#CC79A7", "#E6C200")
+_CLASS_SYMBOLS = ("circle", "diamond", "square", "cross")
+
+
+def make_graph_figure(X: np.ndarray, edges: np.ndarray, edge_values: np.ndarray, *,
+                      title: str, value_name: str = "κ", labels: np.ndarray | None = None,
+                      height: int = 560, seed: int = 0) -> go.Figure:
+    """The kNN graph in 3-D, each edge coloured by its curvature (diverging, centred on 0).
+
+    ``X`` shape=[n, D] is shown by :func:`to_3d`; ``labels`` (shape=[n], classes) colour the
+    nodes, otherwise they are small grey dots. Beyond :data:`MAX_DRAWN_EDGES` a random subset
+    of edges is drawn (the title says so).
+    """
+    P = to_3d(X)
+    values = np.asarray(edge_values, dtype=float)
+    shown = np.arange(edges.shape[0])
+    if shown.size > MAX_DRAWN_EDGES:
+        shown = np.sort(np.random.default_rng(seed).choice(shown.size, MAX_DRAWN_EDGES,
+                                                           replace=False))
+        title += f" ({MAX_DRAWN_EDGES:,} of {edges.shape[0]:,} edges drawn)"
+    half = symmetric_range(values)
+    xyz, vals = edge_polyline(P, edges[shown], values[shown])
+    fig = go.Figure()
+    fig.add_trace(go.Scatter3d(
+        x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], mode="lines", name="edges",
+        line=dict(color=vals, colorscale=[list(s) for s in CURVATURE_SCALE_3D], cmin=-half,
+                  cmax=half, cmid=0.0, width=3, colorbar=_colorbar(f"edge {value_name}")),
+        showlegend=False, hoverinfo="skip", connectgaps=False))
+    if labels is None:
+        fig.add_trace(go.Scatter3d(
+            x=P[:, 0], y=P[:, 1], z=P[:, 2], mode="markers", name="points",
+            marker=dict(size=1.6, color="#3C4450"), showlegend=False,
+            hovertemplate="point %{pointNumber}<extra></extra>"))
+    else:
+        for i, c in enumerate(np.unique(labels)):
+            sel = labels == c
+            fig.add_trace(go.Scatter3d(
+                x=P[sel, 0], y=P[sel, 1], z=P[sel, 2], mode="markers", name=f"class {c}",
+                marker=dict(size=3, color=_CLASS_INKS[i % len(_CLASS_INKS)],
+                            symbol=_CLASS_SYMBOLS[i % len(_CLASS_SYMBOLS)]),
+                hoverinfo="name"))
+    lo, hi = np.nanmin(P, axis=0), np.nanmax(P, axis=0)
+    extent = np.maximum(hi - lo, 1e-9 * max(1.0, float(np.max(hi - lo))))
+    ratio = np.maximum(extent / extent.max(), 0.05)
+    axis = dict(nticks=4, tickfont=dict(size=11), title=dict(font=dict(size=13)))
+    fig.update_layout(
+        scene=dict(xaxis=dict(axis, title_text="x₁"), yaxis=dict(axis, title_text="x₂"),
+                   zaxis=dict(axis, title_text="x₃"), aspectmode="manual",
+                   aspectratio=dict(x=ratio[0], y=ratio[1], z=ratio[2]),
+                   # closer than Plotly's default eye (1.25, 1.25, 1.25): the cloud fills more
+                   camera=dict(eye=dict(x=1.05, y=1.05, z=0.85))),
+        legend=dict(orientation="h", x=0.0, y=0.0, xanchor="left", yanchor="top"),
+    )
+    apply_layout(fig, title, height=height, title_width=60)
+    fig.update_layout(margin=dict(l=10, r=10, b=10))
+    return fig
+
+
+def make_k_scatter(K: np.ndarray, node_curvature: np.ndarray, law: EpsilonLaw, *,
+                   title: str, height: int = 480) -> go.Figure:
+    """Node curvature against the true Gaussian curvature, with the ε² law's line
+    ``κ = intercept + (1 − α)·ε²/8·K`` and, when K varies, the least-squares line."""
+    K = np.asarray(K, dtype=float)
+    kappa = np.asarray(node_curvature, dtype=float)
+    ok = np.isfinite(K) & np.isfinite(kappa)
+    fig = go.Figure()
+    fig.add_trace(go.Scattergl(
+        x=K[ok], y=kappa[ok], mode="markers", name="nodes", showlegend=False,
+        marker=dict(size=5, color=kappa[ok], colorscale=CURVATURE_SCALE, cmid=0.0,
+                    cmin=-symmetric_range(kappa[ok]), cmax=symmetric_range(kappa[ok]),
+                    opacity=0.65, colorbar=_colorbar("node κ")),
+        hovertemplate="K = %{x:.3g}<br>κ = %{y:.3g}<extra></extra>"))
+    span = np.array([K[ok].min(), K[ok].max()]) if ok.any() else np.array([0.0, 1.0])
+    if span[1] - span[0] < 1e-12:
+        span = span + np.array([-0.5, 0.5]) * max(1.0, abs(span[0]))
+    fig.add_trace(go.Scatter(
+        x=span, y=law.intercept + law.predicted * span, mode="lines",
+        name=f"ε² law: slope (1−α)ε²/8 = {law.predicted:.3g}",
+        line=dict(color="#111111", width=2.5, dash="dash")))
+    if law.how == "slope":
+        fig.add_trace(go.Scatter(
+            x=span, y=law.intercept + law.measured * span, mode="lines",
+            name=f"least squares: slope {law.measured:.3g}",
+            line=dict(color=color(4), width=2.5)))
+    elif law.how == "flat reference":
+        fig.add_trace(go.Scatter(
+            x=[float(np.mean(K[ok]))], y=[float(np.mean(kappa[ok]))], mode="markers",
+            name=f"mean κ (measured slope {law.measured:.3g})",
+            marker=dict(size=14, symbol="diamond", color=color(4),
+                        line=dict(color="#111111", width=1.5))))
+    fig.update_xaxes(title_text="true Gaussian curvature K")
+    fig.update_yaxes(title_text="node curvature κ (mean over its edges)")
+    fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.2, xanchor="left",
+                                  yanchor="top"))
+    apply_layout(fig, title, height=height, title_width=60)
+    fig.update_layout(margin=dict(b=120))
+    return fig
+
+
+def make_histogram(groups: Mapping[str, np.ndarray], *, title: str,
+                   value_name: str = "edge curvature κ", height: int = 420) -> go.Figure:
+    """Overlaid histograms of edge curvature, one per group (source or layer), with the line
+    κ = 0 and each group's mean in the legend."""
+    fig = go.Figure()
+    finite = [np.asarray(v, dtype=float)[np.isfinite(v)] for v in groups.values()]
+    allv = np.concatenate(finite) if finite else np.zeros(1)
+    if allv.size == 0:
+        allv = np.zeros(1)
+    lo, hi = np.percentile(allv, [0.5, 99.5])
+    lo, hi = min(lo, 0.0), max(hi, 0.0)
+    width = (hi - lo) / 60 or 1.0
+    for i, (name, v) in enumerate(groups.items()):
+        v = np.asarray(v, dtype=float)
+        v = v[np.isfinite(v)]
+        fig.add_trace(go.Histogram(
+            x=v, name=f"{name} (mean {np.mean(v):.3g})" if v.size else name,
+            xbins=dict(start=lo - width, end=hi + width, size=width), histnorm="probability",
+            marker=dict(color=color(i), line=dict(width=0)), opacity=0.55))
+    fig.add_vline(x=0.0, line=dict(color="#111111", width=1.5, dash="dot"))
+    fig.update_layout(barmode="overlay",
+                      legend=dict(orientation="h", x=0.0, y=-0.22, xanchor="left",
+                                  yanchor="top"))
+    fig.update_xaxes(title_text=value_name)
+    fig.update_yaxes(title_text="share of edges")
+    apply_layout(fig, title, height=height, title_width=60)
+    fig.update_layout(margin=dict(b=110))
+    return fig
+
+
+def make_layer_curves(runs: Sequence[Sequence[LayerCurvature]], *, title: str,
+                      height: int = 420) -> go.Figure:
+    """Mean edge curvature (left) and class separation (silhouette, right) of each layer
+    against the training step."""
+    # The y-axis titles name the panels: subplot titles would sit under a wrapped figure title.
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.16)
+    steps = [layers[0].step for layers in runs]
+    for i in range(len(runs[0])):
+        name = runs[0][i].name
+        mean = [layers[i].mean_curvature for layers in runs]
+        sil = [layers[i].silhouette for layers in runs]
+        style = dict(mode="lines+markers", line=dict(color=color(i), width=2.5),
+                     marker=dict(size=6), legendgroup=name)
+        fig.add_trace(go.Scatter(x=steps, y=mean, name=name, **style,
+                                 hovertemplate="step %{x}: κ̄ = %{y:.3g}<extra>" + name
+                                 + "</extra>"), row=1, col=1)
+        fig.add_trace(go.Scatter(x=steps, y=sil, name=name, showlegend=False, **style,
+                                 hovertemplate="step %{x}: %{y:.3f}<extra>" + name
+                                 + "</extra>"), row=1, col=2)
+    fig.add_hline(y=0.0, line=dict(color="#111111", width=1, dash="dot"), row=1, col=1)
+    fig.update_xaxes(title_text="training step")
+    fig.update_yaxes(title_text="mean edge curvature κ̄", row=1, col=1)
+    fig.update_yaxes(title_text="silhouette of the classes", row=1, col=2)
+    fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.25, xanchor="left",
+                                  yanchor="top"))
+    apply_layout(fig, title, height=height, title_width=70)
+    fig.update_layout(margin=dict(b=110))
+    return fig
+
+
+def layer_summary_rows(layers: Sequence[LayerCurvature]) -> list[dict[str, object]]:
+    """One table row per layer: width, mean curvature, separation, graph pieces, status."""
+    return [{
+        "layer": lc.name,
+        "mean κ": f"{lc.mean_curvature:.3f}" if np.isfinite(lc.mean_curvature) else "–",
+        "edges joining one class": (f"{lc.same_class_edges:.1%}"
+                                    if np.isfinite(lc.same_class_edges) else "–"),
+        "silhouette": f"{lc.silhouette:.3f}" if np.isfinite(lc.silhouette) else "–",
+        "graph pieces": lc.n_components,
+        "variance in 3-D view": f"{lc.explained:.0%}",
+        "status": "ok" if lc.status == "ok" else lc.message,
+    } for lc in layers]
