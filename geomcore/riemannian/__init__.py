@@ -2,7 +2,10 @@
 torch optimizers and federated learning on a manifold.
 
 Modules: :mod:`~geomcore.riemannian.manifolds` (``Sphere``, ``Stiefel``, ``Grassmann``,
-``SPD``, ``PoincareBall``)::
+``SPD``, ``PoincareBall``, ``Euclidean``), :mod:`~geomcore.riemannian.problems` (``Problem``
+and problems with known optima), :mod:`~geomcore.riemannian.solvers` (``minimize``: GD, CG,
+Adam; the Euclidean baselines), :mod:`~geomcore.riemannian.optimizers` (``RiemannianSGD``,
+``RiemannianAdam`` on ``ManifoldParameter`` s)::
 
     from geomcore.riemannian import Sphere
     S = Sphere(3)
@@ -10,9 +13,10 @@ Modules: :mod:`~geomcore.riemannian.manifolds` (``Sphere``, ``Stiefel``, ``Grass
     y = S.exp(x, S.random_tangent(x, seed=1))
 """
 
-from geomcore.riemannian import manifolds
+from geomcore.riemannian import manifolds, optimizers, problems, solvers
 from geomcore.riemannian.manifolds import (
     SPD,
+    Euclidean,
     Grassmann,
     Manifold,
     ManifoldError,
@@ -23,9 +27,45 @@ from geomcore.riemannian.manifolds import (
     as_tensor,
     principal_angles,
 )
+from geomcore.riemannian.optimizers import (
+    ManifoldParameter,
+    NonFiniteStepError,
+    RiemannianAdam,
+    RiemannianSGD,
+)
+from geomcore.riemannian.problems import (
+    Problem,
+    brockett,
+    embed_tree,
+    karcher_mean,
+    rayleigh_quotient,
+)
+from geomcore.riemannian.solvers import (
+    OptimizationResult,
+    ambient_gradient,
+    minimize,
+    projected_gradient,
+)
 
 __all__ = [
     "SPD",
+    "Euclidean",
+    "ManifoldParameter",
+    "NonFiniteStepError",
+    "OptimizationResult",
+    "Problem",
+    "RiemannianAdam",
+    "RiemannianSGD",
+    "ambient_gradient",
+    "brockett",
+    "embed_tree",
+    "karcher_mean",
+    "minimize",
+    "optimizers",
+    "problems",
+    "projected_gradient",
+    "rayleigh_quotient",
+    "solvers",
     "Grassmann",
     "Manifold",
     "ManifoldError",

@@ -41,6 +41,7 @@ from geomcore._validation import (
 
 __all__ = [
     "SPD",
+    "Euclidean",
     "Grassmann",
     "Manifold",
     "ManifoldError",
@@ -178,10 +179,11 @@ class Manifold:
         xt = self.as_point(x)
         g = _generator(seed, 1)
         u = self.to_tangent(xt, torch.randn(xt.shape, generator=g, dtype=DTYPE))
-        return u / self._expand(self.norm(xt, u))
+        return u / self.expand(self.norm(xt, u))
 
-    def _expand(self, s: torch.Tensor) -> torch.Tensor:
-        """A ``[...]`` scalar field broadcast against ``[..., *point_shape]``."""
+    def expand(self, s: torch.Tensor) -> torch.Tensor:
+        """A ``[...]`` scalar field (one number per point) shaped to broadcast against
+        ``[..., *point_shape]``."""
         return s.reshape(*s.shape, *([1] * len(self.point_shape)))
 
     # -- geometry (overridden) -------------------------------------------------------------------
@@ -809,3 +811,54 @@ class PoincareBall(Manifold):
 
     def _retract(self, x: torch.Tensor, u: torch.Tensor, kind: str) -> torch.Tensor:
         return self.project(x + u)
+
+
+# ==================================================================================================
+class Euclidean(Manifold):
+    """Flat ``R^{shape}`` (``Euclidean(n)`` vectors, ``Euclidean(n, p)`` matrices): the baseline
+    that the curved spaces are compared with. ``exp_x(u) = x + u``, ``log_x(y) = y - x``,
+    ``⟨u, v⟩ = Σ uᵢvᵢ`` over the point axes, transport is the identity."""
+
+    retractions = ("exp",)
+
+    def __init__(self, *shape: int) -> None:
+        if not 1 <= len(shape) <= 2:
+            raise ManifoldError(f"Euclidean takes one or two sizes, got {len(shape)}")
+        self.point_shape = tuple(_size(f"shape[{i}]", s, 1) for i, s in enumerate(shape))
+        self.dim = math.prod(self.point_shape)
+        self.name = "R^" + "×".join(map(str, self.point_shape))
+
+    def _sum(self, a: torch.Tensor) -> torch.Tensor:
+        return a.sum(tuple(range(-len(self.point_shape), 0)))
+
+    def _random_point(self, z: torch.Tensor) -> torch.Tensor:
+        return z
+
+    def project(self, x: object) -> torch.Tensor:
+        return self.as_point(x)
+
+    def to_tangent(self, x: object, u: object) -> torch.Tensor:
+        return as_tensor(u)
+
+    def egrad_to_rgrad(self, x: object, g: object) -> torch.Tensor:
+        return as_tensor(g)
+
+    def inner(self, x: object, u: object, v: object) -> torch.Tensor:
+        return self._sum(as_tensor(u) * as_tensor(v))
+
+    def exp(self, x: object, u: object) -> torch.Tensor:
+        return self.as_point(x) + as_tensor(u)
+
+    def log(self, x: object, y: object) -> torch.Tensor:
+        return self.as_point(y, "y") - self.as_point(x)
+
+    def dist(self, x: object, y: object) -> torch.Tensor:
+        d = self.as_point(y, "y") - self.as_point(x)
+        return torch.sqrt(self._sum(d * d))
+
+    def off_manifold(self, x: object) -> torch.Tensor:
+        xt = as_tensor(x)
+        return torch.zeros(xt.shape[: xt.ndim - len(self.point_shape)], dtype=DTYPE)
+
+    def transport(self, x: object, y: object, u: object) -> torch.Tensor:
+        return as_tensor(u)
