@@ -195,7 +195,8 @@ def minimize(problem: Problem, x0: object, method: str = "cg", *, max_iter: int 
     log.add(x, f, gnorm)
     if not _finite(f, gnorm):
         return log.result(x, "nan", "the cost or its gradient is NaN at the start", method, start)
-    run: Callable[..., OptimizationResult] = {"gd": _gd, "cg": _cg, "adam": _adam}[method]
+    runs: dict[str, Callable[..., OptimizationResult]] = {"gd": _gd, "cg": _cg, "adam": _adam}
+    run = runs[method]
     move = m.transport if transport == "manifold" else _projection_transport(m)
     return run(problem, x, f, g, gnorm, log, max_iter=max_iter, gtol=gtol, lr=lr, betas=betas,
                retraction=retraction, progress=progress, start=start, move=move)
