@@ -5,7 +5,8 @@ Modules: :mod:`~geomcore.riemannian.manifolds` (``Sphere``, ``Stiefel``, ``Grass
 ``SPD``, ``PoincareBall``, ``Euclidean``), :mod:`~geomcore.riemannian.problems` (``Problem``
 and problems with known optima), :mod:`~geomcore.riemannian.solvers` (``minimize``: GD, CG,
 Adam; the Euclidean baselines), :mod:`~geomcore.riemannian.optimizers` (``RiemannianSGD``,
-``RiemannianAdam`` on ``ManifoldParameter`` s)::
+``RiemannianAdam`` on ``ManifoldParameter`` s), :mod:`~geomcore.riemannian.federated`
+(``run``: RFedAvg, RFedSVRG and centralised GD on Stiefel or the sphere)::
 
     from geomcore.riemannian import Sphere
     S = Sphere(3)
@@ -13,7 +14,7 @@ Adam; the Euclidean baselines), :mod:`~geomcore.riemannian.optimizers` (``Rieman
     y = S.exp(x, S.random_tangent(x, seed=1))
 """
 
-from geomcore.riemannian import manifolds, optimizers, problems, solvers
+from geomcore.riemannian import federated, manifolds, optimizers, problems, solvers
 from geomcore.riemannian.manifolds import (
     SPD,
     Euclidean,
@@ -59,6 +60,7 @@ __all__ = [
     "ambient_gradient",
     "brockett",
     "embed_tree",
+    "federated",
     "karcher_mean",
     "minimize",
     "optimizers",

@@ -121,6 +121,15 @@ def _polar(a: torch.Tensor) -> torch.Tensor:
     return u @ vh
 
 
+def _polar_step(x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    """The polar factor of ``M = X + U`` for a tangent ``U`` (``XᵀU`` skew), as
+    ``M (MᵀM)^{-½}`` with ``MᵀM = I + UᵀU``: a ``p×p`` eigendecomposition instead of the
+    ``n×p`` SVD, and well conditioned (eigenvalues ``>= 1``)."""
+    m = x + u
+    w, q = torch.linalg.eigh(_sym(m.mT @ m))
+    return m @ ((q * torch.rsqrt(w).unsqueeze(-2)) @ q.mT)
+
+
 @dataclass(frozen=True)
 class MeanResult:
     """A Fréchet (Karcher) mean: the point, the Riemannian gradient norm of
@@ -465,7 +474,7 @@ class Stiefel(Manifold):
         if kind == "qr":
             return _sign_fixed_qr(x + u)
         if kind == "projection":
-            return _polar(x + u)
+            return _polar_step(x, u)
         # Cayley with W = A Bᵀ, A = [P U, X], B = [X, -P U]: (I - ABᵀ/2)⁻¹ by Woodbury.
         pu = u - 0.5 * x @ (x.mT @ u)
         a = torch.cat([pu, x], -1)
