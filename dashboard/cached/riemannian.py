@@ -86,7 +86,7 @@ class StiefelConfig:
     p: int = 3
     steps: int = 200
     lr_sgd: float = 0.05
-    lr_adam: float = 0.05
+    lr_adam: float = 0.3
     seed: int = 0
 
 

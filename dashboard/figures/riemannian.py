@@ -39,10 +39,21 @@ __all__ = [
 
 TINY = 1e-16
 """Gaps below this are drawn at it: a log axis cannot show 0 (reached to round-off)."""
-SPHERE_SCENE = dict(xaxis=dict(title="x", range=[-1.6, 1.6]),
-                    yaxis=dict(title="y", range=[-1.6, 1.6]),
-                    zaxis=dict(title="z", range=[-1.6, 1.6]),
+SPHERE_SCENE = dict(xaxis=dict(title="x", range=[-1.3, 1.3]),
+                    yaxis=dict(title="y", range=[-1.3, 1.3]),
+                    zaxis=dict(title="z", range=[-1.3, 1.3]),
                     aspectmode="cube", camera=dict(eye=dict(x=1.5, y=1.3, z=0.9)))
+
+
+def _camera_towards(*points: np.ndarray, distance: float = 1.9) -> dict:
+    """A camera looking at the sphere from the side where ``points`` are (their mean
+    direction, lifted a little), so that the paths are on the visible hemisphere."""
+    d = np.sum([p / max(np.linalg.norm(p), 1e-12) for p in points], axis=0)
+    if np.linalg.norm(d) < 1e-6:
+        d = np.array([1.0, 1.0, 0.6])
+    d = d / np.linalg.norm(d) + np.array([0.0, 0.0, 0.35])
+    d = distance * d / np.linalg.norm(d)
+    return dict(eye=dict(x=float(d[0]), y=float(d[1]), z=float(d[2])))
 
 
 def _sphere_mesh(resolution: int = 60) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,7 +86,7 @@ def _arrow(start: np.ndarray, vec: np.ndarray, ink: str, name: str,
     return traces
 
 
-SCENE_RADIUS = 1.55
+SCENE_RADIUS = 1.25
 
 
 def _inside_scene(points: np.ndarray) -> np.ndarray:
@@ -98,7 +109,7 @@ def make_sphere_figure(demo: SphereDemo, *, iteration: int, arrows_run: str,
     """S² coloured by the Rayleigh quotient ``xᵀAx``, each method's iterates, and at
     ``iteration`` of ``arrows_run``: the Euclidean step ``-η∇f``, its tangent projection
     ``-η grad f`` and the retraction back to the sphere (dashed). A path that leaves the scene
-    (the never-projected run) ends where it crosses the radius 1.55."""
+    (the never-projected run) ends where it crosses the radius 1.25."""
     xs, ys, zs = _sphere_mesh()
     pts = np.stack([xs, ys, zs], axis=-1)
     rq = np.einsum("...i,ij,...j->...", pts, demo.a, pts)
@@ -127,9 +138,13 @@ def make_sphere_figure(demo: SphereDemo, *, iteration: int, arrows_run: str,
         fig.add_traces(_arrow(x, s["tangent_step"], "#009E73", "−η grad f (tangent)"))
         fig.add_traces(_arrow(s["tangent_end"], s["next"] - s["tangent_end"], "#CC79A7",
                               "retraction back to S²", dash="dash"))
-    apply_layout(fig, "Rayleigh quotient on the sphere: paths of four methods", height=600)
-    fig.update_layout(scene=SPHERE_SCENE, margin=dict(l=0, r=0, t=60, b=0),
-                      legend=dict(x=0.0, y=1.0, yanchor="top", font=dict(size=12)))
+    first = next(iter(demo.runs.values())).iterates
+    camera = _camera_towards(first[0], first[-1]) if first.shape[0] else SPHERE_SCENE["camera"]
+    apply_layout(fig, "Rayleigh quotient on the sphere: paths of four methods", height=680)
+    fig.update_layout(scene=dict(SPHERE_SCENE, camera=camera),
+                      margin=dict(l=0, r=0, t=60, b=100),
+                      legend=dict(orientation="h", x=0.0, y=0.0, yanchor="top",
+                                  font=dict(size=12)))
     return fig
 
 
@@ -175,16 +190,14 @@ def make_spd_cone_figure(means: SPDMeans) -> go.Figure:
     three means, and the geodesics from the first input to the others in three metrics."""
     pts = _abc(means.inputs)
     top = float(max(pts[:, 0].max(), pts[:, 2].max())) * 1.15
-    lam = np.linspace(0, 2 * top, 30)
-    theta = np.linspace(0, np.pi, 60)
-    ll, tt = np.meshgrid(lam, theta, indexing="ij")
-    a, b, c = ll * np.cos(tt) ** 2, ll * np.cos(tt) * np.sin(tt), ll * np.sin(tt) ** 2
-    keep = (a <= top) & (c <= top)
+    grid = np.linspace(0, top, 40)
+    aa, cc = np.meshgrid(grid, grid, indexing="ij")
     fig = go.Figure()
-    fig.add_trace(go.Surface(x=np.where(keep, a, np.nan), y=np.where(keep, b, np.nan),
-                             z=np.where(keep, c, np.nan), opacity=0.18, showscale=False,
-                             colorscale=[[0, "#8c96a0"], [1, "#8c96a0"]],
-                             name="boundary ac = b²", showlegend=True, hoverinfo="skip"))
+    for sign in (1.0, -1.0):  # the two sheets b = ±sqrt(ac) of the boundary
+        fig.add_trace(go.Surface(x=aa, y=sign * np.sqrt(aa * cc), z=cc, opacity=0.18,
+                                 showscale=False, colorscale=[[0, "#8c96a0"], [1, "#8c96a0"]],
+                                 name="boundary ac = b²", legendgroup="boundary",
+                                 showlegend=sign > 0, hoverinfo="skip"))
     for key, (label, ink, dash) in GEODESIC_STYLE.items():
         for j, curve in enumerate(means.geodesics[key]):
             q = _abc(curve)
@@ -205,8 +218,9 @@ def make_spd_cone_figure(means: SPDMeans) -> go.Figure:
     fig.update_layout(scene=dict(xaxis=dict(title="a"), yaxis=dict(title="b"),
                                  zaxis=dict(title="c"), aspectmode="cube",
                                  camera=dict(eye=dict(x=1.6, y=-1.5, z=0.9))),
-                      margin=dict(l=0, r=0, t=80, b=0),
-                      legend=dict(x=0.0, y=1.0, yanchor="top", font=dict(size=12)))
+                      margin=dict(l=0, r=0, t=80, b=110),
+                      legend=dict(orientation="h", x=0.0, y=0.0, yanchor="top",
+                                  font=dict(size=12)))
     return fig
 
 
@@ -274,10 +288,10 @@ def make_tree_figure(hyperbolic: TreeEmbedding, euclidean: TreeEmbedding) -> go.
     """The tree on the Poincaré disk (edges as geodesics: circle arcs orthogonal to the unit
     circle) beside its Euclidean embedding, nodes coloured by depth; animated over the
     training snapshots (▶ Replay and the slider)."""
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.08, subplot_titles=(
-        f"Poincaré disk: distortion {hyperbolic.distortion:.3f}, "
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+        f"Poincaré disk<br>distortion {hyperbolic.distortion:.3f}, "
         f"MAP {hyperbolic.mean_average_precision:.3f}",
-        f"Euclidean plane: distortion {euclidean.distortion:.3f}, "
+        f"Euclidean plane<br>distortion {euclidean.distortion:.3f}, "
         f"MAP {euclidean.mean_average_precision:.3f}"))
     circle = np.linspace(0, 2 * np.pi, 200)
     fig.add_trace(go.Scatter(x=np.cos(circle), y=np.sin(circle), mode="lines",
@@ -300,34 +314,35 @@ def make_tree_figure(hyperbolic: TreeEmbedding, euclidean: TreeEmbedding) -> go.
         return out
 
     first = frame_traces(n_frames - 1)
+    # depth by colour, explained in the legend entry (a colour bar did not fit beside two
+    # square panels on a 1024-px screen)
     shared_marker = dict(colorscale=SEQUENTIAL_SCALE, cmin=0, cmax=int(depths.max()),
-                         line=dict(color="black", width=0.5))
+                         line=dict(color="black", width=0.5), showscale=False)
     for j, tr in enumerate(first):
         col = 1 + j // 2
         is_nodes = j % 2 == 1
-        tr.update(name="nodes (colour: depth)" if is_nodes else "edges",
+        tr.update(name="nodes: dark root → yellow leaves" if is_nodes else "edges",
                   legendgroup="nodes" if is_nodes else "edges", showlegend=col == 1,
                   hovertemplate="(%{x:.3f}, %{y:.3f})<extra></extra>" if is_nodes else None,
                   hoverinfo=None if is_nodes else "skip")
         if is_nodes:
             tr.marker.update(**shared_marker)
-            if col == 2:
-                tr.marker.update(colorbar=dict(title=dict(text="depth", side="right"),
-                                               thickness=12, len=0.8, x=1.02))
-                tr.marker.showscale = True
         fig.add_trace(tr, row=1, col=col)
     fig.frames = [go.Frame(data=frame_traces(k), traces=[1, 2, 3, 4], name=str(k))
                   for k in range(n_frames)]
-    height = 620
-    px = 1.0 / height
+    height, top, bottom = 780, 165, 240
+    # offsets below the panels in pixels, converted to paper units (the plotting area's
+    # height): axis titles (55 px), the slider with its value and labels (95 px), then the
+    # buttons and the legend on rows of their own
+    px = 1.0 / (height - top - bottom)
     frame_args = dict(frame=dict(duration=0, redraw=False), transition=dict(duration=0),
                       mode="immediate")
-    slider = dict(active=n_frames - 1, x=0.0, y=-40 * px, len=1.0, xanchor="left",
-                  yanchor="top", pad=dict(t=20, b=0, l=0, r=0),
+    slider = dict(active=n_frames - 1, x=0.0, y=-55 * px, len=1.0, xanchor="left",
+                  yanchor="top", pad=dict(t=22, b=0, l=0, r=0),
                   currentvalue=dict(prefix="training snapshot ", font=dict(size=13), offset=8),
                   steps=[dict(label=str(k), method="animate", args=[[str(k)], frame_args])
                          for k in range(n_frames)])
-    play = dict(type="buttons", direction="left", x=0.0, y=-125 * px, xanchor="left",
+    play = dict(type="buttons", direction="left", x=0.0, y=-150 * px, xanchor="left",
                 yanchor="top", pad=dict(r=6, t=0), showactive=False,
                 buttons=[dict(label="▶ Replay", method="animate",
                               args=[None, dict(frame=dict(duration=150, redraw=False),
@@ -336,13 +351,16 @@ def make_tree_figure(hyperbolic: TreeEmbedding, euclidean: TreeEmbedding) -> go.
                          dict(label="❚❚ Pause", method="animate", args=[[None], frame_args])])
     fig.update_xaxes(range=[-1.08, 1.08], row=1, col=1, title_text="x₁", nticks=5)
     fig.update_yaxes(range=[-1.08, 1.08], row=1, col=1, title_text="x₂", nticks=5,
-                     scaleanchor="x", scaleratio=1)
+                     scaleanchor="x", scaleratio=1, constrain="domain")
     fig.update_xaxes(row=1, col=2, title_text="x₁", nticks=5)
-    fig.update_yaxes(row=1, col=2, title_text="x₂", nticks=5, scaleanchor="x2", scaleratio=1)
-    apply_layout(fig, "The same tree embedded in 2-D: hyperbolic vs Euclidean", height=height)
-    fig.update_layout(updatemenus=[play], sliders=[slider], margin=dict(t=90, b=175, l=55,
-                                                                         r=80),
-                      legend=dict(orientation="h", x=0.35, y=-125 * px, yanchor="top"))
+    fig.update_yaxes(row=1, col=2, title_text="x₂", nticks=5, scaleanchor="x2", scaleratio=1,
+                     constrain="domain")
+    apply_layout(fig, "The same tree embedded in 2-D: hyperbolic vs Euclidean", height=height,
+                 title_width=50)
+    fig.update_layout(updatemenus=[play], sliders=[slider],
+                      margin=dict(t=top, b=bottom, l=55, r=30),
+                      legend=dict(orientation="h", x=0.0, y=-195 * px, yanchor="top",
+                                  font=dict(size=13)))
     fig.update_annotations(font=dict(size=14))
     return fig
 
@@ -401,14 +419,14 @@ def make_federated_sphere_figure(history: FederatedHistory, round_index: int) ->
     v = history.solution[:, 0] if history.solution.ndim == 2 else history.solution
     fig.add_trace(go.Scatter3d(x=[v[0], -v[0]], y=[v[1], -v[1]], z=[v[2], -v[2]],
                                mode="markers", name="centralised optimum ±v",
-                               marker=dict(size=6, color="#009E73", symbol="x")))
+                               marker=dict(size=7, color="#009E73", symbol="diamond-open")))
     apply_layout(fig, f"Round {r}: local paths of the clients and the server's aggregate",
-                 height=560, title_width=55)
-    fig.update_layout(scene=dict(SPHERE_SCENE, xaxis=dict(title="x", range=[-1.2, 1.2]),
-                                 yaxis=dict(title="y", range=[-1.2, 1.2]),
-                                 zaxis=dict(title="z", range=[-1.2, 1.2])),
-                      margin=dict(l=0, r=0, t=80, b=0),
-                      legend=dict(x=0.0, y=1.0, yanchor="top", font=dict(size=12)))
+                 height=680, title_width=55)
+    fig.update_layout(scene=dict(SPHERE_SCENE, camera=_camera_towards(server[-1], new,
+                                                                      distance=1.6)),
+                      margin=dict(l=0, r=0, t=80, b=110),
+                      legend=dict(orientation="h", x=0.0, y=0.0, yanchor="top",
+                                  font=dict(size=12)))
     return fig
 
 
@@ -421,9 +439,11 @@ def make_federated_gap_figure(histories: Mapping[str, FederatedHistory]) -> go.F
         fig.add_trace(go.Scatter(x=k, y=_log_gap(h.gap), mode="lines", name=name,
                                  legendgroup=name, line=dict(color=color(i), width=2.5)),
                       row=1, col=1)
-        fig.add_trace(go.Scatter(x=k[1:], y=np.maximum(h.client_drift[1:], TINY),
-                                 mode="lines", name=name, legendgroup=name, showlegend=False,
-                                 line=dict(color=color(i), width=2.5)), row=1, col=2)
+        if np.any(h.client_drift[1:] > 0):  # the centralised run has no clients to drift
+            fig.add_trace(go.Scatter(x=k[1:], y=np.maximum(h.client_drift[1:], TINY),
+                                     mode="lines", name=name, legendgroup=name,
+                                     showlegend=False, line=dict(color=color(i), width=2.5)),
+                          row=1, col=2)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1, title_text="f − f*")
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2,
                      title_text="RMS spread")

@@ -227,7 +227,7 @@ def _torch_run(name: str, make: Callable[[ManifoldParameter], torch.optim.Optimi
 
 
 def brockett_demo(n: int = 20, p: int = 3, *, steps: int = 300, lr_sgd: float = 0.05,
-                  lr_adam: float = 0.05, seed: int = 0) -> dict[str, Trace]:
+                  lr_adam: float = 0.3, seed: int = 0) -> dict[str, Trace]:
     """RSGD (momentum 0.9), RAdam and RCG on Brockett's cost ``tr(XᵀAXN)``, ``N = diag(p, …,
     1)``, for a random symmetric ``A [n, n]``; the same start for all. Each :class:`Trace`
     holds ``f - f*`` and the largest principal angle to the minimiser per iteration."""

@@ -42,7 +42,7 @@ def test_sphere_figure_paths_arrows_and_colour_bar(demo):
     # the unprojected run leaves the sphere
     amb = paths[METHOD_LABELS["ambient"]]
     norms = np.linalg.norm(np.stack([amb.x, amb.y, amb.z], axis=1), axis=1)
-    assert norms.max() > 1.05 and norms.max() <= 1.55 + 1e-12
+    assert norms.max() > 1.05 and norms.max() <= 1.25 + 1e-12
     assert sum(isinstance(t, go.Cone) for t in fig.data) == 3
     # the tangent arrow is orthogonal to the point
     s = demo.step_vectors(METHOD_LABELS["projection"], 2)
@@ -62,8 +62,7 @@ def test_spd_cone_inputs_inside_the_boundary_on_it():
     _titled(fig)
     boundary = fig.data[0]
     a, b, c = (np.asarray(v, dtype=float) for v in (boundary.x, boundary.y, boundary.z))
-    ok = np.isfinite(a)
-    np.testing.assert_allclose((a * c)[ok], (b * b)[ok], atol=1e-9)
+    np.testing.assert_allclose(a * c, b * b, atol=1e-12)
     inputs = next(t for t in fig.data if t.name == "inputs")
     assert np.all(np.asarray(inputs.x) * np.asarray(inputs.z) > np.asarray(inputs.y) ** 2)
     assert [r["matrix"] for r in figs.swelling_rows(means)][:4] == ["A1", "A2", "A3", "A4"]
