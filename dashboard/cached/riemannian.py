@@ -45,15 +45,21 @@ def sphere_for(cfg: SphereConfig) -> demos.SphereDemo:
 
 @dataclass(frozen=True)
 class SPDConfig:
+    """``kind`` one of :data:`geomcore.riemannian.demos.SPD_EXAMPLES` or ``"custom"`` (then
+    ``text`` holds the matrices, see :func:`~geomcore.riemannian.demos.parse_spd_text`)."""
+
     kind: str = "equal_determinants"
     count: int = 3
     seed: int = 0
+    text: str = ""
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def spd_for(cfg: SPDConfig) -> demos.SPDMeans:
+    matrices = (demos.parse_spd_text(cfg.text) if cfg.kind == "custom"
+                else demos.spd_examples(cfg.kind, cfg.count, cfg.seed))
     with single_threaded():
-        return demos.spd_means(demos.spd_examples(cfg.kind, cfg.count, cfg.seed))
+        return demos.spd_means(matrices)
 
 
 PAGE_MAX_NODES = 130

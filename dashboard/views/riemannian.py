@@ -22,7 +22,7 @@ VIEWS = {
 }
 STEP_SIZES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0]
 SPD_KINDS = {"equal_determinants": "equal determinants (rotated diag(3, 1/3))",
-             "random": "random"}
+             "random": "random", "custom": "my own (type them)"}
 ALGORITHMS = {"rfedavg": "RFedAvg", "rfedsvrg": "RFedSVRG", "centralised": "centralised GD"}
 PLOT_CONFIG: dict[str, Any] = {"displaylogo": False}
 
@@ -133,10 +133,17 @@ def _spd_view() -> None:
         st.header("SPD(2) matrices")
         kind = st.selectbox("Matrices", list(SPD_KINDS), format_func=SPD_KINDS.__getitem__,
                             key="riem_spd_kind")
-        count = st.slider("How many", 2, 8, 3, key="riem_spd_count")
-        seed = int(st.number_input("Seed (random)", 0, 9999, 0, key="riem_spd_seed"))
+        if kind == "custom":
+            text = st.text_area("Matrices [[a, b], [b, c]] as 'a, b, c', one per line",
+                                "2, 0.8, 1\n1, -0.5, 2\n0.5, 0, 3", key="riem_spd_text",
+                                max_chars=400, help="Each needs a > 0 and ac > b².")
+            count, seed = 0, 0
+        else:
+            text = ""
+            count = st.slider("How many", 2, 8, 3, key="riem_spd_count")
+            seed = int(st.number_input("Seed (random)", 0, 9999, 0, key="riem_spd_seed"))
     with guarded("the SPD means"):
-        cfg = cached.SPDConfig(kind, int(count), seed)
+        cfg = cached.SPDConfig(kind, int(count), seed, text)
         means = cached.spd_for(cfg)
         if means.karcher_status != "ok":
             st.warning(f"The Karcher mean did not converge: {means.karcher_message}")

@@ -48,6 +48,7 @@ __all__ = [
     "brockett_demo",
     "federated_floors",
     "sphere_demo",
+    "parse_spd_text",
     "spd_examples",
     "spd_means",
 ]
@@ -303,3 +304,29 @@ def spd_examples(kind: str = "equal_determinants", count: int = 3, seed: int = 0
     rot = np.stack([np.stack([c, -s], -1), np.stack([s, c], -1)], -2)
     out = (rot * eig[:, None, :]) @ np.swapaxes(rot, -1, -2)
     return (out + np.swapaxes(out, -1, -2)) / 2
+
+
+def parse_spd_text(text: str, max_count: int = 12) -> np.ndarray:
+    """SPD(2) matrices from text such as ``"2, 0.5, 1; 1, -0.3, 3"``: one ``a, b, c`` triple
+    per matrix ``[[a, b], [b, c]]``, triples separated by ``;`` or new lines.
+
+    Raises :class:`ManifoldError` saying what to type when the text is not 2..``max_count``
+    triples of numbers with ``a > 0`` and ``ac > b²``.
+    """
+    parts = [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]
+    if not 2 <= len(parts) <= max_count:
+        raise ManifoldError(f"give 2..{max_count} matrices as 'a, b, c' triples separated by "
+                            f"';' (got {len(parts)})")
+    out = []
+    for i, part in enumerate(parts, start=1):
+        try:
+            a, b, c = (float(v) for v in part.replace(" ", ",").split(",") if v)
+        except ValueError:
+            raise ManifoldError(f"matrix {i}: {part!r} is not three numbers 'a, b, c'") from None
+        if not all(math.isfinite(v) for v in (a, b, c)):
+            raise ManifoldError(f"matrix {i}: {part!r} has a non-finite entry")
+        if not (a > 0 and a * c > b * b):
+            raise ManifoldError(f"matrix {i}: [[{a:g}, {b:g}], [{b:g}, {c:g}]] is not positive "
+                                "definite; it needs a > 0 and ac > b²")
+        out.append([[a, b], [b, c]])
+    return np.array(out)

@@ -66,6 +66,18 @@ def test_spd_random_matrices_and_the_swelling_statement(page):
     assert len(at.dataframe[0].value) == 8 + 3
 
 
+def test_custom_spd_matrices_and_a_bad_one(page):
+    at = _view(page, "spd")
+    at.selectbox(key="riem_spd_kind").set_value("custom").run()
+    assert not problems(at) and not _errors(at)
+    assert len(at.dataframe[0].value) == 3 + 3
+    at.text_area(key="riem_spd_text").set_value("1, 2, 1\n2, 0, 2").run()
+    assert not problems(at)
+    assert any("not positive definite" in e for e in _errors(at))
+    at.selectbox(key="riem_spd_kind").set_value("equal_determinants").run()
+    assert not _errors(at)
+
+
 def test_too_large_tree_is_refused_in_words(page):
     at = _view(page, "poincare")
     at.slider(key="riem_tree_depth").set_value(5)

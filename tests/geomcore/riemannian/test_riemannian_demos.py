@@ -11,6 +11,7 @@ from geomcore.riemannian.demos import (
     METHOD_LABELS,
     brockett_demo,
     federated_floors,
+    parse_spd_text,
     spd_examples,
     spd_means,
     sphere_demo,
@@ -44,6 +45,17 @@ def test_geometric_means_keep_the_geometric_mean_of_the_determinants():
     assert means.determinants["arithmetic"] >= geo  # log det is concave
     with pytest.raises(ManifoldError, match="positive definite"):
         spd_means(np.stack([np.eye(2), -np.eye(2)]))
+
+
+def test_parse_spd_text():
+    mats = parse_spd_text("2, 0.5, 1; 1 -0.2 3\n")
+    np.testing.assert_array_equal(mats, [[[2, 0.5], [0.5, 1]], [[1, -0.2], [-0.2, 3]]])
+    with pytest.raises(ManifoldError, match="matrix 2.*ac > b²"):
+        parse_spd_text("1, 0, 1; 1, 2, 1")
+    with pytest.raises(ManifoldError, match="three numbers"):
+        parse_spd_text("1, 0; 1, 0, 1")
+    with pytest.raises(ManifoldError, match="2..12 matrices"):
+        parse_spd_text("1, 0, 1")
 
 
 def test_sphere_demo_runs():
