@@ -165,6 +165,8 @@ class Manifold:
     dim: int = 0
     retractions: tuple[str, ...] = ("exp",)
     has_log: bool = True
+    inverse_retraction_of: str = "exp"
+    """The retraction that :meth:`inverse_retract` inverts (``"exp"``: it is the log)."""
 
     # -- conversion and random points ------------------------------------------------------------
     def as_point(self, x: object, what: str = "x") -> torch.Tensor:
@@ -283,7 +285,7 @@ class Manifold:
             if grad_norm <= tol:
                 return MeanResult(x, grad_norm, it - 1, "ok",
                                   f"gradient norm {grad_norm:.2e} <= {tol:g}")
-            x = self.retract(x, step, "exp" if self.has_log else None)
+            x = self.retract(x, step, self.inverse_retraction_of)
         return MeanResult(x, grad_norm, max_iter, "not_converged",
                           f"gradient norm {grad_norm:.2e} > {tol:g} after {max_iter} iterations")
 
@@ -402,6 +404,7 @@ class Stiefel(Manifold):
 
     retractions = ("qr", "projection", "cayley", "exp")
     has_log = False
+    inverse_retraction_of = "projection"
 
     def __init__(self, n: int, p: int) -> None:
         self.n = _size("n", n, 1)

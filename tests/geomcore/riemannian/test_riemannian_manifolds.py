@@ -152,6 +152,14 @@ def test_stiefel_inverse_polar_retraction():
     u = 0.7 * stf.random_tangent(x, 2)
     v = stf.inverse_retract(x, stf.retract(x, u, "projection"))
     torch.testing.assert_close(v, u, rtol=1e-11, atol=1e-12)
+    # the retraction-based mean of points spread symmetrically around x in its tangent space
+    # (y = R_x(±u)) is x itself
+    tangents = torch.stack([u[0], 0.5 * stf.random_tangent(x[0], 3)])
+    ys = torch.cat([stf.retract(x[0], tangents, "projection"),
+                    stf.retract(x[0], -tangents, "projection")])
+    mean = stf.frechet_mean(ys, tol=1e-13)
+    assert mean.status == "ok"
+    torch.testing.assert_close(mean.x, x[0], rtol=0, atol=1e-12)
 
 
 # -- properties (hypothesis) -----------------------------------------------------------------------
