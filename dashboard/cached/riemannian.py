@@ -82,8 +82,9 @@ def trees_for(cfg: TreeConfig) -> tuple[TreeEmbedding, TreeEmbedding]:
                          f"{tree.n_nodes} nodes; the page embeds at most {PAGE_MAX_NODES} "
                          "(choose a smaller depth or fewer children)")
     with single_threaded():
-        return (embed_tree(tree, "hyperbolic", seed=cfg.seed),
-                embed_tree(tree, "euclidean", seed=cfg.seed))
+        # 20 frames: the animation's JSON is sent on every rerun of the view
+        return (embed_tree(tree, "hyperbolic", seed=cfg.seed, n_snapshots=20),
+                embed_tree(tree, "euclidean", seed=cfg.seed, n_snapshots=20))
 
 
 @dataclass(frozen=True)
