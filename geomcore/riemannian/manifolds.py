@@ -189,7 +189,7 @@ class Manifold:
         """A random tangent vector at ``x`` of unit Riemannian norm, same shape as ``x``."""
         xt = self.as_point(x)
         g = _generator(seed, 1)
-        u = self.to_tangent(xt, torch.randn(xt.shape, generator=g, dtype=DTYPE))
+        u = self.to_tangent(xt, torch.randn(xt.shape, generator=g, dtype=DTYPE).to(xt.device))
         return u / self.expand(self.norm(xt, u))
 
     def expand(self, s: torch.Tensor) -> torch.Tensor:
@@ -269,8 +269,8 @@ class Manifold:
         check_positive_float("tol", tol, error=ManifoldError)
         max_iter = check_int("max_iter", max_iter, 1, 100_000, error=ManifoldError)
         k = y.shape[0]
-        w = (torch.full((k,), 1.0 / k, dtype=DTYPE) if weights is None
-             else as_tensor(weights).reshape(k))
+        w = (torch.full((k,), 1.0 / k, dtype=DTYPE, device=y.device) if weights is None
+             else as_tensor(weights).reshape(k).to(y.device))
         if bool((w < 0).any()) or not float(w.sum()) > 0:
             raise ManifoldError("weights must be non-negative with a positive sum")
         w = w / w.sum()
@@ -436,7 +436,7 @@ class Stiefel(Manifold):
         xt, ut = self.as_point(x), as_tensor(u)
         p = self.p
         a = xt.mT @ ut
-        eye = torch.eye(p, dtype=DTYPE).expand_as(a)
+        eye = torch.eye(p, dtype=DTYPE, device=a.device).expand_as(a)
         block = torch.cat([torch.cat([a, -(ut.mT @ ut)], -1), torch.cat([eye, a], -1)], -2)
         right = torch.cat([torch.linalg.matrix_exp(-a), torch.zeros_like(a)], -2)
         return torch.cat([xt, ut], -1) @ (torch.linalg.matrix_exp(block) @ right)
@@ -453,7 +453,7 @@ class Stiefel(Manifold):
         xt, yt = self.as_point(x), self.as_point(y, "y")
         m = xt.mT @ yt
         p = self.p
-        eye = torch.eye(p, dtype=DTYPE)
+        eye = torch.eye(p, dtype=DTYPE, device=m.device)
         # Row-major vec: vec(MS) = (M ⊗ I) vec S, vec(SMᵀ) = (I ⊗ M) vec S.
         kron = (torch.einsum("...ik,jl->...ijkl", m, eye)
                 + torch.einsum("ik,...jl->...ijkl", eye, m)).reshape(*m.shape[:-2], p * p, p * p)
@@ -468,7 +468,8 @@ class Stiefel(Manifold):
 
     def off_manifold(self, x: object) -> torch.Tensor:
         xt = as_tensor(x)
-        return torch.linalg.matrix_norm(xt.mT @ xt - torch.eye(xt.shape[-1], dtype=DTYPE))
+        return torch.linalg.matrix_norm(xt.mT @ xt - torch.eye(xt.shape[-1], dtype=DTYPE,
+                                                               device=xt.device))
 
     def transport(self, x: object, y: object, u: object) -> torch.Tensor:
         return self.to_tangent(y, u)
@@ -483,7 +484,7 @@ class Stiefel(Manifold):
         a = torch.cat([pu, x], -1)
         b = torch.cat([x, -pu], -1)
         z = x + 0.5 * a @ (b.mT @ x)
-        inner = torch.eye(2 * self.p, dtype=DTYPE) - 0.5 * (b.mT @ a)
+        inner = torch.eye(2 * self.p, dtype=DTYPE, device=x.device) - 0.5 * (b.mT @ a)
         return z + 0.5 * a @ torch.linalg.solve(inner, b.mT @ z)
 
 
@@ -568,7 +569,8 @@ class Grassmann(Manifold):
 
     def off_manifold(self, x: object) -> torch.Tensor:
         xt = as_tensor(x)
-        return torch.linalg.matrix_norm(xt.mT @ xt - torch.eye(xt.shape[-1], dtype=DTYPE))
+        return torch.linalg.matrix_norm(xt.mT @ xt - torch.eye(xt.shape[-1], dtype=DTYPE,
+                                                               device=xt.device))
 
     def transport(self, x: object, y: object, u: object) -> torch.Tensor:
         return self.to_tangent(y, u)
@@ -870,7 +872,8 @@ class Euclidean(Manifold):
 
     def off_manifold(self, x: object) -> torch.Tensor:
         xt = as_tensor(x)
-        return torch.zeros(xt.shape[: xt.ndim - len(self.point_shape)], dtype=DTYPE)
+        return torch.zeros(xt.shape[: xt.ndim - len(self.point_shape)], dtype=DTYPE,
+                           device=xt.device)
 
     def transport(self, x: object, y: object, u: object) -> torch.Tensor:
         return as_tensor(u)

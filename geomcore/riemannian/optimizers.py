@@ -218,7 +218,8 @@ class AdamState:
         if isinstance(manifold, Euclidean):
             sq = torch.zeros_like(x)
         else:
-            sq = torch.zeros(x.shape[: x.ndim - len(manifold.point_shape)], dtype=x.dtype)
+            sq = torch.zeros(x.shape[: x.ndim - len(manifold.point_shape)], dtype=x.dtype,
+                             device=x.device)
         return cls(0, torch.zeros_like(x), sq)
 
 

@@ -115,7 +115,7 @@ class _Log:
         self.g.append(gnorm)
         self.off.append(float(self.manifold.off_manifold(x).max()))
         if self.iterates is not None:
-            self.iterates.append(x.detach().numpy().copy())
+            self.iterates.append(x.detach().cpu().numpy().copy())
 
     def result(self, x: torch.Tensor, status: str, message: str, method: str,
                start: float) -> OptimizationResult:
