@@ -93,6 +93,15 @@ def eigenvector(n: int, repeats: int) -> None:
 
     t_ours, res, t_ref, ref = paired(ours, reference, repeats)
     ref_iters = len(ref.log["iterations"]["iteration"]) - 1
+
+    def reference_equal() -> Any:
+        # exactly our number of iterations (pymanopt's CG counts the start as one)
+        return ConjugateGradient(max_iterations=res.iterations + 1, min_gradient_norm=0.0,
+                                 min_step_size=0.0, verbosity=0, log_verbosity=1).run(
+            ref_problem, initial_point=x0.numpy())
+
+    t_eq, eq = timed(reference_equal, repeats)
+    eq_iters = len(eq.log["iterations"]["iteration"]) - 1
     t_par, par = timed(lambda: minimize(problem, x0, "cg", max_iter=5000, gtol=1e-6), repeats)
     print(f"\nDominant eigenvector, n = {n}, to ‖grad‖ <= 1e-6 (target: ours >= 2× faster at "
           "equal iterations)")
@@ -101,12 +110,14 @@ def eigenvector(n: int, repeats: int) -> None:
     print("-" * len(header))
     rows = [("ours: CG, projection transport", t_ours, res.iterations, -res.f[-1]),
             ("pymanopt ConjugateGradient", t_ref, ref_iters, -ref.cost),
+            ("pymanopt ConjugateGradient, our iterations", t_eq, eq_iters, -eq.cost),
             ("ours: CG, parallel transport", t_par, par.iterations, -par.f[-1])]
     for name, t, iters, value in rows:
         print(f"{name:44s} {t:8.3f} {iters:6d} {1e3 * t / max(iters, 1):8.3f} "
               f"{abs(value - top):12.2e}")
-    print(f"speed-up at equal iterations ({res.iterations} vs {ref_iters}): "
-          f"{t_ref / t_ours:.1f}× (status {res.status}: {res.message})")
+    print(f"speed-up at equal iterations ({res.iterations} each): {t_eq / t_ours:.1f}×; "
+          f"to the same tolerance ({res.iterations} vs {ref_iters} iterations): "
+          f"{t_ref / t_ours:.1f}× (ours: {res.message})")
 
 
 def karcher(repeats: int) -> None:

@@ -148,6 +148,24 @@ def make_sphere_figure(demo: SphereDemo, *, iteration: int, arrows_run: str,
     return fig
 
 
+def sphere_warnings(demo: SphereDemo) -> list[str]:
+    """Plain messages for the runs meant to converge that did not decrease ``f - f*``
+    (a step too large for the spectrum), or that failed (NaN)."""
+    out = []
+    spread = float(demo.eigenvalues.max() - demo.eigenvalues.min())
+    for name, tr in demo.runs.items():
+        if name.startswith("Euclidean GD, never"):
+            continue
+        if tr.status not in ("ok", "max_iter"):
+            out.append(f"{name}: {tr.message}")
+        elif (tr.gap.size > 1 and abs(tr.gap[0]) > 1e-9
+              and not abs(tr.gap[-1]) < 0.5 * abs(tr.gap[0])):
+            out.append(f"{name} did not converge: f − f* went from {tr.gap[0]:.3g} to "
+                       f"{tr.gap[-1]:.3g}. The step η = {demo.lr:g} is too large for this "
+                       f"matrix (λ_max − λ_min = {spread:g}); try a smaller one.")
+    return out
+
+
 def make_convergence_figure(runs: Mapping[str, Trace], *, title: str,
                             x_title: str = "iteration") -> go.Figure:
     """Two panels: ``|f - f*|`` (log) and the distance from the manifold (log) per iteration."""

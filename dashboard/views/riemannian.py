@@ -98,7 +98,8 @@ def _sphere_view() -> None:
         cfg = cached.SphereConfig((l1, l2, l3), float(lr), int(steps), seed)
         demo = cached.sphere_for(cfg)
         ambient = demo.runs[METHOD_LABELS["ambient"]]
-        _warn_runs({k: v for k, v in demo.runs.items() if k != METHOD_LABELS["ambient"]})
+        for message in figs.sphere_warnings(demo):
+            st.warning(message)
         shown = st.multiselect("Paths shown", list(demo.runs), default=list(demo.runs),
                                key="riem_sphere_shown")
         arrows_run = METHOD_LABELS["projection"]

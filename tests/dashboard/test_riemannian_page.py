@@ -48,10 +48,14 @@ def test_every_view_renders(page, view):
 def test_sphere_large_step_and_degenerate_spectrum(page):
     at = _view(page, "sphere")
     at.select_slider(key="riem_sphere_lr").set_value(2.0)
+    at.run()
+    assert not problems(at) and not _errors(at)
+    assert any("too large" in w.value for w in at.warning)
     for i in (1, 2, 3):
         at.slider(key=f"riem_sphere_l{i}").set_value(1.0)  # A = I: every point optimal
     at.run()
     assert not problems(at) and not _errors(at)
+    assert not any("too large" in w.value for w in at.warning)
     at.slider(key="riem_sphere_k").set_value(3).run()
     assert not problems(at)
 
