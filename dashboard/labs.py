@@ -70,4 +70,15 @@ LABS: tuple[Lab, ...] = (
             "and on a network's layers as it trains"
         ),
     ),
+    Lab(
+        slug="riemannian",
+        title="Riemannian optimisation",
+        icon=":material/explore:",
+        page_file="riemannian.py",
+        what_you_see=(
+            "gradient steps on the sphere, Stiefel, SPD and Poincaré ball: retraction vs exp "
+            "vs an unprojected step, SPD means and the swelling effect, a tree in the "
+            "hyperbolic disk, and federated PCA whose server averages points of a manifold"
+        ),
+    ),
 )
