@@ -1,0 +1,450 @@
+"""Shortest latent curves under a decoder's pullback metric, and the straight baseline.
+
+A latent curve is sampled at ``N`` points ``z_0 = z_a, …, z_{N-1} = z_b`` (``t_i = i/(N-1)``)
+and measured through the embedding ``f`` of :func:`geomcore.latent.metric.embedding` (the
+decoder, or ``(μ, σ)`` for a stochastic one), with ``x_i = f(z_i)``:
+
+    length  L = Σ_i |x_{i+1} − x_i|,
+    energy  E = (N − 1) Σ_i |x_{i+1} − x_i|²  (the discretised ∫ |ẋ|² dt on [0, 1]).
+
+By Cauchy–Schwarz ``E ≥ L²``, with equality exactly when the pieces are equally long (constant
+speed). Minimising ``E`` over the interior points therefore gives a constant-speed shortest
+curve (a discrete geodesic), as in Arvanitidis et al. and in stochman; ``method="energy"`` does
+it with L-BFGS. ``method="bvp"`` solves the geodesic equation of the pullback metric
+
+    M(z) z̈ = −J(z)ᵀ D²f(z)[ż, ż]        (M = JᵀJ; from Jᵀ ẍ = 0 with ẍ = J z̈ + D²f[ż, ż])
+
+as a boundary-value problem with ``scipy.integrate.solve_bvp``, started from the energy
+method's curve.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from scipy.integrate import solve_bvp
+from torch.func import jacfwd, jvp, vmap
+
+from geomcore._validation import check_choice, check_int, check_positive_float
+from geomcore.latent.decoders import Decoder
+from geomcore.latent.metric import (
+    SINGULAR_RTOL,
+    MetricError,
+    embedding,
+    latent_points,
+    metric_tensor,
+)
+
+__all__ = [
+    "MAX_CURVE_POINTS",
+    "CurveStatus",
+    "GeodesicMethod",
+    "LatentCurve",
+    "curve_energy",
+    "curve_length",
+    "latent_geodesic",
+    "straight_line",
+]
+
+MAX_CURVE_POINTS = 1000
+"""Most samples of one latent curve."""
+CurveStatus = Literal["ok", "not_converged", "singular", "failed"]
+"""How a curve computation ended: ``"ok"``; ``"not_converged"`` (the optimiser or the
+boundary-value solver stopped short of a geodesic; the curve is still a valid curve between the
+two points, so its length bounds the distance from above); ``"singular"`` (``M`` is singular on
+the curve: the decoder is flat there in some direction, lengths there can vanish and the
+geodesic is not unique); ``"failed"`` (the decoder returned non-finite values)."""
+GeodesicMethod = Literal["energy", "bvp"]
+METHODS: tuple[str, ...] = ("energy", "bvp")
+_REPARAM_REFINE = 8  # samples of the straight line per curve point, for its arc length
+
+
+@dataclass(frozen=True)
+class LatentCurve:
+    """A sampled latent curve and its image.
+
+    Attributes
+    ----------
+    points : ndarray, shape=[N, d]
+        Latent samples, ``points[0] = z_a``, ``points[-1] = z_b``.
+    decoded : ndarray, shape=[N, D]
+        The decoder's output (the mean ``μ`` for a stochastic decoder) at ``points``.
+    length, energy : float
+        Discrete length and energy in the embedding (module docstring).
+    status : CurveStatus
+    message : str
+        Why the status is not ``"ok"`` (empty otherwise), in plain words.
+    method : str
+        ``"straight"``, ``"energy"`` or ``"bvp"``.
+    iterations : int
+        Optimiser iterations (L-BFGS) or solver nodes (bvp); 0 for the straight line.
+    """
+
+    points: np.ndarray
+    decoded: np.ndarray
+    length: float
+    energy: float
+    status: CurveStatus = "ok"
+    message: str = ""
+    method: str = "straight"
+    iterations: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class GeodesicError(MetricError):
+    """Bad input to a curve routine (coinciding or non-finite end points, bad sizes)."""
+
+
+# -- measuring ------------------------------------------------------------------------------------
+def _length_energy(X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Discrete length and energy of the embedded samples ``X`` (N, D)."""
+    steps = X[1:] - X[:-1]
+    sq = (steps * steps).sum(-1)
+    return torch.sqrt(sq).sum(), (X.shape[0] - 1) * sq.sum()
+
+
+def _as_points(curve: LatentCurve | npt.ArrayLike) -> torch.Tensor:
+    pts = curve.points if isinstance(curve, LatentCurve) else curve
+    Z = latent_points(pts, max_points=MAX_CURVE_POINTS * 64)
+    if Z.ndim != 2 or Z.shape[0] < 2:
+        raise GeodesicError(f"a curve is an array of shape (N, d) with N ≥ 2, got "
+                            f"{tuple(Z.shape)}")
+    return Z
+
+
+def curve_length(decoder: Decoder, curve: LatentCurve | npt.ArrayLike, *,
+                 variance: Decoder | None = None, subdivisions: int = 1) -> float:
+    """Length of a latent polygon's image.
+
+    Each latent segment is cut into ``subdivisions`` equal pieces and the chords of their
+    images are summed: ``subdivisions=1`` is :attr:`LatentCurve.length`; as it grows the sum
+    tends to the exact length ``∫ √(żᵀ M(z) ż) dt`` of the piecewise-linear latent curve.
+
+    Parameters
+    ----------
+    curve : LatentCurve or array_like, shape=[N, d]
+    subdivisions : int
+        1 … 64.
+    """
+    sub = check_int("subdivisions", subdivisions, 1, 64, error=GeodesicError)
+    Z = _as_points(curve)
+    s = torch.linspace(0.0, 1.0, sub + 1, dtype=Z.dtype)[:-1, None]
+    fine = (Z[:-1, None, :] + s * (Z[1:] - Z[:-1])[:, None, :]).reshape(-1, Z.shape[1])
+    fine = torch.cat([fine, Z[-1:]])
+    with torch.no_grad():
+        X = embedding(decoder, variance)(fine)
+    return float(_length_energy(X)[0])
+
+
+def curve_energy(decoder: Decoder, curve: LatentCurve | npt.ArrayLike, *,
+                 variance: Decoder | None = None) -> float:
+    """Discrete energy ``(N − 1) Σ |x_{i+1} − x_i|²`` of a latent curve's image."""
+    Z = _as_points(curve)
+    with torch.no_grad():
+        return float(_length_energy(embedding(decoder, variance)(Z))[1])
+
+
+def _check_ends(z0: npt.ArrayLike, z1: npt.ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
+    a = latent_points(z0)
+    b = latent_points(z1)
+    if a.ndim != 1 or a.shape != b.shape:
+        raise GeodesicError(f"the end points must be two vectors of the same length d, got "
+                            f"shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    scale = max(1.0, float(a.abs().max()), float(b.abs().max()))
+    if float((a - b).abs().max()) <= 16 * np.finfo(float).eps * scale:
+        raise GeodesicError("the two latent points coincide; choose two different points")
+    return a, b
+
+
+def _finish(decoder: Decoder, variance: Decoder | None, Z: torch.Tensor, *, method: str,
+            status: CurveStatus = "ok", message: str = "", iterations: int = 0,
+            rtol: float = SINGULAR_RTOL) -> LatentCurve:
+    """The :class:`LatentCurve` of samples ``Z``, marked singular where ``M`` is."""
+    f = embedding(decoder, variance)
+    with torch.no_grad():
+        X = f(Z)
+        decoded = decoder(Z) if variance is not None else X
+        length, energy = _length_energy(X)
+    if not (bool(torch.isfinite(X).all()) and math.isfinite(float(energy))):
+        return LatentCurve(Z.numpy(), decoded.numpy(), float("nan"), float("nan"), "failed",
+                           "the decoder returned values that are not finite along the curve; "
+                           "choose points inside the region the decoder was trained on",
+                           method, iterations)
+    if status in ("ok", "not_converged"):
+        try:
+            with torch.no_grad():
+                lam = torch.linalg.eigvalsh(metric_tensor(f, Z))
+        except MetricError as exc:
+            lam = None
+            status, message = "failed", str(exc)
+        if lam is not None:
+            flat = (lam[:, -1] <= 0) | (lam[:, 0] <= rtol * lam[:, -1])
+            if bool(flat.any()):
+                i = int(torch.nonzero(flat)[0])
+                where = ", ".join(f"{c:.3g}" for c in Z[i].tolist())
+                note = (f"the pullback metric M is singular at {int(flat.sum())} of "
+                        f"{Z.shape[0]} points of the curve (first at z = ({where})): the decoder "
+                        "is flat there in some direction, so lengths there can vanish and the "
+                        "shortest curve is not unique")
+                status, message = "singular", (f"{note}; {message}" if message else note)
+    return LatentCurve(Z.numpy(), decoded.numpy(), float(length), float(energy), status,
+                       message, method, iterations)
+
+
+def straight_line(decoder: Decoder, z0: npt.ArrayLike, z1: npt.ArrayLike, n_points: int = 32,
+                  *, variance: Decoder | None = None) -> LatentCurve:
+    """The straight latent segment ``z(t) = (1 − t) z0 + t z1`` at ``n_points`` equal steps of
+    ``t``: the usual latent interpolation, the baseline a geodesic is compared with."""
+    n_points = check_int("n_points", n_points, 2, MAX_CURVE_POINTS, error=GeodesicError)
+    a, b = _check_ends(z0, z1)
+    t = torch.linspace(0.0, 1.0, n_points, dtype=a.dtype)[:, None]
+    return _finish(decoder, variance, a + t * (b - a), method="straight")
+
+
+def _constant_speed_segment(f: Decoder, a: torch.Tensor, b: torch.Tensor, n: int
+                            ) -> torch.Tensor | None:
+    """The straight segment sampled at ``n`` points equally spaced in the embedded arc length
+    (so its discrete energy is close to its squared length); None if its image has no length."""
+    m = _REPARAM_REFINE * (n - 1) + 1
+    t = torch.linspace(0.0, 1.0, m, dtype=a.dtype)
+    with torch.no_grad():
+        X = f(a + t[:, None] * (b - a))
+    if not bool(torch.isfinite(X).all()):
+        return None
+    s = torch.cat([X.new_zeros(1), torch.cumsum((X[1:] - X[:-1]).norm(dim=-1), 0)]).numpy()
+    if not s[-1] > 0:
+        return None
+    # a piece where the image does not move gets none of the samples; np.interp needs s rising
+    s = s + 1e-12 * s[-1] * np.linspace(0.0, 1.0, m)
+    t_eq = np.interp(np.linspace(0.0, s[-1], n), s, t.numpy())
+    t_eq[0], t_eq[-1] = 0.0, 1.0
+    return a + torch.as_tensor(t_eq)[:, None] * (b - a)
+
+
+def _minimise_energy(f: Decoder, start: torch.Tensor, max_iter: int, gtol: float
+                     ) -> tuple[torch.Tensor, int, float, str]:
+    """L-BFGS on the interior points of ``start`` (N, d); returns (points, iterations,
+    relative gradient, problem or "")."""
+    a, b = start[0], start[-1]
+    scale = float((b - a).norm())
+    with torch.no_grad():
+        e0 = float(_length_energy(f(start))[1])
+    inner = start[1:-1].clone().requires_grad_(True)
+
+    def objective() -> torch.Tensor:
+        Z = torch.cat([a[None], inner, b[None]])
+        # scaled to 1 at the start, so that the tolerances are relative
+        return _length_energy(f(Z))[1] / e0
+
+    n_pieces = start.shape[0] - 1
+    # L-BFGS's own test is on max |gradient|; stop it a little below our criterion.
+    opt = torch.optim.LBFGS([inner], lr=1.0, max_iter=max_iter, history_size=20,
+                            tolerance_grad=0.5 * gtol * n_pieces / max(scale, 1e-300),
+                            tolerance_change=1e-15, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = objective()
+        loss.backward()
+        return loss
+
+    problem = ""
+    try:
+        opt.step(closure)
+    except RuntimeError as exc:  # e.g. a singular step in the line search
+        problem = f"L-BFGS stopped with an error ({exc})"
+    iterations = int(opt.state_dict()["state"].get(0, {}).get("n_iter", 0))
+    loss = closure().detach()
+    grad = inner.grad
+    if not (torch.isfinite(loss) and grad is not None and bool(torch.isfinite(grad).all())):
+        return start, iterations, float("inf"), "the energy became non-finite during L-BFGS"
+    # Dimensionless: the gradient per unit of latent displacement along the segment, divided
+    # by the N − 1 pieces (the energy's curvature in one point grows like N − 1, so this is
+    # about the relative energy a Newton step on one point would still gain, per latent unit).
+    rel = float(grad.abs().max()) * scale / n_pieces
+    if float(loss) > 1.0:  # never worse than the start
+        return start, iterations, rel, problem or "L-BFGS did not lower the energy"
+    return torch.cat([a[None], inner.detach(), b[None]]), iterations, rel, problem
+
+
+def _levels(n: int) -> list[int]:
+    """Sample counts from coarse to fine ending at ``n``: each level halves the pieces of the
+    next, down to at least 4 pieces (``[5, 9, 17, 32]`` for ``n = 32``)."""
+    levels = [n]
+    while (levels[-1] - 1) // 2 >= 4:
+        levels.append((levels[-1] - 1) // 2 + 1)
+    return levels[::-1]
+
+
+def _resample(Z: torch.Tensor, n: int) -> torch.Tensor:
+    """The polygon ``Z`` (m, d) sampled at ``n`` points equally spaced in its parameter."""
+    m = Z.shape[0]
+    s = torch.linspace(0.0, m - 1.0, n, dtype=Z.dtype)
+    i = s.floor().long().clamp(max=m - 2)
+    w = (s - i)[:, None]
+    out = (1.0 - w) * Z[i] + w * Z[i + 1]
+    out[0], out[-1] = Z[0], Z[-1]
+    return out
+
+
+def _coarse_to_fine(f: Decoder, start: torch.Tensor, max_iter: int, gtol: float
+                    ) -> tuple[torch.Tensor, int, float, str]:
+    """:func:`_minimise_energy` on coarser copies of ``start`` first, each solution resampled
+    as the next start: the far-reaching bends are found with few points, where an L-BFGS
+    iteration is cheap and the energy better conditioned (its curvature grows like N²)."""
+    levels = _levels(start.shape[0])
+    Z = _resample(start, levels[0])
+    total = 0
+    for k, n in enumerate(levels):
+        if k:
+            Z = _resample(Z, n)
+        Z, iterations, rel, problem = _minimise_energy(f, Z, max(1, max_iter - total), gtol)
+        total += iterations
+    return Z, total, rel, problem
+
+
+def _geodesic_rhs(f: Decoder) -> object:
+    """``(Z, V) ↦ z̈ = −M⁻¹ Jᵀ D²f[ż, ż]`` for rows ``Z``, ``V`` (m, d) in torch."""
+
+    def second(z: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        def along(zz: torch.Tensor) -> torch.Tensor:
+            return jvp(f, (zz,), (v,))[1]
+        return jvp(along, (z,), (v,))[1]
+
+    jac = vmap(jacfwd(f))
+    acc = vmap(second)
+
+    def rhs(Z: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+        J = jac(Z)
+        M = J.transpose(-1, -2) @ J
+        rhs = -(J.transpose(-1, -2) @ acc(Z, V)[..., None])
+        return torch.linalg.solve(M, rhs)[..., 0]
+
+    return rhs
+
+
+def _bvp(f: Decoder, guess: torch.Tensor, tol: float, max_nodes: int
+         ) -> tuple[torch.Tensor | None, int, str]:
+    """solve_bvp for the geodesic equation from ``guess`` (N, d); (points, nodes, problem)."""
+    n, d = guess.shape
+    a, b = guess[0].numpy(), guess[-1].numpy()
+    rhs = _geodesic_rhs(f)
+    t = np.linspace(0.0, 1.0, n)
+    G = guess.numpy()
+    vel = np.gradient(G, t, axis=0)
+
+    def fun(_: np.ndarray, y: np.ndarray) -> np.ndarray:
+        Z = torch.as_tensor(y[:d].T.copy())
+        V = torch.as_tensor(y[d:].T.copy())
+        with torch.no_grad():
+            A = rhs(Z, V).numpy()  # type: ignore[operator]
+        return np.vstack([y[d:], A.T])
+
+    def bc(ya: np.ndarray, yb: np.ndarray) -> np.ndarray:
+        return np.concatenate([ya[:d] - a, yb[:d] - b])
+
+    try:
+        with np.errstate(all="ignore"):
+            sol = solve_bvp(fun, bc, t, np.vstack([G.T, vel.T]), tol=tol, max_nodes=max_nodes)
+    except (RuntimeError, ValueError, np.linalg.LinAlgError) as exc:
+        return None, 0, f"the boundary-value solver failed ({exc})"
+    nodes = int(sol.x.size)
+    if not sol.success:
+        return None, nodes, f"the boundary-value solver did not converge ({sol.message})"
+    Z = sol.sol(t)[:d].T
+    if not np.all(np.isfinite(Z)):
+        return None, nodes, "the boundary-value solver returned non-finite points"
+    Z[0], Z[-1] = a, b
+    return torch.as_tensor(Z), nodes, ""
+
+
+def latent_geodesic(decoder: Decoder, z0: npt.ArrayLike, z1: npt.ArrayLike,
+                    n_points: int = 32, variance: Decoder | None = None,
+                    method: GeodesicMethod = "energy", *, max_iter: int = 500,
+                    gtol: float = 1e-5, bvp_tol: float = 1e-6) -> LatentCurve:
+    """A shortest latent curve from ``z0`` to ``z1`` under the (expected) pullback metric.
+
+    Parameters
+    ----------
+    decoder : Decoder
+        Torch float64 ``[..., d] -> [..., D]``.
+    z0, z1 : array_like, shape=[d]
+    n_points : int
+        Samples of the curve, 3 … :data:`MAX_CURVE_POINTS`.
+    variance : Decoder, optional
+        The decoder's standard deviation ``σ(z)``; the metric is then ``J_μᵀJ_μ + J_σᵀJ_σ``.
+    method : {"energy", "bvp"}
+        ``"energy"``: L-BFGS (strong Wolfe line search) on the ``N − 2`` interior points,
+        minimising the discrete energy, started from the straight segment resampled at
+        constant speed. ``"bvp"``: ``scipy.integrate.solve_bvp`` on the geodesic equation,
+        started from the energy method's curve.
+    max_iter : int
+        L-BFGS iterations, 1 … 20000.
+    gtol : float
+        Converged when ``max |∂(E/E_start)/∂z_i| · |z1 − z0| / (N − 1) ≤ gtol``.
+    bvp_tol : float
+        ``solve_bvp``'s residual tolerance.
+
+    Returns
+    -------
+    LatentCurve
+        ``status`` ``"ok"``, or ``"not_converged"`` (L-BFGS stalled or the bvp solver failed:
+        the curve returned is the best found, a valid curve between the points whose length
+        bounds the distance from above), ``"singular"`` (``M`` singular on the curve) or
+        ``"failed"``. The result is never longer than the straight segment with the same
+        ``n_points``: if nothing shorter was found, that segment is returned (and said so).
+    """
+    check_choice("method", method, METHODS, error=GeodesicError)
+    n_points = check_int("n_points", n_points, 3, MAX_CURVE_POINTS, error=GeodesicError)
+    max_iter = check_int("max_iter", max_iter, 1, 20_000, error=GeodesicError)
+    gtol = check_positive_float("gtol", gtol, error=GeodesicError)
+    bvp_tol = check_positive_float("bvp_tol", bvp_tol, error=GeodesicError)
+    a, b = _check_ends(z0, z1)
+    f = embedding(decoder, variance)
+    straight = straight_line(decoder, a, b, n_points, variance=variance)
+    if straight.status == "failed":
+        return straight
+    start = _constant_speed_segment(f, a, b, n_points)
+    if start is None:
+        return _finish(decoder, variance, torch.as_tensor(straight.points), method=method,
+                       status="singular",
+                       message="the decoder is constant along the whole straight segment (its "
+                               "image has no length), so M is singular there and no direction "
+                               "is shorter; choose points where the decoder varies")
+    Z, iterations, rel, problem = _coarse_to_fine(f, start, max_iter, gtol)
+    status: CurveStatus = "ok"
+    message = ""
+    if problem or rel > gtol:
+        status = "not_converged"
+        message = (problem + "; " if problem else "") + (
+            f"L-BFGS stopped after {iterations} iterations with relative gradient {rel:.2g} "
+            f"(above {gtol:.2g}): the curve is not yet a geodesic, so its length only bounds "
+            "the distance from above; try more iterations or fewer points")
+    if method == "bvp":
+        solved, nodes, bvp_problem = _bvp(f, Z, bvp_tol, max_nodes=max(1000, 20 * n_points))
+        if solved is None:
+            status = "not_converged"
+            message = bvp_problem + "; the curve shown is the energy method's"
+        else:
+            Z, iterations = solved, nodes
+            status, message = "ok", ""
+    result = _finish(decoder, variance, Z, method=method, status=status, message=message,
+                     iterations=iterations)
+    if result.status != "failed" and not result.length <= straight.length:
+        note = ("nothing shorter than the straight segment was found, so it is returned (for "
+                "a flat decoder it is the geodesic)")
+        result = _finish(decoder, variance, torch.as_tensor(straight.points), method=method,
+                         status=result.status if result.status != "ok" else "ok",
+                         message=result.message or "", iterations=iterations)
+        if result.status != "ok":
+            result = LatentCurve(result.points, result.decoded, result.length, result.energy,
+                                 result.status, f"{result.message}; {note}", method, iterations)
+    return result
