@@ -153,8 +153,11 @@ def curve_energy(decoder: Decoder, curve: LatentCurve | npt.ArrayLike, *,
 
 
 def _check_ends(z0: npt.ArrayLike, z1: npt.ArrayLike) -> tuple[torch.Tensor, torch.Tensor]:
-    a = latent_points(z0)
-    b = latent_points(z1)
+    try:
+        a = latent_points(z0)
+        b = latent_points(z1)
+    except MetricError as exc:
+        raise GeodesicError(f"bad end point: {exc}") from None
     if a.ndim != 1 or a.shape != b.shape:
         raise GeodesicError(f"the end points must be two vectors of the same length d, got "
                             f"shapes {tuple(a.shape)} and {tuple(b.shape)}")
@@ -199,6 +202,13 @@ def _finish(decoder: Decoder, variance: Decoder | None, Z: torch.Tensor, *, meth
                        message, method, iterations)
 
 
+def _with_ends(Z: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``Z`` with its first and last rows set to ``a`` and ``b`` exactly (``a + 1·(b − a)``
+    can differ from ``b`` in the last bit)."""
+    Z[0], Z[-1] = a, b
+    return Z
+
+
 def straight_line(decoder: Decoder, z0: npt.ArrayLike, z1: npt.ArrayLike, n_points: int = 32,
                   *, variance: Decoder | None = None) -> LatentCurve:
     """The straight latent segment ``z(t) = (1 − t) z0 + t z1`` at ``n_points`` equal steps of
@@ -206,7 +216,7 @@ def straight_line(decoder: Decoder, z0: npt.ArrayLike, z1: npt.ArrayLike, n_poin
     n_points = check_int("n_points", n_points, 2, MAX_CURVE_POINTS, error=GeodesicError)
     a, b = _check_ends(z0, z1)
     t = torch.linspace(0.0, 1.0, n_points, dtype=a.dtype)[:, None]
-    return _finish(decoder, variance, a + t * (b - a), method="straight")
+    return _finish(decoder, variance, _with_ends(a + t * (b - a), a, b), method="straight")
 
 
 def _constant_speed_segment(f: Decoder, a: torch.Tensor, b: torch.Tensor, n: int
@@ -225,8 +235,7 @@ def _constant_speed_segment(f: Decoder, a: torch.Tensor, b: torch.Tensor, n: int
     # a piece where the image does not move gets none of the samples; np.interp needs s rising
     s = s + 1e-12 * s[-1] * np.linspace(0.0, 1.0, m)
     t_eq = np.interp(np.linspace(0.0, s[-1], n), s, t.numpy())
-    t_eq[0], t_eq[-1] = 0.0, 1.0
-    return a + torch.as_tensor(t_eq)[:, None] * (b - a)
+    return _with_ends(a + torch.as_tensor(t_eq)[:, None] * (b - a), a, b)
 
 
 def _minimise_energy(f: Decoder, start: torch.Tensor, max_iter: int, gtol: float
@@ -439,12 +448,8 @@ def latent_geodesic(decoder: Decoder, z0: npt.ArrayLike, z1: npt.ArrayLike,
     result = _finish(decoder, variance, Z, method=method, status=status, message=message,
                      iterations=iterations)
     if result.status != "failed" and not result.length <= straight.length:
-        note = ("nothing shorter than the straight segment was found, so it is returned (for "
-                "a flat decoder it is the geodesic)")
+        # Nothing shorter than the straight segment was found (for a flat decoder it is the
+        # geodesic): return it, with the optimiser's verdict.
         result = _finish(decoder, variance, torch.as_tensor(straight.points), method=method,
-                         status=result.status if result.status != "ok" else "ok",
-                         message=result.message or "", iterations=iterations)
-        if result.status != "ok":
-            result = LatentCurve(result.points, result.decoded, result.length, result.energy,
-                                 result.status, f"{result.message}; {note}", method, iterations)
+                         status=result.status, message=result.message, iterations=iterations)
     return result
