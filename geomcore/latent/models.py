@@ -34,6 +34,7 @@ from torch.nn import functional as F
 
 from geomcore._validation import check_int, check_positive_float, check_seed
 from geomcore.latent.decoders import LatentDecoder
+from geomcore.optim.training import single_threaded  # one intra-op thread: tiny networks
 
 __all__ = [
     "MAX_EPOCHS",
@@ -42,6 +43,7 @@ __all__ = [
     "ModelError",
     "RBFVariance",
     "fit_rbf_variance",
+    "single_threaded",
     "train_vae",
 ]
 
@@ -194,7 +196,7 @@ def train_vae(X: npt.ArrayLike, latent_dim: int = 2, hidden: Sequence[int] = (64
     lr = check_positive_float("lr", lr, error=ModelError)
     beta = check_positive_float("beta", beta, error=ModelError)
     x_mean = Xt.mean(0).numpy()
-    x_scale = float(Xt.std())
+    x_scale = float(Xt.std(correction=0))
     if not x_scale > 0:
         raise ModelError("the data are constant; there is nothing to encode")
     gen = torch.Generator().manual_seed(seed)
@@ -325,7 +327,7 @@ def fit_rbf_variance(vae: VAE, X: npt.ArrayLike, n_centers: int = 64, *,
     Z = vae.encode(Xt.numpy())
     clusters = _kmeans(Z, n_centers, seed)
     bandwidths = 0.5 / (curvature * clusters.spreads) ** 2
-    zeta = 1.0 / (far_std * float(Xt.std())) ** 2
+    zeta = 1.0 / (far_std * float(Xt.std(correction=0))) ** 2
     rbf = RBFVariance(torch.as_tensor(clusters.centers), torch.as_tensor(bandwidths),
                       vae.data_dim, zeta)
     with torch.no_grad():

@@ -142,7 +142,7 @@ def test_bvp_and_energy_methods_agree():
     assert np.max(np.abs(bvp.points - energy.points)) < 2e-3
 
 
-# -- singular metrics and stalls --------------------------------------------------------------------
+# -- singular metrics and stalls ---------------------------------------------------------------
 def test_rank_deficient_decoder_is_reported_singular():
     g = decoders.linear(np.array([[1.0, 2.0], [2.0, 4.0], [0.0, 0.0]]))  # rank 1
     assert singular(pullback_metric(g, np.zeros((1, 2))))[0]
