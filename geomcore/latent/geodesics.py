@@ -35,6 +35,7 @@ from geomcore.latent.decoders import Decoder
 from geomcore.latent.metric import (
     SINGULAR_RTOL,
     MetricError,
+    batched_jacobians,
     embedding,
     latent_points,
     metric_tensor,
@@ -61,7 +62,10 @@ the curve: the decoder is flat there in some direction, lengths there can vanish
 geodesic is not unique); ``"failed"`` (the decoder returned non-finite values)."""
 GeodesicMethod = Literal["energy", "bvp"]
 METHODS: tuple[str, ...] = ("energy", "bvp")
+GeodesicInit = Literal["graph", "straight"]
+INITS: tuple[str, ...] = ("graph", "straight")
 _REPARAM_REFINE = 8  # samples of the straight line per curve point, for its arc length
+_GRAPH_GRID = 32  # nodes per axis of the graph that starts a 2-D geodesic
 
 
 @dataclass(frozen=True)
@@ -238,30 +242,124 @@ def _constant_speed_segment(f: Decoder, a: torch.Tensor, b: torch.Tensor, n: int
     return _with_ends(a + torch.as_tensor(t_eq)[:, None] * (b - a), a, b)
 
 
+def _graph_start(f: Decoder, a: torch.Tensor, b: torch.Tensor, n: int,
+                 grid: int = _GRAPH_GRID) -> torch.Tensor | None:
+    """A shortest path through a grid graph around the two points, as a start for L-BFGS.
+
+    The box ``[min(a, b) − s/2, max(a, b) + s/2]`` (``s`` the larger coordinate gap) carries a
+    ``grid × grid`` lattice whose 8-neighbour edges weigh the chord ``|f(z_i) − f(z_j)|``
+    (the discretised manifold of Arvanitidis et al.); ``a`` and ``b`` join their four nearest
+    nodes. Dijkstra's path, resampled at ``n`` points equally spaced in its embedded length,
+    starts the optimiser near the shortest curve rather than in whatever valley the straight
+    segment falls into. None in other dimensions than 2 or where ``f`` is not finite.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    if a.shape[0] != 2:
+        return None
+    span = float((b - a).abs().max())
+    lo = torch.minimum(a, b) - 0.5 * span
+    hi = torch.maximum(a, b) + 0.5 * span
+    axes = [torch.linspace(float(lo[k]), float(hi[k]), grid, dtype=a.dtype) for k in range(2)]
+    nodes = torch.cat([torch.stack(torch.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 2),
+                       a[None], b[None]])
+    with torch.no_grad():
+        X = f(nodes).reshape(nodes.shape[0], -1)
+    if not bool(torch.isfinite(X).all()):
+        return None
+    idx = np.arange(grid * grid).reshape(grid, grid)
+    rows, cols = [], []
+    for di, dj in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        src = idx[max(0, -di):grid - max(0, di), max(0, -dj):grid - max(0, dj)]
+        dst = idx[max(0, di):grid - max(0, -di) or None, max(0, dj):grid - max(0, -dj) or None]
+        rows.append(src.ravel())
+        cols.append(dst.ravel())
+    ends = np.array([grid * grid, grid * grid + 1])
+    near = torch.cdist(nodes[-2:], nodes[:-2]).topk(4, largest=False).indices.numpy()
+    rows.extend([np.repeat(ends, 4)])
+    cols.extend([near.ravel()])
+    r, c = np.concatenate(rows), np.concatenate(cols)
+    Xn = X.numpy()
+    w = np.linalg.norm(Xn[r] - Xn[c], axis=1) + 1e-300  # an edge of zero weight is no edge
+    graph = coo_matrix((w, (r, c)), shape=(nodes.shape[0],) * 2).tocsr()
+    dist, pred = dijkstra(graph, directed=False, indices=ends[0], return_predecessors=True)
+    if not np.isfinite(dist[ends[1]]):
+        return None
+    path = [int(ends[1])]
+    while path[-1] != ends[0]:
+        path.append(int(pred[path[-1]]))
+    path = path[::-1]
+    P = nodes[path].numpy()
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(Xn[path], axis=0), axis=1))])
+    if not s[-1] > 0:
+        return None
+    s = s + 1e-12 * s[-1] * np.linspace(0.0, 1.0, s.size)  # strictly rising for np.interp
+    target = np.linspace(0.0, s[-1], n)
+    Z = np.column_stack([np.interp(target, s, P[:, k]) for k in range(2)])
+    return _with_ends(torch.as_tensor(Z), a, b)
+
+
+def _preconditioner(f: Decoder, start: torch.Tensor, e0: float
+                    ) -> tuple[torch.Tensor, float]:
+    """``H^{-1/2}`` for the Gauss–Newton Hessian ``H`` of ``E/e0`` in the interior points of
+    ``start`` (N, d), and ``√λ_max(H)``.
+
+    ``E = (N − 1) Σ |x_{i+1} − x_i|²`` with ``x_i = f(z_i)`` has the Gauss–Newton Hessian
+    ``2(N − 1) Jᵀ (L ⊗ I) J``: diagonal blocks ``4(N − 1) J_iᵀJ_i = 4(N − 1) M(z_i)``,
+    off-diagonal ``−2(N − 1) J_iᵀJ_{i+1}``. Its condition number grows like ``N²`` (the
+    second difference ``L``) times the metric's variation along the curve, which is what makes
+    plain L-BFGS slow. L-BFGS in ``c`` with ``z = z_start + H^{-1/2} c`` sees a Hessian close
+    to the identity near the start. Eigenvalues below 1e-12 of the largest (a singular
+    ``M``) are raised to it.
+    """
+    n, d = start.shape
+    m = n - 2
+    with torch.no_grad():
+        J = batched_jacobians(f, start)  # (N, D, d)
+    diag = 4.0 * (n - 1) * (J[1:-1].transpose(-1, -2) @ J[1:-1])  # (m, d, d)
+    off = -2.0 * (n - 1) * (J[1:-2].transpose(-1, -2) @ J[2:-1])  # (m − 1, d, d)
+    H = torch.zeros(m, d, m, d, dtype=start.dtype)
+    idx = torch.arange(m)
+    H[idx, :, idx, :] = diag
+    H[idx[:-1], :, idx[1:], :] = off
+    H[idx[1:], :, idx[:-1], :] = off.transpose(-1, -2)
+    H = H.reshape(m * d, m * d) / e0
+    lam, U = torch.linalg.eigh(0.5 * (H + H.T))
+    top = float(lam[-1])
+    if not (math.isfinite(top) and top > 0):
+        return torch.eye(m * d, dtype=start.dtype), 1.0
+    lam = lam.clamp(min=1e-12 * top)
+    return (U * lam.rsqrt()) @ U.T, math.sqrt(top)
+
+
 def _minimise_energy(f: Decoder, start: torch.Tensor, max_iter: int, gtol: float
                      ) -> tuple[torch.Tensor, int, float, str]:
-    """L-BFGS on the interior points of ``start`` (N, d); returns (points, iterations,
-    relative gradient, problem or "")."""
+    """L-BFGS on the interior points of ``start`` (N, d), preconditioned by the curve's
+    second-difference operator; returns (points, iterations, relative gradient, problem)."""
     a, b = start[0], start[-1]
     scale = float((b - a).norm())
     with torch.no_grad():
         e0 = float(_length_energy(f(start))[1])
-    inner = start[1:-1].clone().requires_grad_(True)
+    base = start[1:-1].clone()
+    m, d = base.shape
+    P, root_max = _preconditioner(f, start, e0)
+    coef = torch.zeros(m * d, dtype=base.dtype, requires_grad=True)
 
-    def objective() -> torch.Tensor:
-        Z = torch.cat([a[None], inner, b[None]])
-        # scaled to 1 at the start, so that the tolerances are relative
-        return _length_energy(f(Z))[1] / e0
+    def points() -> torch.Tensor:
+        return torch.cat([a[None], base + (P @ coef).reshape(m, d), b[None]])
 
     n_pieces = start.shape[0] - 1
-    # L-BFGS's own test is on max |gradient|; stop it a little below our criterion.
-    opt = torch.optim.LBFGS([inner], lr=1.0, max_iter=max_iter, history_size=20,
-                            tolerance_grad=0.5 * gtol * n_pieces / max(scale, 1e-300),
+    # Our criterion (below) is on the gradient in the points; the gradient in c is P times
+    # it and |P⁻¹| ≤ root_max, so L-BFGS stops where the points' gradient is surely below it.
+    opt = torch.optim.LBFGS([coef], lr=1.0, max_iter=max_iter, history_size=20,
+                            tolerance_grad=gtol * n_pieces / max(scale, 1e-300) / root_max,
                             tolerance_change=1e-15, line_search_fn="strong_wolfe")
 
     def closure() -> torch.Tensor:
         opt.zero_grad()
-        loss = objective()
+        # scaled to 1 at the start, so that the tolerances are relative
+        loss = _length_energy(f(points()))[1] / e0
         loss.backward()
         return loss
 
@@ -271,7 +369,12 @@ def _minimise_energy(f: Decoder, start: torch.Tensor, max_iter: int, gtol: float
     except RuntimeError as exc:  # e.g. a singular step in the line search
         problem = f"L-BFGS stopped with an error ({exc})"
     iterations = int(opt.state_dict()["state"].get(0, {}).get("n_iter", 0))
-    loss = closure().detach()
+    with torch.no_grad():
+        Z = points()
+    inner = Z[1:-1].clone().requires_grad_(True)
+    loss = _length_energy(f(torch.cat([a[None], inner, b[None]])))[1] / e0
+    loss.backward()
+    loss = loss.detach()
     grad = inner.grad
     if not (torch.isfinite(loss) and grad is not None and bool(torch.isfinite(grad).all())):
         return start, iterations, float("inf"), "the energy became non-finite during L-BFGS"
@@ -281,43 +384,7 @@ def _minimise_energy(f: Decoder, start: torch.Tensor, max_iter: int, gtol: float
     rel = float(grad.abs().max()) * scale / n_pieces
     if float(loss) > 1.0:  # never worse than the start
         return start, iterations, rel, problem or "L-BFGS did not lower the energy"
-    return torch.cat([a[None], inner.detach(), b[None]]), iterations, rel, problem
-
-
-def _levels(n: int) -> list[int]:
-    """Sample counts from coarse to fine ending at ``n``: each level halves the pieces of the
-    next, down to at least 4 pieces (``[5, 9, 17, 32]`` for ``n = 32``)."""
-    levels = [n]
-    while (levels[-1] - 1) // 2 >= 4:
-        levels.append((levels[-1] - 1) // 2 + 1)
-    return levels[::-1]
-
-
-def _resample(Z: torch.Tensor, n: int) -> torch.Tensor:
-    """The polygon ``Z`` (m, d) sampled at ``n`` points equally spaced in its parameter."""
-    m = Z.shape[0]
-    s = torch.linspace(0.0, m - 1.0, n, dtype=Z.dtype)
-    i = s.floor().long().clamp(max=m - 2)
-    w = (s - i)[:, None]
-    out = (1.0 - w) * Z[i] + w * Z[i + 1]
-    out[0], out[-1] = Z[0], Z[-1]
-    return out
-
-
-def _coarse_to_fine(f: Decoder, start: torch.Tensor, max_iter: int, gtol: float
-                    ) -> tuple[torch.Tensor, int, float, str]:
-    """:func:`_minimise_energy` on coarser copies of ``start`` first, each solution resampled
-    as the next start: the far-reaching bends are found with few points, where an L-BFGS
-    iteration is cheap and the energy better conditioned (its curvature grows like N²)."""
-    levels = _levels(start.shape[0])
-    Z = _resample(start, levels[0])
-    total = 0
-    for k, n in enumerate(levels):
-        if k:
-            Z = _resample(Z, n)
-        Z, iterations, rel, problem = _minimise_energy(f, Z, max(1, max_iter - total), gtol)
-        total += iterations
-    return Z, total, rel, problem
+    return Z, iterations, rel, problem
 
 
 def _geodesic_rhs(f: Decoder) -> object:
@@ -377,7 +444,8 @@ def _bvp(f: Decoder, guess: torch.Tensor, tol: float, max_nodes: int
 
 def latent_geodesic(decoder: Decoder, z0: npt.ArrayLike, z1: npt.ArrayLike,
                     n_points: int = 32, variance: Decoder | None = None,
-                    method: GeodesicMethod = "energy", *, max_iter: int = 500,
+                    method: GeodesicMethod = "energy", *, init: GeodesicInit = "graph",
+                    max_iter: int = 500,
                     gtol: float = 1e-5, bvp_tol: float = 1e-6) -> LatentCurve:
     """A shortest latent curve from ``z0`` to ``z1`` under the (expected) pullback metric.
 
@@ -392,9 +460,15 @@ def latent_geodesic(decoder: Decoder, z0: npt.ArrayLike, z1: npt.ArrayLike,
         The decoder's standard deviation ``σ(z)``; the metric is then ``J_μᵀJ_μ + J_σᵀJ_σ``.
     method : {"energy", "bvp"}
         ``"energy"``: L-BFGS (strong Wolfe line search) on the ``N − 2`` interior points,
-        minimising the discrete energy, started from the straight segment resampled at
-        constant speed. ``"bvp"``: ``scipy.integrate.solve_bvp`` on the geodesic equation,
-        started from the energy method's curve.
+        minimising the discrete energy. ``"bvp"``: ``scipy.integrate.solve_bvp`` on the
+        geodesic equation, started from the energy method's curve.
+    init : {"graph", "straight"}
+        The energy method's start: ``"graph"`` (2-D latent spaces; others fall back to the
+        straight start) the shortest path through a 32 × 32 grid graph around the two points,
+        whose edges weigh the decoded chords (Arvanitidis et al.'s discretised manifold), or
+        ``"straight"`` the straight segment; both resampled at constant decoded speed. From the
+        straight segment L-BFGS stays in whichever valley that segment lies in, which for a
+        variance-aware metric is often not the shortest.
     max_iter : int
         L-BFGS iterations, 1 … 20000.
     gtol : float
@@ -412,6 +486,7 @@ def latent_geodesic(decoder: Decoder, z0: npt.ArrayLike, z1: npt.ArrayLike,
         ``n_points``: if nothing shorter was found, that segment is returned (and said so).
     """
     check_choice("method", method, METHODS, error=GeodesicError)
+    check_choice("init", init, INITS, error=GeodesicError)
     n_points = check_int("n_points", n_points, 3, MAX_CURVE_POINTS, error=GeodesicError)
     max_iter = check_int("max_iter", max_iter, 1, 20_000, error=GeodesicError)
     gtol = check_positive_float("gtol", gtol, error=GeodesicError)
@@ -422,13 +497,16 @@ def latent_geodesic(decoder: Decoder, z0: npt.ArrayLike, z1: npt.ArrayLike,
     if straight.status == "failed":
         return straight
     start = _constant_speed_segment(f, a, b, n_points)
+    if start is not None and init == "graph":
+        graph = _graph_start(f, a, b, n_points)
+        start = graph if graph is not None else start
     if start is None:
         return _finish(decoder, variance, torch.as_tensor(straight.points), method=method,
                        status="singular",
                        message="the decoder is constant along the whole straight segment (its "
                                "image has no length), so M is singular there and no direction "
                                "is shorter; choose points where the decoder varies")
-    Z, iterations, rel, problem = _coarse_to_fine(f, start, max_iter, gtol)
+    Z, iterations, rel, problem = _minimise_energy(f, start, max_iter, gtol)
     status: CurveStatus = "ok"
     message = ""
     if problem or rel > gtol:

@@ -30,6 +30,7 @@ __all__ = [
     "MAX_POINTS",
     "SINGULAR_RTOL",
     "MetricError",
+    "batched_jacobians",
     "embedding",
     "indicatrices",
     "jacobian",
@@ -81,8 +82,9 @@ def latent_points(Z: npt.ArrayLike | torch.Tensor, *, max_points: int = MAX_POIN
     return Zt
 
 
-def _jacobians(f: Decoder, Z: torch.Tensor) -> torch.Tensor:
-    """``∂f/∂z`` at the rows of ``Z`` (n, d): shape (n, D, d)."""
+def batched_jacobians(f: Decoder, Z: torch.Tensor) -> torch.Tensor:
+    """``∂f/∂z`` at the rows of ``Z`` (n, d) in torch, by ``vmap(jacfwd(f))`` in chunks:
+    shape (n, D, d). Raises :class:`MetricError` where it is not finite."""
     jac = vmap(jacfwd(f))
     parts = [jac(Z[i:i + _CHUNK]) for i in range(0, Z.shape[0], _CHUNK)]
     J = torch.cat(parts) if parts else Z.new_zeros((0, 0, Z.shape[-1]))
@@ -110,13 +112,13 @@ def jacobian(decoder: Decoder, Z: npt.ArrayLike, *, variance: Decoder | None = N
     Zt = latent_points(Z)
     flat = Zt.reshape(-1, Zt.shape[-1])
     with torch.no_grad():
-        J = _jacobians(embedding(decoder, variance), flat)
+        J = batched_jacobians(embedding(decoder, variance), flat)
     return J.reshape(*Zt.shape[:-1], *J.shape[1:]).numpy()
 
 
 def metric_tensor(f: Decoder, Z: torch.Tensor) -> torch.Tensor:
     """``JᵀJ`` of ``f`` at the rows of ``Z`` (n, d) in torch: shape (n, d, d)."""
-    J = _jacobians(f, Z)
+    J = batched_jacobians(f, Z)
     return J.transpose(-1, -2) @ J
 
 

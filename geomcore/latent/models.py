@@ -14,8 +14,9 @@ where the model is unreliable. :func:`fit_rbf_variance` (Arvanitidis, Hansen & H
     β(z) = V φ(z) + ζ,     φ_k(z) = exp(−λ_k |z − c_k|²),     σ(z) = β(z)^{−1/2},
 
 with ``c_k`` the k-means centres of the encoded data, ``λ_k`` from each cluster's spread, ``V``
-non-negative (a softplus) and ``ζ > 0`` small: near the data ``σ`` is the residual noise,
-far from them ``β → ζ`` and ``σ`` grows to ``ζ^{−1/2}``, so latent curves pay for leaving the
+non-negative (a softplus), ``ζ > 0`` small and a noise floor of 1 % of the data's spread: near
+the data ``σ`` is the residual noise, far from them ``β → ζ`` and ``σ`` grows to ``ζ^{−1/2}``,
+so latent curves pay for leaving the
 data. Fitted models are frozen (``requires_grad=False``, eval mode) and never change again.
 """
 
@@ -51,6 +52,7 @@ MAX_EPOCHS = 2000
 MAX_HIDDEN = 512
 """Widest hidden layer."""
 _MAX_SAMPLES = 20_000
+_NOISE_FLOOR = 0.01  # the smallest σ fit_rbf_variance fits, as a fraction of std(X)
 
 
 class ModelError(ValueError):
@@ -332,11 +334,16 @@ def fit_rbf_variance(vae: VAE, X: npt.ArrayLike, n_centers: int = 64, *,
                       vae.data_dim, zeta)
     with torch.no_grad():
         Zt = torch.as_tensor(Z)
-        sq_res = (Xt - vae.decode(Zt)) ** 2  # [n, D]
-        # start V at the precision that fits each dimension's mean residual
-        start = 1.0 / (sq_res.mean(0) + 1e-6 * float(Xt.var()))
-        rbf.raw_weights.copy_(torch.log(torch.expm1(start.clamp(min=1e-6)))[:, None]
-                              .expand(-1, n_centers))
+        # A noise floor of 1 % of the data's spread: a dimension the decoder reproduces
+        # exactly (a digit's always-blank corner pixel) would otherwise have an unbounded
+        # likelihood (β → ∞), and its σ a cliff between the data and ζ^{-1/2}.
+        floor = (_NOISE_FLOOR * float(Xt.std(correction=0))) ** 2
+        sq_res = (Xt - vae.decode(Zt)) ** 2 + floor  # [n, D]
+        # start V at the precision that fits each dimension's mean residual (softplus⁻¹,
+        # written to stay finite for large values)
+        start = 1.0 / sq_res.mean(0)
+        raw = start + torch.log(-torch.expm1(-start))
+        rbf.raw_weights.copy_(raw[:, None].expand(-1, n_centers))
     opt = torch.optim.Adam(rbf.parameters(), lr=0.05)
     for _ in range(steps):
         beta_z = rbf.precision(Zt)
