@@ -36,4 +36,15 @@ LABS: tuple[Lab, ...] = (
             "the Fisher spectrum and its ellipses, and the reparametrisation-invariance demo"
         ),
     ),
+    Lab(
+        slug="latent",
+        title="Latent geometry",
+        icon=":material/blur_on:",
+        page_file="latent.py",
+        what_you_see=(
+            "a decoder's pullback metric on its latent plane: the magnification map, metric "
+            "unit circles, and latent geodesics against straight interpolation, with decoded "
+            "digits along both paths and the decoded surface for 3-D data"
+        ),
+    ),
 )
