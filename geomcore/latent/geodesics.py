@@ -66,6 +66,7 @@ GeodesicInit = Literal["graph", "straight"]
 INITS: tuple[str, ...] = ("graph", "straight")
 _REPARAM_REFINE = 8  # samples of the straight line per curve point, for its arc length
 _GRAPH_GRID = 32  # nodes per axis of the graph that starts a 2-D geodesic
+_ROUND_ITER = 40  # L-BFGS iterations before the preconditioner is rebuilt
 
 
 @dataclass(frozen=True)
@@ -387,6 +388,22 @@ def _minimise_energy(f: Decoder, start: torch.Tensor, max_iter: int, gtol: float
     return Z, iterations, rel, problem
 
 
+def _minimise_in_rounds(f: Decoder, start: torch.Tensor, max_iter: int, gtol: float
+                        ) -> tuple[torch.Tensor, int, float, str]:
+    """:func:`_minimise_energy` in rounds of at most :data:`_ROUND_ITER` iterations, each
+    preconditioned at the curve the last one reached: where the metric varies by orders of
+    magnitude along the way (a variance-aware metric), the start's Hessian soon stops being
+    a good guide."""
+    Z, total, rel, problem = start, 0, float("inf"), ""
+    while total < max_iter:
+        Z, iterations, rel, problem = _minimise_energy(
+            f, Z, min(_ROUND_ITER, max_iter - total), gtol)
+        total += iterations
+        if problem or rel <= gtol or iterations == 0:
+            break
+    return Z, total, rel, problem
+
+
 def _geodesic_rhs(f: Decoder) -> object:
     """``(Z, V) ↦ z̈ = −M⁻¹ Jᵀ D²f[ż, ż]`` for rows ``Z``, ``V`` (m, d) in torch."""
 
@@ -506,7 +523,7 @@ def latent_geodesic(decoder: Decoder, z0: npt.ArrayLike, z1: npt.ArrayLike,
                        message="the decoder is constant along the whole straight segment (its "
                                "image has no length), so M is singular there and no direction "
                                "is shorter; choose points where the decoder varies")
-    Z, iterations, rel, problem = _minimise_energy(f, start, max_iter, gtol)
+    Z, iterations, rel, problem = _minimise_in_rounds(f, start, max_iter, gtol)
     status: CurveStatus = "ok"
     message = ""
     if problem or rel > gtol:
