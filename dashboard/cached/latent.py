@@ -180,13 +180,20 @@ def paths_for(cfg: MetricConfig, z0: tuple[float, float], z1: tuple[float, float
 
 
 def default_points(trained: TrainedModel) -> tuple[tuple[float, float], tuple[float, float]]:
-    """Two encoded data points far apart along the colour (digit label or intrinsic
-    coordinate): those nearest the latent medians of its lowest and highest tenths."""
-    lo, hi = np.quantile(trained.color, [0.1, 0.9])
-    out = []
-    for mask in (trained.color <= lo, trained.color >= hi):
-        pts = trained.Z[mask] if np.any(mask) else trained.Z
+    """Two encoded data points far apart: for classes (digits), the medoid of the first class
+    and of the class whose medoid is farthest from it; for a continuous colour (an intrinsic
+    coordinate), the medoids of its lowest and highest tenths."""
+    if trained.X.shape[1] != 3:
+        groups = [trained.Z[trained.color == c] for c in np.unique(trained.color)]
+    else:
+        lo, hi = np.quantile(trained.color, [0.1, 0.9])
+        groups = [trained.Z[trained.color <= lo], trained.Z[trained.color >= hi]]
+    medoids = []
+    for pts in groups:
+        pts = pts if len(pts) else trained.Z
         med = np.median(pts, axis=0)
-        p = pts[np.argmin(np.linalg.norm(pts - med, axis=1))]
-        out.append((round(float(p[0]), 3), round(float(p[1]), 3)))
-    return out[0], out[1]
+        medoids.append(pts[np.argmin(np.linalg.norm(pts - med, axis=1))])
+    first = medoids[0]
+    far = max(medoids[1:], key=lambda m: float(np.linalg.norm(m - first)))
+    return ((round(float(first[0]), 3), round(float(first[1]), 3)),
+            (round(float(far[0]), 3), round(float(far[1]), 3)))

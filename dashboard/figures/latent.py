@@ -98,7 +98,7 @@ def make_latent_plane(
         lo, hi = lo - 0.5, hi + 0.5
     fig = go.Figure(go.Heatmap(
         x=u, y=v, z=log_magnification, colorscale=SEQUENTIAL_SCALE, zmin=lo, zmax=hi,
-        colorbar=dict(title=dict(text="log₁₀ √det M", side="top"), thickness=14, len=0.75,
+        colorbar=dict(title=dict(text="log₁₀ √det M", side="right"), thickness=14, len=0.9,
                       x=1.01, y=0.5, nticks=6, tickformat=".2~g"),
         hovertemplate="z = (%{x:.2f}, %{y:.2f})<br>log₁₀ √det M = %{z:.3g}<extra></extra>",
         name="magnification",
@@ -108,7 +108,8 @@ def make_latent_plane(
         labels = np.asarray(point_color).astype(int)
         for k in np.unique(labels):
             sel = labels == k
-            fig.add_trace(go.Scattergl(
+            # SVG, not WebGL: a WebGL layer would be drawn over the paths
+            fig.add_trace(go.Scatter(
                 x=Z[sel, 0], y=Z[sel, 1], mode="markers", name=f"{color_title} {k}",
                 marker=dict(size=5, color=CLASS_COLORS[int(k) % len(CLASS_COLORS)],
                             line=dict(width=0.5, color="white")),
@@ -116,12 +117,13 @@ def make_latent_plane(
                 legendgroup="data",
             ))
     else:
-        fig.add_trace(go.Scattergl(
+        fig.add_trace(go.Scatter(
             x=Z[:, 0], y=Z[:, 1], mode="markers", name="encoded data",
             marker=dict(size=5, color=point_color, colorscale="Plasma", showscale=True,
                         line=dict(width=0.4, color="white"),
-                        colorbar=dict(title=dict(text=color_title, side="top"), thickness=14,
-                                      len=0.75, x=1.16, y=0.5, nticks=6, tickformat=".2~g")),
+                        colorbar=dict(title=dict(text=color_title, side="right"),
+                                      thickness=14, len=0.9, x=1.22, y=0.5, nticks=6,
+                                      tickformat=".2~g")),
             hovertemplate="z = (%{x:.2f}, %{y:.2f})<br>" + color_title
                           + " = %{marker.color:.3g}<extra></extra>",
         ))
@@ -143,22 +145,26 @@ def make_latent_plane(
             hovertemplate=path.name + "<br>z = (%{x:.2f}, %{y:.2f})<extra></extra>",
         ))
     if ends is not None:
-        fig.add_trace(go.Scatter(
-            x=[ends[0][0], ends[1][0]], y=[ends[0][1], ends[1][1]], mode="markers+text",
-            name="end points", text=["start", "end"], textposition="top center",
-            textfont=dict(color="#1B1F24", size=13),
-            marker=dict(size=13, color=["#FFFFFF", "#1B1F24"], symbol=["circle", "diamond"],
-                        line=dict(width=2, color="#1B1F24")),
-            hovertemplate="%{text}: z = (%{x:.3f}, %{y:.3f})<extra></extra>",
-        ))
+        for end, name, fill, symbol in ((ends[0], "start", "#FFFFFF", "circle"),
+                                         (ends[1], "end", "#1B1F24", "diamond")):
+            fig.add_trace(go.Scatter(
+                x=[end[0]], y=[end[1]], mode="markers", name=name,
+                marker=dict(size=14, color=fill, symbol=symbol,
+                            line=dict(width=2.5, color="#1B1F24" if name == "start"
+                                      else "#FFFFFF")),
+                hovertemplate=name + ": z = (%{x:.3f}, %{y:.3f})<extra></extra>",
+            ))
     fig.update_xaxes(title_text="latent z₁", range=[float(u[0]), float(u[-1])],
                      constrain="domain", showgrid=False, zeroline=False)
     fig.update_yaxes(title_text="latent z₂", range=[float(v[0]), float(v[-1])],
                      showgrid=False, zeroline=False)
-    apply_layout(fig, title, height=height, title_width=48)
+    apply_layout(fig, title, height=height, title_width=70)
+    # colour bar(s) right of the plot (titles turned upright: narrow), the legend below,
+    # clear of the x-axis title, wrapping onto as many rows as the width needs
     fig.update_layout(clickmode="event+select", dragmode="pan",
-                      legend=dict(orientation="h", y=-0.13, yanchor="top", x=0.0),
-                      margin=dict(r=150 if not classes else 90, b=150))
+                      legend=dict(orientation="h", x=0.0, y=-0.17, yanchor="top",
+                                  xanchor="left"),
+                      margin=dict(r=190 if not classes else 100, b=190))
     return fig
 
 

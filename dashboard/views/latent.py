@@ -183,8 +183,7 @@ drawn = [] if paths is None else [
     figs.LatentPath(paths.straight.points, paths.straight.decoded, "straight line", "dash"),
     figs.LatentPath(paths.geodesic.points, paths.geodesic.decoded, "geodesic"),
 ]
-left, right = st.container(key="latent_figures").columns(2)
-with left, guarded("the latent plane"):
+with st.container(key="latent_figures"), guarded("the latent plane"):
     if grid is not None:
         ellipses = None
         if show_ellipses:
@@ -199,22 +198,21 @@ with left, guarded("the latent plane"):
                                    title=f"Latent plane ({METRICS[metric_kind].split(':')[0]} "
                                          "metric): magnification √det M"),
             key=map_key, on_select="rerun", selection_mode="points", config=PLOT_CONFIG)
-with right:
-    if digits and paths is not None:
-        with guarded("the image strips"):
-            st.plotly_chart(figs.make_image_strips([
-                ("straight line", figs.pick_frames(paths.straight.decoded, N_FRAMES)),
-                ("geodesic", figs.pick_frames(paths.geodesic.decoded, N_FRAMES)),
-            ]), key="latent_strips", config=PLOT_CONFIG)
-        st.markdown(
-            "Each strip decodes ten evenly spaced points of its path, start to end. Where the "
-            "straight line crosses a bright or empty region of the plane, its images blur "
-            "into non-digits; the geodesic stays on encoded data and passes through digits.")
-    elif grid is not None and grid.decoded is not None:
-        with guarded("the decoded surface"):
-            st.plotly_chart(figs.make_decoded_surface(
-                grid.decoded, grid.log_magnification, trained.X, trained.color, paths=drawn,
-                color_title=color_title), key="latent_surface", config=PLOT_CONFIG)
+if digits and paths is not None:
+    with guarded("the image strips"):
+        st.plotly_chart(figs.make_image_strips([
+            ("straight line", figs.pick_frames(paths.straight.decoded, N_FRAMES)),
+            ("geodesic", figs.pick_frames(paths.geodesic.decoded, N_FRAMES)),
+        ]), key="latent_strips", config=PLOT_CONFIG)
+    st.markdown(
+        "Each strip decodes ten evenly spaced points of its path, start to end. Where the "
+        "straight line crosses a bright or empty region of the plane, its images blur into "
+        "non-digits; the geodesic stays on encoded data and passes through digits.")
+elif grid is not None and grid.decoded is not None:
+    with guarded("the decoded surface"):
+        st.plotly_chart(figs.make_decoded_surface(
+            grid.decoded, grid.log_magnification, trained.X, trained.color, paths=drawn,
+            color_title=color_title), key="latent_surface", config=PLOT_CONFIG)
 
 st.caption(f"Trained {MODELS[model_kind]}: final loss {trained.final_loss:.4g}; "
            f"reconstruction MSE {trained.reconstruction_mse:.3g} against "
