@@ -76,7 +76,7 @@ def make_latent_plane(
     ends: tuple[np.ndarray, np.ndarray] | None = None,
     ellipses: np.ndarray | None = None,
     title: str = "Latent plane: magnification factor √det M",
-    height: int = 620,
+    height: int = 720,
 ) -> go.Figure:
     """The latent plane: log₁₀ of the magnification factor as a heat map with a colour bar,
     the encoded data (one legend entry per class, or a second colour bar for a continuous
@@ -114,7 +114,6 @@ def make_latent_plane(
                 marker=dict(size=5, color=CLASS_COLORS[int(k) % len(CLASS_COLORS)],
                             line=dict(width=0.5, color="white")),
                 hovertemplate=f"{color_title} {k}<br>z = (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-                legendgroup="data",
             ))
     else:
         fig.add_trace(go.Scatter(
