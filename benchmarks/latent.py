@@ -11,7 +11,9 @@ Targets (issue 11), on this 2-core machine: the pullback metric on a 60×60 late
 the digits (default settings) <= 20 s. stochman runs in the same process on the same decoder
 (the variance-aware embedding ``z ↦ (μ(z), σ(z))``), alternating with ours, since other
 processes on a shared machine move single timings by several times. Both lengths are measured
-the same way: the chord sum of 32 samples.
+the same way: the chord sum of 32 samples. The page's warm rerun (<= 300 ms) is timed with
+streamlit's AppTest after a view-only change (metric unit circles on/off) and after moving the
+end point (a new geodesic), as benchmarks/dashboard.py does for the other pages.
 """
 
 from __future__ import annotations
@@ -74,10 +76,40 @@ def stochman_geodesic(f: Callable[[torch.Tensor], torch.Tensor], a: np.ndarray,
         return spline(torch.linspace(0, 1, N_POINTS, dtype=torch.float64)).numpy()
 
 
+def page_reruns(repeats: int) -> tuple[float, float]:
+    """Median warm rerun of the Latent-geometry page (ms): a view-only toggle, and a new end
+    point (one geodesic computed)."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+    at = AppTest.from_file(app, default_timeout=600)
+    at.run()
+    at.switch_page("views/latent.py")
+    at.run()
+    toggle, move = [], []
+    for i in range(repeats):
+        box = at.checkbox(key="latent_ellipses")
+        (box.uncheck() if box.value else box.check())
+        start = time.perf_counter()
+        at.run()
+        toggle.append(time.perf_counter() - start)
+        field = at.number_input(key="latent_by")
+        field.set_value(round(field.value + (0.05 if i % 2 == 0 else -0.1), 3))
+        start = time.perf_counter()
+        at.run()
+        move.append(time.perf_counter() - start)
+        if at.exception:
+            raise RuntimeError(at.exception[0].value)
+    return statistics.median(toggle) * 1e3, statistics.median(move) * 1e3
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--pairs", type=int, default=6)
+    parser.add_argument("--no-page", action="store_true", help="skip the page's rerun timing")
     args = parser.parse_args()
     X = make("digits", n=1797).X
     rows: list[tuple[str, str, str]] = []
@@ -123,6 +155,11 @@ def main() -> None:
     rows.append(("length ours / stochman, median / max", f"{np.median(rel):.4f} / "
                  f"{rel.max():.4f}", "<= 1"))
     rows.append(("our statuses", ", ".join(sorted(set(statuses))), "ok"))
+    if not args.no_page:
+        toggle_ms, move_ms = page_reruns(args.repeats)
+        rows.append(("page warm rerun: unit circles on/off (view only)", f"{toggle_ms:.0f} ms",
+                     "<= 300 ms"))
+        rows.append(("page rerun: new end point (one geodesic)", f"{move_ms:.0f} ms", ""))
 
     width = max(len(r[0]) for r in rows)
     print(f"{'what':<{width}}  {'median':>14}  target")

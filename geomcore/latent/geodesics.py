@@ -10,7 +10,10 @@ decoder, or ``(μ, σ)`` for a stochastic one), with ``x_i = f(z_i)``:
 By Cauchy–Schwarz ``E ≥ L²``, with equality exactly when the pieces are equally long (constant
 speed). Minimising ``E`` over the interior points therefore gives a constant-speed shortest
 curve (a discrete geodesic), as in Arvanitidis et al. and in stochman; ``method="energy"`` does
-it with L-BFGS. ``method="bvp"`` solves the geodesic equation of the pullback metric
+it with L-BFGS, started from a shortest path through a grid graph (Arvanitidis et al.'s
+discretised manifold) and preconditioned by the Gauss–Newton Hessian of the energy (rebuilt
+every few dozen iterations), which removes the ``N²`` ill-conditioning of the discretisation.
+``method="bvp"`` solves the geodesic equation of the pullback metric
 
     M(z) z̈ = −J(z)ᵀ D²f(z)[ż, ż]        (M = JᵀJ; from Jᵀ ẍ = 0 with ẍ = J z̈ + D²f[ż, ż])
 
@@ -44,6 +47,8 @@ from geomcore.latent.metric import (
 __all__ = [
     "MAX_CURVE_POINTS",
     "CurveStatus",
+    "GeodesicError",
+    "GeodesicInit",
     "GeodesicMethod",
     "LatentCurve",
     "curve_energy",
