@@ -41,6 +41,11 @@ with st.sidebar:
                                key="latent_n"))
     model_kind = st.radio("Model", list(MODELS), format_func=MODELS.__getitem__,
                           horizontal=True, key="latent_model")
+    beta = float(st.select_slider(
+        "KL weight β", cached.BETAS, value=cached.DEFAULT_BETA[dataset],
+        key=f"latent_beta_{dataset}", disabled=model_kind == "ae",
+        help="Weight of the KL term of the VAE's loss. With few data dimensions (3-D) β = 1 "
+             "lets the VAE explain the data as noise and its latent codes collapse."))
     epochs = int(st.slider("Training epochs", 10, cached.MAX_EPOCHS, 60, step=10,
                            key="latent_epochs"))
     hidden = int(st.select_slider("Hidden width", [16, 32, 64, 128], value=64,
@@ -62,7 +67,8 @@ with st.sidebar:
                                      "slack.")
 
 model_cfg = cached.ModelConfig(dataset=dataset, n=n_data, deterministic=model_kind == "ae",
-                               epochs=epochs, hidden=hidden, seed=seed)
+                               epochs=epochs, hidden=hidden, seed=seed,
+                               beta=beta if model_kind == "vae" else 1.0)
 metric_cfg = cached.MetricConfig(model=model_cfg, variance=metric_kind == "variance",
                                  n_centers=n_centers)
 
