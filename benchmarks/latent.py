@@ -79,11 +79,18 @@ def stochman_geodesic(f: Callable[[torch.Tensor], torch.Tensor], a: np.ndarray,
 def page_reruns(repeats: int) -> tuple[float, float]:
     """Median warm rerun of the Latent-geometry page (ms): a view-only toggle, and a new end
     point (one geodesic computed)."""
+    import sys
     from pathlib import Path
 
     from streamlit.testing.v1 import AppTest
 
-    app = str(Path(__file__).resolve().parents[1] / "dashboard" / "app.py")
+    # Run as a script, this folder is sys.path[0], and its dashboard.py (the dashboard
+    # benchmark) would shadow the dashboard package the app imports.
+    here = Path(__file__).resolve().parent
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != here]
+    if getattr(sys.modules.get("dashboard"), "__file__", "").startswith(str(here)):
+        del sys.modules["dashboard"]
+    app = str(here.parent / "dashboard" / "app.py")
     at = AppTest.from_file(app, default_timeout=600)
     at.run()
     at.switch_page("views/latent.py")

@@ -71,7 +71,7 @@ GeodesicInit = Literal["graph", "straight"]
 INITS: tuple[str, ...] = ("graph", "straight")
 _REPARAM_REFINE = 8  # samples of the straight line per curve point, for its arc length
 _GRAPH_GRID = 32  # nodes per axis of the graph that starts a 2-D geodesic
-_ROUND_ITER = 40  # L-BFGS iterations before the preconditioner is rebuilt
+_ROUND_ITER = 25  # L-BFGS iterations before the preconditioner is rebuilt
 
 
 @dataclass(frozen=True)
