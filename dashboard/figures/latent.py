@@ -252,6 +252,7 @@ def make_decoded_surface(decoded: np.ndarray, log_magnification: np.ndarray, X: 
     fig.update_layout(scene=dict(xaxis_title="x", yaxis_title="y", zaxis_title="z",
                                  aspectmode="data"))
     apply_layout(fig, title, height=height, title_width=48)
-    fig.update_layout(legend=dict(orientation="h", y=0.0, yanchor="top", x=0.0),
-                      margin=dict(l=10, r=10, b=60))
+    # the legend in the scene's top-left corner, clear of the axis labels at the bottom
+    fig.update_layout(legend=dict(orientation="v", y=0.95, yanchor="top", x=0.0),
+                      margin=dict(l=10, r=10, b=20))
     return fig

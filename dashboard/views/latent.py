@@ -177,10 +177,12 @@ if paths is not None:
     summary[0].metric("Straight length", f"{line.length:.4g}")
     summary[1].metric("Geodesic length", f"{geo.length:.4g}",
                    help=f"{METHODS[method]}, {n_points} points; status {geo.status}")
-    summary[2].metric("Straight / geodesic", f"{paths.ratio:.3f}",
-                   help="How much longer the straight interpolation is under this metric.")
-    summary[3].metric("Reconstruction MSE", f"{trained.reconstruction_mse:.3g}",
-                   help=f"2-component PCA: {trained.pca_mse:.3g}")
+    summary[2].metric("Length ratio", f"{paths.ratio:.3f}",
+                   help="Straight length / geodesic length: how much longer the straight "
+                        "interpolation is under this metric.")
+    summary[3].metric("Recon. MSE", f"{trained.reconstruction_mse:.3g}",
+                   help=f"Reconstruction mean squared error; 2-component PCA: "
+                        f"{trained.pca_mse:.3g}")
 
 # -- draw -----------------------------------------------------------------------------------------
 digits = dataset == "digits"

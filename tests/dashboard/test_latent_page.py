@@ -49,7 +49,7 @@ def test_default_page(latent_page):
     m = _metrics(at)
     straight, geodesic = float(m["Straight length"]), float(m["Geodesic length"])
     assert 0 < geodesic <= straight
-    assert float(m["Straight / geodesic"]) == pytest.approx(straight / geodesic, rel=2e-3)
+    assert float(m["Length ratio"]) == pytest.approx(straight / geodesic, rel=2e-3)
     assert len(at.get("plotly_chart")) == 2  # the plane and the image strips
     assert any("Explain" in e.label for e in at.expander)
 
@@ -60,7 +60,7 @@ def test_three_d_datasets_show_the_decoded_surface(latent_page, dataset):
     assert not problems(at)
     assert not _errors(at), _errors(at)
     assert len(at.get("plotly_chart")) == 2  # the plane and the 3-D surface
-    assert "Straight / geodesic" in _metrics(at)
+    assert "Length ratio" in _metrics(at)
 
 
 def test_metric_toggle_method_and_unusual_settings(latent_page):
