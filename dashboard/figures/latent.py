@@ -162,7 +162,9 @@ def make_latent_plane(
     # clear of the x-axis title, wrapping onto as many rows as the width needs
     fig.update_layout(clickmode="event+select", dragmode="pan",
                       legend=dict(orientation="h", x=0.0, y=-0.17, yanchor="top",
-                                  xanchor="left"),
+                                  xanchor="left",
+                                  # grey, so that the white lines' swatches show
+                                  bgcolor="rgba(200,204,210,0.55)"),
                       margin=dict(r=190 if not classes else 100, b=190))
     return fig
 
