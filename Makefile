@@ -57,6 +57,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/optim.py
 	$(BIN)/python benchmarks/symbolic.py
 	$(BIN)/python benchmarks/embedding.py
+	$(BIN)/python benchmarks/curvature.py
+	$(BIN)/python benchmarks/riemannian.py
+	$(BIN)/python benchmarks/latent.py
+	$(BIN)/python benchmarks/duality.py
+	$(BIN)/python benchmarks/dashboard.py
+	$(BIN)/python benchmarks/serving.py cpu
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -48,18 +48,6 @@ LABS: tuple[Lab, ...] = (
         ),
     ),
     Lab(
-        slug="duality",
-        title="Dual geometry",
-        icon=":material/compare_arrows:",
-        page_file="duality.py",
-        what_you_see=(
-            "exponential families in their natural (θ) and expectation (η) coordinates: "
-            "optimiser paths on the probability simplex where mirror descent and natural "
-            "gradient coincide, e-, m-, α- and Fisher–Rao geodesics, the Pythagorean theorem "
-            "for KL, and EM as alternating projections"
-        ),
-    ),
-    Lab(
         slug="curvature",
         title="Ricci curvature",
         icon=":material/blur_on:",
@@ -79,6 +67,29 @@ LABS: tuple[Lab, ...] = (
             "gradient steps on the sphere, Stiefel, SPD and Poincaré ball: retraction vs exp "
             "vs an unprojected step, SPD means and the swelling effect, a tree in the "
             "hyperbolic disk, and federated PCA whose server averages points of a manifold"
+        ),
+    ),
+    Lab(
+        slug="latent",
+        title="Latent geometry",
+        icon=":material/blur_on:",
+        page_file="latent.py",
+        what_you_see=(
+            "a decoder's pullback metric on its latent plane: the magnification map, metric "
+            "unit circles, and latent geodesics against straight interpolation, with decoded "
+            "digits along both paths and the decoded surface for 3-D data"
+        ),
+    ),
+    Lab(
+        slug="duality",
+        title="Dual geometry",
+        icon=":material/compare_arrows:",
+        page_file="duality.py",
+        what_you_see=(
+            "exponential families in their natural (θ) and expectation (η) coordinates: "
+            "optimiser paths on the probability simplex where mirror descent and natural "
+            "gradient coincide, e-, m-, α- and Fisher–Rao geodesics, the Pythagorean theorem "
+            "for KL, and EM as alternating projections"
         ),
     ),
 )
