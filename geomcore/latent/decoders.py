@@ -118,7 +118,8 @@ def from_surface(surface: ParametricSurface) -> LatentDecoder:
                            f"{type(surface).__name__}")
     u, v = sp.symbols("u v", real=True)
     values = {sp.Symbol(name, real=True): value for name, value in surface.params.items()}
-    exprs = [sp.sympify(e).subs(values) for e in surface.xyz_expressions]
+    # Already sympy expressions (parsed by geomcore.expr when user-typed): never re-parsed.
+    exprs = [e.subs(values) for e in surface.xyz_expressions]
     extra = set().union(*(e.free_symbols for e in exprs)) - {u, v}
     if extra:
         raise DecoderError(f"the surface's formulas still contain {sorted(map(str, extra))} "
