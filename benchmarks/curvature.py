@@ -22,42 +22,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import statistics
-import time
 import warnings
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
+from timing import paired, timed
 
 from geomcore.curvature import forman_ricci, knn_graph, ollivier_ricci, sample_surface
 
 K = 10
-
-
-def _median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    out = fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
-
-
-def _paired(ours: Callable[[], Any], reference: Callable[[], Any], repeats: int
-            ) -> tuple[float, Any, float, Any]:
-    """Median times of two routes run alternately (after one warm-up each)."""
-    outs = [ours(), reference()]
-    times: list[list[float]] = [[], []]
-    for _ in range(repeats):
-        for which, fn in enumerate((ours, reference)):
-            start = time.perf_counter()
-            outs[which] = fn()
-            times[which].append(time.perf_counter() - start)
-    return statistics.median(times[0]), outs[0], statistics.median(times[1]), outs[1]
-
-
 def _max_diff(a: dict, b: dict) -> float:
     return max(abs(v - (b[e] if e in b else b[(e[1], e[0])])) for e, v in a.items())
 
@@ -87,18 +59,18 @@ def main() -> None:
             def ref(G=G):
                 return OllivierRicci(G, alpha=0.5, method="OTD", exp_power=0, proc=1,
                                      verbose="ERROR").compute_ricci_curvature_edges()
-            t_ours, k_ours, t_ref, k_ref = _paired(ours, ref, repeats)
+            t_ours, k_ours, t_ref, k_ref = paired(ours, ref, repeats)
             ref_cols = f"{t_ref:8.3f} {t_ref / t_ours:8.1f} {_max_diff(k_ours, k_ref):8.1e}"
         else:
-            t_ours, k_ours = _median_time(ours, repeats)
+            t_ours, k_ours = timed(ours, repeats)
             ref_cols = f"{'—':>8} {'—':>8} {'—':>8}"
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # a Sinkhorn that did not converge fails loudly
-            t_sink, k_sink = _median_time(
+            t_sink, k_sink = timed(
                 lambda G=G: ollivier_ricci(G, alpha=0.5, method="sinkhorn"), repeats)
         diffs = np.array([k_sink[e] - k_ours[e] for e in k_ours])
-        t_forman, _ = _median_time(lambda G=G: forman_ricci(G), repeats)
-        t_aug, _ = _median_time(lambda G=G: forman_ricci(G, augmented=True), repeats)
+        t_forman, _ = timed(lambda G=G: forman_ricci(G), repeats)
+        t_aug, _ = timed(lambda G=G: forman_ricci(G, augmented=True), repeats)
         print(f"{n:>5} {G.number_of_edges():>6} | {t_ours:8.3f} {ref_cols} | {t_sink:10.3f} "
               f"{np.abs(diffs).max():8.1e} {diffs.mean():8.1e} | {t_forman:8.3f} {t_aug:7.3f}",
               flush=True)

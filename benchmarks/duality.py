@@ -33,11 +33,12 @@ import os
 import statistics
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from timing import timed
 
 from geomcore.duality import (
     METHODS,
@@ -53,18 +54,6 @@ TARGET_PATHS_MS = 50.0
 TARGET_RERUN_MS = 300.0
 STEPS = 1000
 START = (0.8, 0.1, 0.1)
-
-
-def median_ms(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> tuple[float, Any]:
-    for _ in range(warmup):
-        out = fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * statistics.median(times), out
-
 
 def print_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
@@ -88,7 +77,8 @@ def paths_section(repeats: int) -> None:
             def run_all(fn: Any = fn) -> dict[str, Any]:
                 return {m: optimize(fn, simplex, START, m, STEPS, 0.1) for m in METHODS}
 
-            ms, paths = median_ms(run_all, reps)
+            seconds, paths = timed(run_all, reps)
+            ms = 1e3 * seconds
             eg, ngd = paths["mirror_descent"], paths["ngd_natural"]
             n = min(eg.points.shape[0], ngd.points.shape[0])
             gap = float(np.abs(eg.points[:n] - ngd.points[:n]).max())
@@ -130,8 +120,9 @@ def fisher_rao_section(repeats: int, n: int = 1000) -> None:
         ("normal (μ, σ)", lambda: Gaussian1D().fisher_rao_distance(a, b),
          lambda: normal_ref.metric.dist(a, b)),
     ):
-        ours_ms, d_ours = median_ms(ours, repeats)
-        ref_ms, d_ref = median_ms(theirs, repeats)
+        ours_s, d_ours = timed(ours, repeats)
+        ref_s, d_ref = timed(theirs, repeats)
+        ours_ms, ref_ms = 1e3 * ours_s, 1e3 * ref_s
         rel = float(np.max(np.abs(d_ours - d_ref) / np.abs(d_ref)))
         rows.append([name, f"{ours_ms:.3f}", f"{ref_ms:.3f}", f"{ref_ms / ours_ms:.1f}×",
                      f"{rel:.1e}"])

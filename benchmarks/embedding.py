@@ -17,43 +17,14 @@ trustworthiness).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
 from sklearn.manifold import TSNE, Isomap
+from timing import paired, timed
 
 from geomcore.embedding import GeometricDeepEncoder, embed, evaluate, make
 
 K = 10
-
-
-def timed(fn: Callable[[], np.ndarray], repeats: int) -> tuple[float, np.ndarray]:
-    """Median wall time of ``fn`` over ``repeats`` runs (after one warm-up) and its result."""
-    out = fn()  # warm-up: first-call imports (torch's optimizer pulls in torch._dynamo)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
-
-
-def paired(ours: Callable[[], np.ndarray], reference: Callable[[], np.ndarray], repeats: int
-           ) -> tuple[float, np.ndarray, float, np.ndarray]:
-    """Median times of two routes, run alternately so that load from other processes on a
-    shared machine falls on both alike; returns (t_ours, Y_ours, t_ref, Y_ref)."""
-    ys = [ours(), reference()]  # warm-up
-    times: list[list[float]] = [[], []]
-    for _ in range(repeats):
-        for which, fn in enumerate((ours, reference)):
-            start = time.perf_counter()
-            ys[which] = fn()
-            times[which].append(time.perf_counter() - start)
-    return statistics.median(times[0]), ys[0], statistics.median(times[1]), ys[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)

@@ -22,13 +22,13 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import torch
 from stochman.curves import CubicSpline
 from stochman.geodesic import geodesic_minimizing_energy
 from stochman.manifold import EmbeddedManifold
+from timing import timed
 
 from geomcore.embedding import make
 from geomcore.latent import (
@@ -52,18 +52,6 @@ class _Embedded(EmbeddedManifold):
 
     def embed(self, points: torch.Tensor, jacobian: bool = False) -> torch.Tensor:
         return self.f(points)
-
-
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Median wall time of ``fn`` over ``repeats`` runs after one warm-up, and its result."""
-    out = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
-
 
 def stochman_geodesic(f: Callable[[torch.Tensor], torch.Tensor], a: np.ndarray,
                       b: np.ndarray) -> np.ndarray:

@@ -23,43 +23,17 @@ CG run alternately (paired), so that load from other processes falls on both ali
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
+from timing import paired, timed
 
 from geomcore.riemannian import SPD, Sphere
 from geomcore.riemannian.federated import run as federated_run
 from geomcore.riemannian.problems import balanced_tree, embed_tree, rayleigh_quotient
 from geomcore.riemannian.solvers import minimize
-
-
-def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Median wall time of ``fn`` over ``repeats`` runs (after one warm-up) and its result."""
-    out = fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
-
-
-def paired(ours: Callable[[], Any], reference: Callable[[], Any], repeats: int
-           ) -> tuple[float, Any, float, Any]:
-    """Median times of two routes run alternately; returns (t_ours, out, t_ref, out_ref)."""
-    outs = [ours(), reference()]
-    times: list[list[float]] = [[], []]
-    for _ in range(repeats):
-        for which, fn in enumerate((ours, reference)):
-            start = time.perf_counter()
-            outs[which] = fn()
-            times[which].append(time.perf_counter() - start)
-    return statistics.median(times[0]), outs[0], statistics.median(times[1]), outs[1]
 
 
 def eigenvector(n: int, repeats: int) -> None:

@@ -8,7 +8,8 @@ own error class through ``error=``):
 * a seed is such an integer in ``[0, MAX_SEED]``;
 * a positive (or non-negative) number is a finite real ``int``/``float``/numpy scalar, not a
   ``bool``;
-* a choice is one of a fixed tuple of strings.
+* a choice is one of a fixed tuple of strings;
+* a point set is a finite float64 array of shape [n, d] with enough (and not too many) rows.
 
 Every message names the argument and shows the bad value and the accepted range.
 """
@@ -25,6 +26,7 @@ __all__ = [
     "check_choice",
     "check_int",
     "check_nonnegative_float",
+    "check_points",
     "check_positive_float",
     "check_seed",
 ]
@@ -92,3 +94,22 @@ def check_choice(name: str, value: object, choices: Sequence[str], *,
     if not isinstance(value, str) or value not in choices:
         raise error(f"{name}={value!r} is not one of {', '.join(map(repr, choices))}")
     return value
+
+
+def check_points(name: str, value: object, *, min_points: int = 1, max_points: int | None = None,
+                 column: bool = False, error: type[Exception] = ValueError) -> np.ndarray:
+    """``value`` as a finite float64 array of points, shape=[n, d], ``min_points <= n``
+    (``<= max_points`` when given). With ``column``, a 1-D array is read as one coordinate
+    per point (shape=[n, 1])."""
+    arr = np.asarray(value, dtype=float)
+    if column and arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] < min_points:
+        raise error(f"{name} must be a 2-D array of at least {min_points} points (shape=[n, d]); "
+                    f"got shape {arr.shape}")
+    if max_points is not None and arr.shape[0] > max_points:
+        raise error(f"{name} has {arr.shape[0]} points; use at most {max_points} (subsample the "
+                    "data)")
+    if not np.all(np.isfinite(arr)):
+        raise error(f"{name} contains NaN or infinite values; remove or impute them")
+    return arr

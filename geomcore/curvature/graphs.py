@@ -13,6 +13,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.neighbors import kneighbors_graph
 
+from geomcore import _validation
 from geomcore._validation import check_int
 from geomcore.curvature._graph import CurvatureError, EdgeGraph, from_csr
 from geomcore.embedding.graph import EmbeddingError, neighbor_graph
@@ -25,17 +26,8 @@ MAX_POINTS = 20_000
 
 def check_points(X: object) -> np.ndarray:
     """``X`` as a finite float64 array of shape [n, D] with ``3 <= n <= MAX_POINTS``."""
-    arr = np.asarray(X, dtype=float)
-    if arr.ndim != 2 or arr.shape[0] < 3:
-        raise CurvatureError(f"X must be a 2-D array of at least 3 points (shape=[n, D]); "
-                             f"got shape {arr.shape}")
-    if arr.shape[0] > MAX_POINTS:
-        raise CurvatureError(f"X has {arr.shape[0]} points; use at most {MAX_POINTS} "
-                             "(subsample the data)")
-    if not np.all(np.isfinite(arr)):
-        raise CurvatureError("X contains NaN or infinite values; remove or impute them")
-    return arr
-
+    return _validation.check_points("X", X, min_points=3, max_points=MAX_POINTS,
+                                    error=CurvatureError)
 
 def check_neighbors(n_neighbors: object, n: int) -> int:
     """``n_neighbors`` as an int in ``[1, n - 1]``, or :class:`CurvatureError` with the fix."""

@@ -17,7 +17,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, shortest_path
 from sklearn.neighbors import NearestNeighbors
 
-from geomcore._validation import check_int, check_positive_float
+from geomcore._validation import check_int, check_points, check_positive_float
 
 __all__ = [
     "EmbeddingError",
@@ -35,14 +35,7 @@ class EmbeddingError(ValueError):
 
 
 def _as_points(X: object, name: str = "X") -> np.ndarray:
-    X = np.asarray(X, dtype=float)
-    if X.ndim != 2 or X.shape[0] < 2:
-        raise EmbeddingError(f"{name} must be a 2-D array of at least 2 points (shape=[n, D]); "
-                             f"got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise EmbeddingError(f"{name} contains NaN or infinite values; remove or impute them")
-    return X
-
+    return check_points(name, X, min_points=2, error=EmbeddingError)
 
 def _check_neighbors(n_neighbors: object, n: int) -> int:
     k = check_int("n_neighbors", n_neighbors, 1, error=EmbeddingError)

@@ -27,7 +27,7 @@ from scipy.sparse.csgraph import shortest_path
 from scipy.stats import pearsonr, spearmanr
 from sklearn.neighbors import NearestNeighbors
 
-from geomcore._validation import check_int, check_seed
+from geomcore._validation import check_int, check_points, check_seed
 from geomcore.embedding.graph import EmbeddingError, neighbor_graph
 
 __all__ = ["METRIC_NAMES", "continuity", "evaluate", "intrinsic_spearman", "knn_preservation",
@@ -42,16 +42,7 @@ _CHUNK_CELLS = 2**23
 
 
 def _points(X: object, name: str) -> np.ndarray:
-    X = np.asarray(X, dtype=float)
-    if X.ndim == 1:
-        X = X[:, None]
-    if X.ndim != 2 or X.shape[0] < 3:
-        raise EmbeddingError(f"{name} must be a 2-D array of at least 3 points (shape=[n, d]); "
-                             f"got shape {X.shape}")
-    if not np.all(np.isfinite(X)):
-        raise EmbeddingError(f"{name} contains NaN or infinite values")
-    return X
-
+    return check_points(name, X, min_points=3, column=True, error=EmbeddingError)
 
 def _pair(X: object, Y: object, n_neighbors: object) -> tuple[np.ndarray, np.ndarray, int]:
     X, Y = _points(X, "X"), _points(Y, "Y")

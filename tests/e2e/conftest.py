@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.helpers import SIZES, track_outside
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM_FLAGS = [
@@ -101,4 +103,17 @@ def page(browser):
     pg = context.new_page()
     pg.set_default_timeout(90_000)
     yield pg
+    context.close()
+
+
+@pytest.fixture(params=list(SIZES))
+def sized_page(request, browser):
+    """A page at each of the two sizes every layout test covers, with the list of requests it
+    sends outside 127.0.0.1 (there must be none): yields ``(page, size, outside)``."""
+    width, height = SIZES[request.param]
+    context = browser.new_context(viewport={"width": width, "height": height},
+                                  device_scale_factor=1)
+    pg = context.new_page()
+    pg.set_default_timeout(240_000)
+    yield pg, request.param, track_outside(pg)
     context.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlparse
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # The two screens every page must read on: a laptop and a 1024×768 projector.
@@ -98,3 +99,35 @@ _WIDTHS_JS = """
 def chart_widths(page) -> list[float]:
     """Widths in CSS pixels of every Plotly chart on the page."""
     return page.evaluate(_WIDTHS_JS)
+
+
+def track_outside(page) -> list[str]:
+    """The list (filled as the page runs) of requests to anywhere but 127.0.0.1."""
+    outside: list[str] = []
+    page.on("request", lambda r: outside.append(r.url)
+            if urlparse(r.url).hostname not in ("127.0.0.1", None) and
+            not r.url.startswith(("data:", "blob:")) else None)
+    return outside
+
+
+def check_readable(page, name: str, outside: list[str], *, min_width: float | None = 420,
+                   min_charts: int = 1) -> Path:
+    """Screenshot the window and each chart as ``test-artifacts/<name>[-chartK].png``, then
+    assert: no error or traceback on the page, no two text boxes of a chart overlap, at least
+    ``min_charts`` charts each at least ``min_width`` px wide, nothing fetched from outside."""
+    page.wait_for_timeout(1500)  # let Plotly finish laying out after the last rerun
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    for k, chart in enumerate(page.locator(".js-plotly-plot").all()):
+        chart.scroll_into_view_if_needed()
+        chart.screenshot(path=str(path.with_name(f"{path.stem}-chart{k}.png")))
+    assert error_texts(page) == [], path
+    overlaps = text_overlaps(page)
+    assert overlaps == [], f"{overlaps} (see {path})"
+    widths = chart_widths(page)
+    assert len(widths) >= min_charts, f"{len(widths)} charts, expected {min_charts} ({path})"
+    if min_width is not None:
+        assert min(widths) >= min_width, f"charts too narrow: {widths} (see {path})"
+    assert outside == [], f"fetched from outside: {outside}"
+    return path

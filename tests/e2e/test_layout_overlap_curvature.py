@@ -7,56 +7,19 @@ Screenshots go to ``test-artifacts/`` to be looked at.
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import pytest
 
 from tests.e2e.helpers import (
-    ARTIFACTS,
-    SIZES,
-    error_texts,
+    check_readable,
     open_and_settle,
-    text_overlaps,
     wait_idle,
 )
 
 pytestmark = pytest.mark.e2e
 
-_WIDTHS_JS = """
-() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
-  p => p.getBoundingClientRect().width)
-"""
-
-
-@pytest.fixture(params=list(SIZES))
-def sized_page(request, browser):
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height},
-                                  device_scale_factor=1)
-    pg = context.new_page()
-    pg.set_default_timeout(180_000)
-    outside: list[str] = []
-    pg.on("request", lambda r: outside.append(r.url)
-          if urlparse(r.url).hostname not in ("127.0.0.1", None) and
-          not r.url.startswith(("data:", "blob:")) else None)
-    yield pg, request.param, outside
-    context.close()
-
 
 def _check(pg, size: str, name: str, outside: list[str]) -> None:
-    pg.wait_for_timeout(1500)  # let Plotly finish laying out after the last rerun
-    ARTIFACTS.mkdir(exist_ok=True)
-    path = ARTIFACTS / f"curvature-layout-{size}-{name}.png"
-    pg.screenshot(path=str(path))
-    for k, chart in enumerate(pg.locator(".js-plotly-plot").all()):
-        chart.scroll_into_view_if_needed()
-        chart.screenshot(path=str(path.with_name(f"{path.stem}-chart{k}.png")))
-    assert error_texts(pg) == [], path
-    overlaps = text_overlaps(pg)
-    assert overlaps == [], f"{overlaps} (see {path})"
-    widths = pg.evaluate(_WIDTHS_JS)
-    assert widths and min(widths) >= 420, f"charts too narrow: {widths} (see {path})"
-    assert outside == [], f"fetched from outside: {outside}"
+    check_readable(pg, f"curvature-layout-{size}-{name}", outside)
 
 
 # Settled: no progress bar (a computation still running) and no stale element left from the

@@ -8,16 +8,11 @@ and of each chart go to ``test-artifacts/`` to be looked at.
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import pytest
 
 from tests.e2e.helpers import (
-    SIZES,
-    error_texts,
+    check_readable,
     open_and_settle,
-    screenshot,
-    text_overlaps,
     wait_idle,
 )
 
@@ -29,26 +24,6 @@ VIEWS = {  # radio label -> (screenshot name, a chart title only that view draws
     "Pythagorean triangle": ("pythagoras", "Pythagoras: KL", 1),
     "EM as projections": ("em", "The mixture after EM step", 2),
 }
-
-_WIDTHS_JS = """
-() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(
-  p => p.getBoundingClientRect().width)
-"""
-
-
-@pytest.fixture(params=list(SIZES))
-def sized_page(request, browser):
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height},
-                                  device_scale_factor=1)
-    pg = context.new_page()
-    pg.set_default_timeout(120_000)
-    outside: list[str] = []
-    pg.on("request", lambda r: outside.append(r.url)
-          if urlparse(r.url).hostname not in ("127.0.0.1", None) and
-          not r.url.startswith(("data:", "blob:")) else None)
-    yield pg, request.param, outside
-    context.close()
 
 
 @pytest.mark.parametrize("label", list(VIEWS))
@@ -64,18 +39,8 @@ def test_view_reads_cleanly(sized_page, app_url, label):
         "n => document.querySelectorAll('.js-plotly-plot .main-svg').length >= n",
         arg=n_charts)
     wait_idle(pg)
-    pg.wait_for_timeout(1500)  # let Plotly finish laying out after the last rerun
-    path = screenshot(pg, f"duality-{name}-{size}")
-    for k, chart in enumerate(pg.locator(".js-plotly-plot").all()):
-        chart.scroll_into_view_if_needed()
-        chart.screenshot(path=str(path.with_name(f"{path.stem}-chart{k}.png")))
-    assert error_texts(pg) == [], path
+    check_readable(pg, f"duality-{name}-{size}", outside, min_charts=n_charts)
     assert "Traceback" not in pg.inner_text("body")
-    overlaps = text_overlaps(pg)
-    assert overlaps == [], f"{overlaps} (see {path})"
-    widths = pg.evaluate(_WIDTHS_JS)
-    assert len(widths) >= n_charts and min(widths) >= 420, f"charts: {widths} (see {path})"
-    assert outside == [], f"fetched from outside: {outside}"
 
 
 def test_eg_and_ngd_coincide_on_the_default_page(sized_page, app_url):

@@ -7,47 +7,20 @@ to ``test-artifacts/`` to be looked at.
 
 from __future__ import annotations
 
-from urllib.parse import urlparse
-
 import pytest
 
 from tests.e2e.helpers import (
-    ARTIFACTS,
-    SIZES,
+    check_readable,
     error_texts,
     open_and_settle,
-    text_overlaps,
     wait_idle,
 )
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(params=list(SIZES))
-def sized_page(request, browser):
-    width, height = SIZES[request.param]
-    context = browser.new_context(viewport={"width": width, "height": height},
-                                  device_scale_factor=1)
-    pg = context.new_page()
-    pg.set_default_timeout(240_000)
-    outside: list[str] = []
-    pg.on("request", lambda r: outside.append(r.url)
-          if urlparse(r.url).hostname not in ("127.0.0.1", None) and
-          not r.url.startswith(("data:", "blob:")) else None)
-    yield pg, request.param, outside
-    context.close()
-
-
 def _check(pg, name: str, outside: list[str]) -> None:
-    pg.wait_for_timeout(1500)  # let Plotly finish laying out after the last rerun
-    ARTIFACTS.mkdir(exist_ok=True)
-    pg.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    for k, chart in enumerate(pg.locator(".js-plotly-plot").all()):
-        chart.scroll_into_view_if_needed()
-        chart.screenshot(path=str(ARTIFACTS / f"{name}-chart{k}.png"))
-    assert error_texts(pg) == []
-    assert text_overlaps(pg) == []
-    assert outside == [], f"fetched from outside: {outside}"
+    check_readable(pg, name, outside, min_width=None)
 
 
 def test_default_digits_page(sized_page, app_url):

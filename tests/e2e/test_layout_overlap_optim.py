@@ -21,7 +21,6 @@ from tests.e2e.helpers import (
 pytestmark = pytest.mark.e2e
 
 
-
 # The Replay/Pause buttons and the slider's rail of each animated chart, as rectangles.
 _BUTTONS_AND_SLIDER_JS = """
 () => [...document.querySelectorAll('.js-plotly-plot')].flatMap(plot => {

@@ -121,3 +121,18 @@ def test_optimizers_accept_numpy_integers() -> None:
 def test_geometry_counts_refuse_bools() -> None:
     with pytest.raises(GeodesicError, match="n_points=True must be an integer"):
         exp_map(surfaces.get("sphere"), [1.0, 1.0], [0.1, 0.0], n_points=True)
+
+
+def test_check_points_shapes_bounds_and_non_finite_values():
+    from geomcore._validation import check_points
+
+    np.testing.assert_array_equal(check_points("X", [[1, 2], [3, 4]]), [[1.0, 2.0], [3.0, 4.0]])
+    assert check_points("z", [1.0, 2.0, 3.0], column=True).shape == (3, 1)
+    with pytest.raises(ValueError, match="at least 3 points"):
+        check_points("X", [[1.0, 2.0]], min_points=3)
+    with pytest.raises(ValueError, match="2-D array"):
+        check_points("X", [1.0, 2.0, 3.0])
+    with pytest.raises(KeyError, match="at most 2"):
+        check_points("X", np.zeros((3, 2)), max_points=2, error=KeyError)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        check_points("X", [[0.0, np.inf], [1.0, 2.0]])
