@@ -34,6 +34,12 @@ GDE_EPOCHS = 60
 NETWORK_SNAPSHOTS = 6
 """Training states whose layers are measured (the first, the last and evenly between)."""
 REPRESENTATIONS = ("data", "Isomap", "GDE")
+MAX_TRANSPORT_WORK = 1_500_000
+"""Bound on one request's Ollivier work, Σ n·(k+1)² over the kNN graphs it measures (each edge
+solves a transport problem of about (k+1)² cells, and there are about n·k edges). Measured on
+this machine (torus samples, one graph): n = 800, k = 60 (3.0e6) took 13 s of CPU exact, 19 s
+with Sinkhorn at ε = 0.01, and 3.7 GB; n = 2000, k = 60 (7.4e6) 38 s and 9 GB. At this bound a
+request stays under about 8 s and 2 GB."""
 
 
 @dataclass(frozen=True)
@@ -101,6 +107,24 @@ class NetworkResult:
     message: str
 
 
+def check_work(n: int, n_neighbors: int, graphs: int, method: str) -> None:
+    """Refuse an Ollivier request above :data:`MAX_TRANSPORT_WORK`.
+
+    Raises ``ValueError`` (shown by the page in words) naming the largest k that fits; Forman
+    curvature is a sum over neighbours and is never refused.
+    """
+    if method not in ("exact", "sinkhorn", "ollivier"):
+        return
+    work = graphs * n * (n_neighbors + 1) ** 2
+    if work > MAX_TRANSPORT_WORK:
+        k_max = max(1, int(np.sqrt(MAX_TRANSPORT_WORK / (graphs * n))) - 1)
+        what = "graph" if graphs == 1 else f"{graphs} graphs"
+        raise ValueError(
+            f"Ollivier curvature of {n} points with k = {n_neighbors} neighbours on {what} is "
+            f"too much work for one request (it grows like n·k²). Use k ≤ {k_max} at this n, "
+            "fewer points, or a Forman method.")
+
+
 def _measure(X: np.ndarray, s: CurvatureSettings,
              progress: Callable[[float], None] | None = None) -> PointCurvature:
     return point_curvature(X, s.n_neighbors, method=s.method, alpha=s.alpha, mass=s.mass,
@@ -121,6 +145,8 @@ def surface_result(cfg: SurfaceConfig, _progress: Callable[[float], None] | None
     paired with the flat torus of the same area (same random numbers) as its flat
     reference."""
     flat = None
+    check_work(cfg.n, cfg.settings.n_neighbors, 2 if cfg.name == "sphere" else 1,
+               cfg.settings.method)
     if cfg.name == "sphere":
         sample, torus = sphere_and_flat_torus(cfg.n, cfg.seed)
         curvature = _measure(sample.X, cfg.settings, _part(_progress, 0.0, 0.5))
@@ -140,8 +166,9 @@ def embedding_result(cfg: EmbeddingConfig, _progress: Callable[[float], None] | 
     """The dataset, its 2-D Isomap and GDE embeddings, and the curvature of each one's kNN
     graph. A representation that cannot be measured (a disconnected graph...) is reported in
     ``errors`` and the others still are."""
-    data = make(cfg.dataset, n=cfg.n, seed=cfg.seed)
     k = cfg.settings.n_neighbors
+    check_work(cfg.n, k, len(REPRESENTATIONS), cfg.settings.method)
+    data = make(cfg.dataset, n=cfg.n, seed=cfg.seed)
     out: dict[str, PointCurvature] = {}
     errors: dict[str, str] = {}
     spans = {"data": (0.0, 0.2), "Isomap": (0.2, 0.4), "GDE": (0.4, 1.0)}
@@ -167,6 +194,9 @@ def embedding_result(cfg: EmbeddingConfig, _progress: Callable[[float], None] | 
 def network_result(cfg: NetworkConfig, _progress: Callable[[float], None] | None = None
                    ) -> NetworkResult:
     """Train an MLP with Adam on a 2-D task and measure every layer at a few snapshots."""
+    # Every snapshot measures the input and each hidden layer.
+    check_work(cfg.n, cfg.settings.n_neighbors, NETWORK_SNAPSHOTS * (1 + len(cfg.hidden)),
+               cfg.settings.method)
     task = make_task(cfg.task, n=cfg.n, seed=cfg.seed)
     every = max(1, cfg.steps // (NETWORK_SNAPSHOTS - 1))
     history = compare(task, [task.n_features, *cfg.hidden, task.n_classes],
