@@ -18,6 +18,9 @@ MODELS = {"vae": "VAE", "ae": "deterministic autoencoder"}
 METRICS = {"variance": "variance-aware: J_μᵀJ_μ + J_σᵀJ_σ",
            "mean": "deterministic: J_μᵀJ_μ"}
 METHODS = {"energy": "energy (L-BFGS)", "bvp": "boundary-value problem"}
+OUTCOMES = {"ok": "converged", "not_converged": "did not converge",
+            "singular": "stopped where the metric is singular", "failed": "failed"}
+"""A curve's status in words (the page never shows the internal code)."""
 PLOT_CONFIG: dict[str, Any] = {"displaylogo": False}
 N_FRAMES = 10
 
@@ -168,15 +171,16 @@ paths: cached.Paths | None = None
 with guarded("the paths"):
     paths = cached.paths_for(metric_cfg, z0, z1, n_points, method)
     if not paths.geodesic.ok:
-        st.warning(f"The geodesic solve did not finish cleanly ({paths.geodesic.status}): "
-                   f"{paths.geodesic.message}.")
+        outcome = OUTCOMES.get(paths.geodesic.status, "did not finish cleanly")
+        st.warning(f"The geodesic solve {outcome}: {paths.geodesic.message}.")
 
 if paths is not None:
     geo, line = paths.geodesic, paths.straight
     summary = st.columns(4)
     summary[0].metric("Straight length", f"{line.length:.4g}")
     summary[1].metric("Geodesic length", f"{geo.length:.4g}",
-                   help=f"{METHODS[method]}, {n_points} points; status {geo.status}")
+                   help=f"{METHODS[method]}, {n_points} points; "
+                           f"{OUTCOMES.get(geo.status, 'did not finish cleanly')}")
     summary[2].metric("Length ratio", f"{paths.ratio:.3f}",
                    help="Straight length / geodesic length: how much longer the straight "
                         "interpolation is under this metric.")
