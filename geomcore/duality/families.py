@@ -290,6 +290,12 @@ class ExponentialFamily(ABC):
             raise DualityError("an α-geodesic joins two single points; p and q must not be "
                                "batches")
         d = self.dim
+        closed = {1.0: "e", 0.0: "fisher_rao", -1.0: "m"}.get(alpha)
+        if closed is not None:
+            # These α have closed forms; the solver, started from them, can still step out of
+            # the parameter domain (normals σ = 0.1 at μ = ±3, α = −1: θ₂ > 0).
+            curve = self.geodesic(pp, qq, closed, n_points=n)  # type: ignore[arg-type]
+            return Curve(points=curve.points, t=curve.t, kind="alpha", alpha=alpha)
 
         def bc(ya: np.ndarray, yb: np.ndarray) -> np.ndarray:
             return np.concatenate([ya[:d] - tp, yb[:d] - tq])
@@ -330,7 +336,13 @@ class ExponentialFamily(ABC):
                         break
                     x, y = sol.x, sol.y
             except (np.linalg.LinAlgError, ValueError, FloatingPointError) as err:
-                sol, message = None, f"the α-geodesic (α = {alpha:g}) solve failed: {err}"
+                # The error names internals (θ₂ out of its domain, a singular matrix): say
+                # what happened instead.
+                sol = None
+                message = (f"the α-geodesic (α = {alpha:g}) could not be solved between these "
+                           "two points: the solver left the family's parameters "
+                           f"({_err_kind(err)}). Move the points closer, or choose α = 1, 0 or −1, whose "
+                           "geodesics have closed forms")
             if sol is not None and sol.success:
                 break
         ok = sol is not None and bool(sol.success)
@@ -349,9 +361,18 @@ class ExponentialFamily(ABC):
         except DualityError as err:  # the solution left the chart's domain between nodes
             return Curve(points=np.stack([pp, qq]), t=np.array([0.0, 1.0]), kind="alpha",
                          alpha=alpha, status="failed",
-                         message=f"the α-geodesic (α = {alpha:g}) left the family: {err}")
+                         message=f"the α-geodesic (α = {alpha:g}) left the family between "
+                                 "its nodes. Move the points closer, or choose α = 1, 0 or "
+                                 f"−1, whose geodesics have closed forms ({_err_kind(err)})")
         pts[0], pts[-1] = pp, qq  # endpoints exactly as given (the solver meets them to tol)
         return Curve(points=pts, t=t, kind="alpha", alpha=alpha)
+
+
+def _err_kind(err: Exception) -> str:
+    """A solver error in words for the reader (its own text names internals such as θ₂)."""
+    if isinstance(err, np.linalg.LinAlgError):
+        return "the Fisher metric became singular"
+    return "a parameter out of its domain" if isinstance(err, DualityError) else "no solution"
 
 
 def _check_alpha(alpha: object) -> float:
