@@ -51,6 +51,15 @@ MAX_GRAPH_EDGES = 15_000
 ERROR_CURVE_KS = (4, 5, 6, 8, 10, 12, 15, 20, 25, 30, 40)
 """Neighbour counts of the graph-distance error curve."""
 PAIR_SOURCES = 300
+METHOD_SECONDS = {"pca": 0.2, "isomap": 2.5, "lle": 1.0, "ltsa": 6.0, "hessian_lle": 5.0,
+                  "laplacian": 0.5, "mds": 9.0, "tsne": 18.0}
+"""CPU seconds of one method's cached run (fit, measures, new points) at n = 2000, k = 50, as
+measured on this machine (swiss roll, AppTest). GDE: :data:`GDE_SECONDS_PER_EPOCH`."""
+GDE_SECONDS_PER_EPOCH = 0.04
+"""GDE at n = 2000: 400 epochs took 16.5 s of CPU."""
+MAX_REQUEST_SECONDS = 20.0
+"""Most estimated CPU seconds of methods one page change may start: all nine methods at the
+maxima took 45 s of CPU in one request."""
 
 
 @dataclass(frozen=True)
@@ -285,3 +294,26 @@ def graph_for(cfg: DataConfig, n_neighbors: int) -> GraphView:
     return GraphView(edges=edges[::every], drawn_every=every,
                      short=short_circuit_edges(data.X, data.intrinsic, n_neighbors),
                      ks=ks, errors=errors, short_counts=counts, min_k=min_k)
+
+
+def within_budget(methods: list[str], n: int, epochs: int) -> tuple[list[str], list[str], float]:
+    """Split ``methods`` (in the reader's order) into those one page change runs and those it
+    refuses, so that the estimated CPU time of the run ones stays within
+    :data:`MAX_REQUEST_SECONDS`; also returns the estimate for all of them.
+
+    Estimates scale the times at n = 2000 (:data:`METHOD_SECONDS`) by n/2000, which
+    overestimates the methods that grow faster than n at smaller n: on the safe side.
+    """
+    scale = n / 2000
+    cost = {m: scale * (epochs * GDE_SECONDS_PER_EPOCH if m == "gde" else METHOD_SECONDS[m])
+            for m in methods}
+    run: list[str] = []
+    refused: list[str] = []
+    used = 0.0
+    for m in methods:
+        if used + cost[m] <= MAX_REQUEST_SECONDS:
+            run.append(m)
+            used += cost[m]
+        else:
+            refused.append(m)
+    return run, refused, sum(cost.values())

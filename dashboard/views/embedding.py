@@ -145,6 +145,18 @@ def _run(method: str, gde: cached.GDEConfig | None = None) -> cached.MethodRun |
     return None
 
 
+def _affordable(chosen: list[str]) -> list[str]:
+    """The chosen methods one page change may run; the others are named in a warning."""
+    run, refused, total = cached.within_budget(chosen, int(n), int(epochs))
+    if refused:
+        names = ", ".join(figs.METHOD_TITLES[m] for m in refused)
+        st.warning(f"Not run: {names}. Together the chosen methods would take about "
+                   f"{total:.0f} s of computing on {n} points; one change may start at most "
+                   f"{cached.MAX_REQUEST_SECONDS:.0f} s. Choose fewer methods, fewer points or "
+                   "fewer GDE epochs.")
+    return run
+
+
 loaded = None
 with guarded("the dataset"):
     loaded = cached.dataset_for(data_cfg), cached.view_coords_for(data_cfg)
@@ -161,7 +173,7 @@ def _embeddings_view() -> None:
     if not methods:
         st.info("Choose at least one method in the sidebar.")
         return
-    runs = {m: r for m in methods if (r := _run(m)) is not None}
+    runs = {m: r for m in _affordable(methods) if (r := _run(m)) is not None}
     with st.container(horizontal=True, gap="small", key="emb_panels"):
         st.plotly_chart(figs.make_data_figure(
             X3, coloring, title=f"The data: {DATASET_TITLES[name]}, n = {data.n}",
@@ -220,7 +232,7 @@ def _out_of_sample_view() -> None:
     with guarded("the fresh points"):
         fresh = cached.fresh_for(data_cfg)
         fresh_coloring = figs.coloring_for(fresh)
-        runs = {m: r for m in mappable if (r := _run(m)) is not None}
+        runs = {m: r for m in _affordable(mappable) if (r := _run(m)) is not None}
         with st.container(horizontal=True, gap="small", key="emb_oos"):
             for m, r in runs.items():
                 if r.fresh_Y is None:

@@ -341,8 +341,8 @@ class ExponentialFamily(ABC):
                 sol = None
                 message = (f"the α-geodesic (α = {alpha:g}) could not be solved between these "
                            "two points: the solver left the family's parameters "
-                           f"({_err_kind(err)}). Move the points closer, or choose α = 1, 0 or −1, whose "
-                           "geodesics have closed forms")
+                           f"({_err_kind(err)}). Move the points closer, or choose "
+                           "α = 1, 0 or −1, whose geodesics have closed forms")
             if sol is not None and sol.success:
                 break
         ok = sol is not None and bool(sol.success)
