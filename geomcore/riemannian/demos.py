@@ -306,12 +306,17 @@ def spd_examples(kind: str = "equal_determinants", count: int = 3, seed: int = 0
     return (out + np.swapaxes(out, -1, -2)) / 2
 
 
+SPD_EIGENVALUE_RANGE = (1e-6, 1e6)
+"""Eigenvalues :func:`parse_spd_text` accepts."""
+
+
 def parse_spd_text(text: str, max_count: int = 12) -> np.ndarray:
     """SPD(2) matrices from text such as ``"2, 0.5, 1; 1, -0.3, 3"``: one ``a, b, c`` triple
     per matrix ``[[a, b], [b, c]]``, triples separated by ``;`` or new lines.
 
     Raises :class:`ManifoldError` saying what to type when the text is not 2..``max_count``
-    triples of numbers with ``a > 0`` and ``ac > b²``.
+    triples of numbers with ``a > 0`` and ``ac > b²`` and eigenvalues within
+    :data:`SPD_EIGENVALUE_RANGE`.
     """
     parts = [p.strip() for p in text.replace("\n", ";").split(";") if p.strip()]
     if not 2 <= len(parts) <= max_count:
@@ -328,5 +333,15 @@ def parse_spd_text(text: str, max_count: int = 12) -> np.ndarray:
         if not (a > 0 and a * c > b * b):
             raise ManifoldError(f"matrix {i}: [[{a:g}, {b:g}], [{b:g}, {c:g}]] is not positive "
                                 "definite; it needs a > 0 and ac > b²")
+        # Eigenvalues of [[a, b], [b, c]]: the means take their logarithms and products, which
+        # overflow or lose every digit far outside this range (1e200 with 1e-200: NaN).
+        half, root = (a + c) / 2, math.hypot((a - c) / 2, b)
+        high = half + root
+        low = (a * c - b * b) / high  # the determinant over the larger one: no cancellation
+        if not (SPD_EIGENVALUE_RANGE[0] <= low and high <= SPD_EIGENVALUE_RANGE[1]):
+            raise ManifoldError(f"matrix {i}: [[{a:g}, {b:g}], [{b:g}, {c:g}]] has eigenvalues "
+                                f"{low:.3g} and {high:.3g}; keep them within "
+                                f"{SPD_EIGENVALUE_RANGE[0]:g}..{SPD_EIGENVALUE_RANGE[1]:g} "
+                                "(rescale the matrices)")
         out.append([[a, b], [b, c]])
     return np.array(out)

@@ -49,3 +49,21 @@ def test_page_warns_in_words_and_keeps_working():
     assert any("too spread for a Karcher mean" in m for m in shown), shown
     assert not any("not_converged" in m for m in shown)
     assert any("Explain" in e.label for e in at.expander)
+
+
+def test_spd_matrices_with_extreme_eigenvalues_are_refused_in_words():
+    # Before: accepted, and the Karcher mean came out NaN ("the mean iteration produced NaN")
+    # while the rest of the page drew NaN means.
+    at = run_page("riemannian", timeout=30)
+    at.radio(key="riem_view").set_value("spd")
+    at.run()
+    at.selectbox(key="riem_spd_kind").set_value("custom")
+    at.run()
+    at.text_area(key="riem_spd_text").set_value("1e200, 0, 1e-200\n1e-200, 0, 1e200")
+    at.run()
+    assert not problems(at)
+    errors = [e.value for e in at.error]
+    assert any("has eigenvalues" in e and "rescale" in e for e in errors), errors
+    at.text_area(key="riem_spd_text").set_value("1e-5, 0, 1e5\n2, 0.5, 1")
+    at.run()
+    assert not problems(at) and not at.error and not at.warning
