@@ -13,8 +13,8 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from sklearn.neighbors import kneighbors_graph
 
-from geomcore import _validation
 from geomcore._validation import check_int
+from geomcore._validation import check_points as validate_points
 from geomcore.curvature._graph import CurvatureError, EdgeGraph, from_csr
 from geomcore.embedding.graph import EmbeddingError, neighbor_graph
 
@@ -26,8 +26,8 @@ MAX_POINTS = 20_000
 
 def check_points(X: object) -> np.ndarray:
     """``X`` as a finite float64 array of shape [n, D] with ``3 <= n <= MAX_POINTS``."""
-    return _validation.check_points("X", X, min_points=3, max_points=MAX_POINTS,
-                                    error=CurvatureError)
+    return validate_points("X", X, min_points=3, max_points=MAX_POINTS, error=CurvatureError)
+
 
 def check_neighbors(n_neighbors: object, n: int) -> int:
     """``n_neighbors`` as an int in ``[1, n - 1]``, or :class:`CurvatureError` with the fix."""
