@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,7 +170,23 @@ def _gde_estimator(run: RunConfig) -> GeometricDeepEncoder:
                                 random_state=run.data.seed)
 
 
-@st.cache_data(max_entries=48, show_spinner=False)
+RUN_CACHE_SIZE = 48
+
+
+@st.cache_resource(max_entries=1, show_spinner=False)
+def _finished() -> dict[RunConfig, None]:
+    """The runs :func:`run_for` has computed, oldest first (an ordered set, bounded like the
+    cache it mirrors)."""
+    return {}
+
+
+def is_computed(run: RunConfig) -> bool:
+    """Whether ``run`` was computed on this server, so that asking for it again costs nothing
+    (approximately: the two caches evict alike, oldest first)."""
+    return run in _finished()
+
+
+@st.cache_data(max_entries=RUN_CACHE_SIZE, show_spinner=False)
 def run_for(run: RunConfig, _progress: Callable[[float], None] | None = None) -> MethodRun:
     """Fit ``run.method``, measure it, and embed the fresh points (cached for everyone)."""
     data = dataset_for(run.data)
@@ -210,6 +226,10 @@ def run_for(run: RunConfig, _progress: Callable[[float], None] | None = None) ->
             # and a sheet flung far from the data would say nothing about the manifold.
             decoded[~_near_data(grid, Y, step=max(u[1] - u[0], v[1] - v[0]))] = np.nan
             out.update(decoded=decoded.reshape(u.size, v.size, -1), grid_u=u, grid_v=v)
+    finished = _finished()
+    finished[run] = None
+    while len(finished) > RUN_CACHE_SIZE:
+        del finished[next(iter(finished))]
     return MethodRun(**out)
 
 
@@ -296,16 +316,19 @@ def graph_for(cfg: DataConfig, n_neighbors: int) -> GraphView:
                      ks=ks, errors=errors, short_counts=counts, min_k=min_k)
 
 
-def within_budget(methods: list[str], n: int, epochs: int) -> tuple[list[str], list[str], float]:
+def within_budget(methods: list[str], n: int, epochs: int, *,
+                  computed: Collection[str] = ()) -> tuple[list[str], list[str], float]:
     """Split ``methods`` (in the reader's order) into those one page change runs and those it
     refuses, so that the estimated CPU time of the run ones stays within
-    :data:`MAX_REQUEST_SECONDS`; also returns the estimate for all of them.
+    :data:`MAX_REQUEST_SECONDS`; also returns the estimate for all of them. Methods in
+    ``computed`` are already cached and cost nothing.
 
     Estimates scale the times at n = 2000 (:data:`METHOD_SECONDS`) by n/2000, which
     overestimates the methods that grow faster than n at smaller n: on the safe side.
     """
     scale = n / 2000
-    cost = {m: scale * (epochs * GDE_SECONDS_PER_EPOCH if m == "gde" else METHOD_SECONDS[m])
+    cost = {m: 0.0 if m in computed else
+            scale * (epochs * GDE_SECONDS_PER_EPOCH if m == "gde" else METHOD_SECONDS[m])
             for m in methods}
     run: list[str] = []
     refused: list[str] = []

@@ -129,31 +129,38 @@ def _explain() -> None:
 
 
 # -- computations ----------------------------------------------------------------------------------
+def _config(method: str, gde: cached.GDEConfig | None = None) -> cached.RunConfig:
+    if method == "gde":
+        return cached.RunConfig(data_cfg, "gde", n_neighbors=int(k), gde=gde or gde_cfg)
+    return cached.RunConfig(data_cfg, method, n_neighbors=int(k))
+
+
 def _run(method: str, gde: cached.GDEConfig | None = None) -> cached.MethodRun | None:
     """One method on the current data (cached); None, with the reason shown, if it fails."""
     title = figs.METHOD_TITLES[method]
+    run = _config(method, gde)
     with guarded(title):
         if method == "gde":
-            run = cached.RunConfig(data_cfg, "gde", n_neighbors=int(k), gde=gde or gde_cfg)
             bar = ProgressBar(f"Training GDE ({run.gde.epochs if run.gde else ''} epochs)…")
             try:
                 return cached.run_for(run, _progress=bar)
             finally:
                 bar.clear()
         with st.spinner(f"Running {title}…"):
-            return cached.run_for(cached.RunConfig(data_cfg, method, n_neighbors=int(k)))
+            return cached.run_for(run)
     return None
 
 
 def _affordable(chosen: list[str]) -> list[str]:
     """The chosen methods one page change may run; the others are named in a warning."""
-    run, refused, total = cached.within_budget(chosen, int(n), int(epochs))
+    done = [m for m in chosen if cached.is_computed(_config(m))]
+    run, refused, total = cached.within_budget(chosen, int(n), int(epochs), computed=done)
     if refused:
         names = ", ".join(figs.METHOD_TITLES[m] for m in refused)
-        st.warning(f"Not run: {names}. Together the chosen methods would take about "
-                   f"{total:.0f} s of computing on {n} points; one change may start at most "
-                   f"{cached.MAX_REQUEST_SECONDS:.0f} s. Choose fewer methods, fewer points or "
-                   "fewer GDE epochs.")
+        st.warning(f"Not run: {names}. The chosen methods not yet computed would take about "
+                   f"{total:.0f} s on {n} points; one change may start at most "
+                   f"{cached.MAX_REQUEST_SECONDS:.0f} s. Add them one or two at a time (each "
+                   "result is kept), or choose fewer points or GDE epochs.")
     return run
 
 

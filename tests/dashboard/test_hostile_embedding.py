@@ -38,3 +38,15 @@ def test_page_names_the_methods_it_does_not_run(monkeypatch):
     shown = [w.value for w in at.warning]
     assert any(w.startswith("Not run: t-SNE.") for w in shown), shown
     assert len(at.get("plotly_chart")) >= 3  # the data and the two methods that ran
+
+
+def test_methods_already_computed_cost_nothing():
+    # All nine at the maxima are refused in part; once computed, asking again is free.
+    everything = list(METHOD_NAMES)
+    assert cached.within_budget(everything, 2000, 400)[1]
+    run, refused, total = cached.within_budget(everything, 2000, 400, computed=everything)
+    assert run == everything and refused == [] and total == 0.0
+    # Adding one method to nine computed ones costs that method alone.
+    run, refused, total = cached.within_budget(everything, 2000, 400,
+                                               computed=[m for m in everything if m != "tsne"])
+    assert refused == [] and total == cached.METHOD_SECONDS["tsne"]
