@@ -72,7 +72,7 @@ LABS: tuple[Lab, ...] = (
     Lab(
         slug="latent",
         title="Latent geometry",
-        icon=":material/blur_on:",
+        icon=":material/timeline:",
         page_file="latent.py",
         what_you_see=(
             "a decoder's pullback metric on its latent plane: the magnification map, metric "
