@@ -23,6 +23,16 @@ def problems(at: AppTest) -> list[str]:
     return [str(e.value) for e in at.exception]
 
 
+def errors(at: AppTest) -> list[str]:
+    """The texts of the page's ``st.error`` boxes."""
+    return [e.value for e in at.error]
+
+
+def warnings(at: AppTest) -> list[str]:
+    """The texts of the page's ``st.warning`` boxes."""
+    return [w.value for w in at.warning]
+
+
 @pytest.fixture()
 def geometry_page() -> AppTest:
     return run_page("geometry")

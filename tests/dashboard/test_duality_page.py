@@ -7,20 +7,12 @@ from __future__ import annotations
 import pytest
 
 import geomcore.duality
-from tests.dashboard.conftest import problems, run_page
+from tests.dashboard.conftest import errors, problems, run_page, warnings
 
 
 @pytest.fixture()
 def duality_page():
     return run_page("duality")
-
-
-def _errors(at) -> list[str]:
-    return [e.value for e in at.error]
-
-
-def _warnings(at) -> list[str]:
-    return [w.value for w in at.warning]
 
 
 def _metrics(at) -> dict[str, str]:
@@ -36,7 +28,7 @@ def _view(at, view: str):
 def test_default_page_shows_eg_and_ngd_coincide(duality_page):
     at = duality_page
     assert not problems(at)
-    assert not _errors(at) and not _warnings(at)
+    assert not errors(at) and not warnings(at)
     assert at.title[0].value == "Dual geometry"
     gap = float(_metrics(at)["EG vs NGD in θ: largest gap"])
     assert gap < 1e-12
@@ -51,8 +43,8 @@ def test_default_page_shows_eg_and_ngd_coincide(duality_page):
 def test_every_view_renders(duality_page, view, charts):
     at = _view(duality_page, view)
     assert not problems(at)
-    assert not _errors(at), _errors(at)
-    assert not _warnings(at), _warnings(at)
+    assert not errors(at), errors(at)
+    assert not warnings(at), warnings(at)
     assert len(at.get("plotly_chart")) == charts
 
 
@@ -65,7 +57,7 @@ def test_pythagoras_states_both_sides(duality_page):
     at.slider(key="dual_pp_1").set_value(0.9)
     at.slider(key="dual_pp_2").set_value(0.05)
     at.run()
-    assert not problems(at) and not _errors(at)
+    assert not problems(at) and not errors(at)
     assert abs(float(_metrics(at)["difference"])) < 1e-10
 
 
@@ -75,7 +67,7 @@ def test_a_start_outside_the_simplex_is_an_error_and_the_page_lives_on(duality_p
     at.slider(key="dual_start_2").set_value(0.5)
     at.run()
     assert not problems(at)
-    assert any("lower one of them" in e for e in _errors(at))
+    assert any("lower one of them" in e for e in errors(at))
     assert any("dual network" in e.label for e in at.expander)
 
 
@@ -87,12 +79,12 @@ def test_other_losses_and_a_large_step(duality_page, loss):
     at.slider(key="dual_steps").set_value(1000)
     at.run()
     assert not problems(at)
-    assert not _errors(at), _errors(at)
+    assert not errors(at), errors(at)
     # boundary events are reported in words (a warning or a note), never as an exception
-    for w in _warnings(at):
+    for w in warnings(at):
         assert "stopped after" in w
     if loss == "linear":
-        assert any("NGD in η" in w and "out of the simplex" in w for w in _warnings(at))
+        assert any("NGD in η" in w and "out of the simplex" in w for w in warnings(at))
         assert any("face of the simplex" in i.value for i in at.info)
 
 
@@ -100,7 +92,7 @@ def test_without_eg_the_page_says_what_to_choose(duality_page):
     at = duality_page
     at.multiselect(key="dual_methods").set_value(["gd_natural", "projected_gd"])
     at.run()
-    assert not problems(at) and not _errors(at)
+    assert not problems(at) and not errors(at)
     assert any("Choose both" in i.value for i in at.info)
 
 
@@ -131,8 +123,8 @@ def test_geodesics_at_every_alpha(duality_page, alpha):
     at = _view(duality_page, "geodesics")
     at.slider(key="dual_alpha").set_value(alpha)
     at.run()
-    assert not problems(at) and not _errors(at), _errors(at)
-    assert not _warnings(at), _warnings(at)
+    assert not problems(at) and not errors(at), errors(at)
+    assert not warnings(at), warnings(at)
 
 
 def test_geodesics_between_equal_and_extreme_points(duality_page):
@@ -141,13 +133,13 @@ def test_geodesics_between_equal_and_extreme_points(duality_page):
                        ("dual_gp_sigma", 0.1), ("dual_gq_mu", -3.0), ("dual_gq_sigma", 3.0)):
         at.slider(key=key).set_value(value)
     at.run()
-    assert not problems(at) and not _errors(at), _errors(at)
+    assert not problems(at) and not errors(at), errors(at)
     fisher_rao = [m.value for m in at.metric if m.label == "Fisher–Rao distance"]
     assert fisher_rao[0] == "0.0000"  # p = q on the simplex (the first of the two sections)
     at.slider(key="dual_q_1").set_value(0.9)
     at.run()
     assert not problems(at)
-    assert any("lower one of them" in e for e in _errors(at))
+    assert any("lower one of them" in e for e in errors(at))
 
 
 @pytest.mark.parametrize("n, sep, steps", [(50, 0.5, 100), (2000, 6.0, 5)])
@@ -157,9 +149,9 @@ def test_em_unusual_settings(duality_page, n, sep, steps):
     at.slider(key="dual_em_sep").set_value(sep)
     at.slider(key="dual_em_steps").set_value(steps)
     at.run()
-    assert not problems(at) and not _errors(at), _errors(at)
+    assert not problems(at) and not errors(at), errors(at)
     at.slider(key="dual_em_step").set_value(steps)
     at.run()
     assert not problems(at)
-    for w in _warnings(at):
+    for w in warnings(at):
         assert "EM stopped" in w

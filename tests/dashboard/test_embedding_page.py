@@ -7,13 +7,9 @@ from __future__ import annotations
 import pytest
 
 from geomcore.embedding import DATASET_NAMES, METHOD_NAMES, gde
-from tests.dashboard.conftest import problems, run_page
+from tests.dashboard.conftest import errors, problems, run_page
 
 VIEWS = ["embeddings", "training", "out_of_sample", "decoder", "pair", "short_circuits"]
-
-
-def _errors(at) -> list[str]:
-    return [e.value for e in at.error]
 
 
 def _charts(at) -> int:
@@ -35,7 +31,7 @@ def default_page():
 
 def test_default_comparison(default_page):
     at = default_page
-    assert not problems(at) and not _errors(at)
+    assert not problems(at) and not errors(at)
     assert at.title[0].value == "Isomap vs GDE"
     assert _charts(at) == 3  # the data and two embeddings
     table = at.dataframe[0].value
@@ -52,7 +48,7 @@ def test_every_view_renders_on_the_default_data(default_page, view):
     at = default_page
     at.radio(key="emb_view").set_value(view)
     at.run()
-    assert not problems(at) and not _errors(at), _errors(at)
+    assert not problems(at) and not errors(at), errors(at)
     assert _charts(at) >= 1
 
 
@@ -85,19 +81,19 @@ def test_every_dataset_in_every_view(name):
         at.radio(key="emb_view").set_value(view)
         at.run()
         assert not problems(at), (name, view)
-        assert not _errors(at), (name, view, _errors(at))
+        assert not errors(at), (name, view, errors(at))
 
 
 def test_every_method_at_once():
     at = _small(run_page("embedding", timeout=300))
     at.multiselect(key="emb_methods").set_value(list(METHOD_NAMES))
     at.run()
-    assert not problems(at) and not _errors(at), _errors(at)
+    assert not problems(at) and not errors(at), errors(at)
     assert _charts(at) == 1 + len(METHOD_NAMES)
     assert at.dataframe[0].value.shape[1] == len(METHOD_NAMES)
     at.radio(key="emb_view").set_value("out_of_sample")
     at.run()
-    assert not problems(at) and not _errors(at)
+    assert not problems(at) and not errors(at)
     assert "t-SNE" in " ".join(c.value for c in at.caption)  # named as having no map
 
 
@@ -107,8 +103,8 @@ def test_hessian_lle_with_too_few_neighbours_says_so_and_isomap_still_draws():
     at.multiselect(key="emb_methods").set_value(["isomap", "hessian_lle"])
     at.run()
     assert not problems(at)
-    errors = _errors(at)
-    assert len(errors) == 1 and "Hessian LLE" in errors[0] and "n_neighbors >= 6" in errors[0]
+    shown = errors(at)
+    assert len(shown) == 1 and "Hessian LLE" in shown[0] and "n_neighbors >= 6" in shown[0]
     assert _charts(at) == 2  # the data and Isomap
     assert list(at.dataframe[0].value.columns) == ["Isomap"]
 
@@ -121,21 +117,21 @@ def test_a_disconnected_graph_gives_the_neighbour_count_that_connects_it():
     at.slider(key="emb_k").set_value(3)
     at.run()
     assert not problems(at)
-    errors = _errors(at)
-    assert errors and all("raise n_neighbors to at least 7" in e for e in errors)
+    shown = errors(at)
+    assert shown and all("raise n_neighbors to at least 7" in e for e in shown)
     assert _charts(at) == 1  # the data still draw
     for view in ["pair", "short_circuits", "decoder"]:
         at.radio(key="emb_view").set_value(view)
         at.run()
         assert not problems(at)
-        assert any("raise n_neighbors" in e for e in _errors(at)), view
+        assert any("raise n_neighbors" in e for e in errors(at)), view
 
 
 def test_no_method_chosen_is_a_hint_not_an_error():
     at = _small(run_page("embedding", timeout=300))
     at.multiselect(key="emb_methods").set_value([])
     at.run()
-    assert not problems(at) and not _errors(at)
+    assert not problems(at) and not errors(at)
     assert any("at least one method" in i.value for i in at.info)
 
 
@@ -145,7 +141,7 @@ def test_gde_with_both_weights_zero_is_refused_in_words():
     at.select_slider(key="emb_w_recon").set_value(0.0)
     at.run()
     assert not problems(at)
-    assert any("nothing to train" in e for e in _errors(at))
+    assert any("nothing to train" in e for e in errors(at))
     assert _charts(at) == 2  # data and Isomap
 
 
@@ -158,7 +154,7 @@ def test_widget_maxima():
     at.select_slider(key="emb_epochs").set_value(20)
     at.slider(key="emb_noise_digits").set_value(4.0)
     at.run()
-    assert not problems(at) and not _errors(at), _errors(at)
+    assert not problems(at) and not errors(at), errors(at)
     at.radio(key="emb_view").set_value("out_of_sample")
     at.run()
-    assert not problems(at) and not _errors(at), _errors(at)
+    assert not problems(at) and not errors(at), errors(at)

@@ -8,13 +8,9 @@ page must refuse such a request in words, at once, and keep the rest working.
 
 from __future__ import annotations
 
-from tests.dashboard.conftest import problems, run_page
+from tests.dashboard.conftest import errors, problems, run_page
 
 FAST = 20.0  # s: a refused request returns at once; the unbounded one took 38 s and more
-
-
-def _errors(at) -> list[str]:
-    return [e.value for e in at.error]
 
 
 def test_surface_at_the_maxima_is_refused_in_words():
@@ -23,7 +19,7 @@ def test_surface_at_the_maxima_is_refused_in_words():
     at.slider(key="curv_k_surface").set_value(60)
     at.run()
     assert not problems(at)
-    assert any("too much work" in e and "Use k ≤ 26" in e for e in _errors(at)), _errors(at)
+    assert any("too much work" in e and "Use k ≤ 26" in e for e in errors(at)), errors(at)
     assert any("Explain" in e.label for e in at.expander)  # the rest of the page is there
 
 
@@ -36,7 +32,7 @@ def test_sinkhorn_at_the_maxima_is_refused_in_words():
     at.select_slider(key="curv_eps").set_value(0.01)
     at.run()
     assert not problems(at)
-    assert any("too much work" in e for e in _errors(at)), _errors(at)
+    assert any("too much work" in e for e in errors(at)), errors(at)
 
 
 def test_network_at_the_maxima_is_refused_in_words():
@@ -49,7 +45,7 @@ def test_network_at_the_maxima_is_refused_in_words():
     at.text_input(key="curv_hidden").set_value("64, 64, 64")
     at.run()
     assert not problems(at)
-    assert any("24 graphs" in e and "too much work" in e for e in _errors(at)), _errors(at)
+    assert any("24 graphs" in e and "too much work" in e for e in errors(at)), errors(at)
 
 
 def test_embedding_at_the_maxima_is_refused_in_words():
@@ -60,4 +56,4 @@ def test_embedding_at_the_maxima_is_refused_in_words():
     at.slider(key="curv_k_embedding").set_value(60)
     at.run()
     assert not problems(at)
-    assert any("3 graphs" in e and "too much work" in e for e in _errors(at)), _errors(at)
+    assert any("3 graphs" in e and "too much work" in e for e in errors(at)), errors(at)

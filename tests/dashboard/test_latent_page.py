@@ -7,20 +7,12 @@ from __future__ import annotations
 import pytest
 
 from dashboard.cached import latent as cached_latent
-from tests.dashboard.conftest import problems, run_page
+from tests.dashboard.conftest import errors, problems, run_page, warnings
 
 
 @pytest.fixture()
 def latent_page():
     return run_page("latent", timeout=300)
-
-
-def _errors(at) -> list[str]:
-    return [e.value for e in at.error]
-
-
-def _warnings(at) -> list[str]:
-    return [w.value for w in at.warning]
 
 
 def _metrics(at) -> dict[str, str]:
@@ -44,7 +36,7 @@ def _quick(at, dataset: str):
 def test_default_page(latent_page):
     at = latent_page
     assert not problems(at)
-    assert not _errors(at) and not _warnings(at)
+    assert not errors(at) and not warnings(at)
     assert at.title[0].value == "Latent geometry"
     m = _metrics(at)
     straight, geodesic = float(m["Straight length"]), float(m["Geodesic length"])
@@ -58,7 +50,7 @@ def test_default_page(latent_page):
 def test_three_d_datasets_show_the_decoded_surface(latent_page, dataset):
     at = _quick(latent_page, dataset)
     assert not problems(at)
-    assert not _errors(at), _errors(at)
+    assert not errors(at), errors(at)
     assert len(at.get("plotly_chart")) == 2  # the plane and the 3-D surface
     assert "Length ratio" in _metrics(at)
 
@@ -67,15 +59,15 @@ def test_metric_toggle_method_and_unusual_settings(latent_page):
     at = _quick(latent_page, "digits")
     at.radio(key="latent_metric").set_value("mean")
     at.run()
-    assert not problems(at) and not _errors(at)
+    assert not problems(at) and not errors(at)
     at.radio(key="latent_method").set_value("bvp")
     at.select_slider(key="latent_npoints").set_value(16)
     at.run()
-    assert not problems(at) and not _errors(at)
+    assert not problems(at) and not errors(at)
     at.radio(key="latent_model").set_value("ae")
     at.select_slider(key="latent_hidden").set_value(16)
     at.run()
-    assert not problems(at) and not _errors(at)
+    assert not problems(at) and not errors(at)
     assert float(_metrics(at)["Geodesic length"]) > 0
 
 
@@ -86,7 +78,7 @@ def test_coinciding_points_give_a_plain_message(latent_page):
     at.number_input(key="latent_by").set_value(y)
     at.run()
     assert not problems(at)
-    assert any("coincide" in e for e in _errors(at)), _errors(at)
+    assert any("coincide" in e for e in errors(at)), errors(at)
     # the rest of the page still draws: the plane is there
     assert len(at.get("plotly_chart")) >= 1
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import geomcore.optim
-from tests.dashboard.conftest import problems, run_page
+from tests.dashboard.conftest import errors, problems, run_page, warnings
 
 VIEWS = ["training", "trajectories", "spectrum", "kl", "ellipses", "reparam"]
 
@@ -23,14 +23,6 @@ def _quick(at, steps: int = 40):
     return at
 
 
-def _errors(at) -> list[str]:
-    return [e.value for e in at.error]
-
-
-def _warnings(at) -> list[str]:
-    return [w.value for w in at.warning]
-
-
 def _table(at):
     return at.dataframe[0].value
 
@@ -38,7 +30,7 @@ def _table(at):
 def test_default_experiment(optim_page):
     at = optim_page
     assert not problems(at)
-    assert not _errors(at) and not _warnings(at)
+    assert not errors(at) and not warnings(at)
     assert at.title[0].value == "Natural gradient"
     table = _table(at)
     assert list(table["optimizer"]) == list(geomcore.optim.DEFAULT_OPTIMIZERS)
@@ -58,8 +50,8 @@ def test_every_view_renders(optim_page, view):
     at.radio(key="optim_view").set_value(view)
     at.run()
     assert not problems(at)
-    assert not _errors(at), _errors(at)
-    assert not _warnings(at), _warnings(at)
+    assert not errors(at), errors(at)
+    assert not warnings(at), warnings(at)
 
 
 def test_reparametrisation_states_the_gaps(optim_page):
@@ -71,7 +63,7 @@ def test_reparametrisation_states_the_gaps(optim_page):
     at.radio(key="optim_rep_model").set_value("network")
     at.slider(key="optim_rep_steps").set_value(20)
     at.run()
-    assert not problems(at) and not _errors(at)
+    assert not problems(at) and not errors(at)
     assert {m.label.split(":")[0] for m in at.metric} == {"SGD", "NGD"}
 
 
@@ -106,7 +98,7 @@ def test_other_tasks(optim_page, task):
     at.selectbox(key="optim_task").set_value(task)
     at.run()
     assert not problems(at)
-    assert not _errors(at), _errors(at)
+    assert not errors(at), errors(at)
     assert len(at.get("plotly_chart")) >= 2  # curves and decision boundaries
 
 
@@ -116,7 +108,7 @@ def test_digits_has_no_decision_boundary_but_trains(optim_page):
     at.slider(key="optim_n").set_value(300)
     at.run()
     assert not problems(at)
-    assert not _errors(at), _errors(at)
+    assert not errors(at), errors(at)
     assert any("2-d inputs" in i.value for i in at.info)
     assert len(_table(at)) == 5
 
@@ -127,7 +119,7 @@ def test_mini_batches(optim_page, batch):
     at.selectbox(key="optim_batch").set_value(batch)
     at.run()
     assert not problems(at)
-    assert not _errors(at), _errors(at)
+    assert not errors(at), errors(at)
     assert len(_table(at)) == 5
 
 
@@ -137,9 +129,9 @@ def test_fisher_kinds(optim_page, kind):
     at.radio(key="optim_fisher").set_value(kind)
     at.run()
     assert not problems(at)
-    assert not _errors(at), _errors(at)
+    assert not errors(at), errors(at)
     # a sampled Fisher can make NGD diverge: that is a warning, and the table still has all
-    for w in _warnings(at):
+    for w in warnings(at):
         assert "diverged" in w or "failed" in w
     at.radio(key="optim_view").set_value("spectrum")
     at.run()
@@ -154,7 +146,7 @@ def test_network_shapes(optim_page, hidden, activation):
     at.selectbox(key="optim_activation").set_value(activation)
     at.run()
     assert not problems(at)
-    assert not _errors(at), _errors(at)
+    assert not errors(at), errors(at)
     assert len(_table(at)) == 5
 
 
@@ -165,7 +157,7 @@ def test_cg_solver_and_a_subset_of_optimizers(optim_page):
     at.selectbox(key="optim_solver").set_value("cg")
     at.run()
     assert not problems(at)
-    assert not _errors(at), _errors(at)
+    assert not errors(at), errors(at)
     assert list(_table(at)["optimizer"]) == ["Adam", "NGD"]
     # No SGD run: the cost is relative to the first run (Adam); compare with the per-step times
     # the table shows (both rounded: 2 decimals for ms, 1 for the ratio)
@@ -180,8 +172,8 @@ def test_diverging_learning_rate_warns_and_keeps_the_others(optim_page):
     at.number_input(key="optim_lr_SGD").set_value(500.0)
     at.run()
     assert not problems(at)
-    assert not _errors(at), _errors(at)
-    assert any("SGD diverged" in w for w in _warnings(at))
+    assert not errors(at), errors(at)
+    assert any("SGD diverged" in w for w in warnings(at))
     table = _table(at)
     status = dict(zip(table["optimizer"], table["status"], strict=True))
     assert status["SGD"] == "diverged"
@@ -190,7 +182,7 @@ def test_diverging_learning_rate_warns_and_keeps_the_others(optim_page):
     for view in VIEWS[1:4]:  # the pictures of the surviving runs still draw
         at.radio(key="optim_view").set_value(view)
         at.run()
-        assert not problems(at) and not _errors(at)
+        assert not problems(at) and not errors(at)
 
 
 def test_nearly_undamped_ngd_failure_is_reported(optim_page):
@@ -199,8 +191,8 @@ def test_nearly_undamped_ngd_failure_is_reported(optim_page):
     at.number_input(key="optim_lr_NGD").set_value(5.0)
     at.run()
     assert not problems(at)
-    assert not _errors(at), _errors(at)
-    assert any("NGD" in w for w in _warnings(at))
+    assert not errors(at), errors(at)
+    assert any("NGD" in w for w in warnings(at))
 
 
 @pytest.mark.parametrize("hidden, fragment", [
@@ -213,7 +205,7 @@ def test_invalid_network_shows_an_error_and_keeps_the_page(optim_page, hidden, f
     at.text_input(key="optim_hidden").set_value(hidden)
     at.run()
     assert not problems(at)
-    messages = " ".join(_errors(at))
+    messages = " ".join(errors(at))
     assert fragment in messages and "Could not compute the training" in messages
     assert any("Explain" in e.label for e in at.expander)
     assert at.radio(key="optim_view").value == "training"
@@ -225,7 +217,7 @@ def test_batch_larger_than_the_data_is_reported(optim_page):
     at.selectbox(key="optim_batch").set_value(256)
     at.run()
     assert not problems(at)
-    assert any("batch_size" in e for e in _errors(at))
+    assert any("batch_size" in e for e in errors(at))
 
 
 def test_no_optimizer_is_reported(optim_page):
@@ -233,7 +225,7 @@ def test_no_optimizer_is_reported(optim_page):
     at.multiselect(key="optim_chosen").set_value([])
     at.run()
     assert not problems(at)
-    assert any("at least one optimizer" in e for e in _errors(at))
+    assert any("at least one optimizer" in e for e in errors(at))
 
 
 def test_learning_rate_inputs_are_bounded(optim_page):
