@@ -8,6 +8,8 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from dashboard.jobs import JobError
+
 log = logging.getLogger("diffgeo.dashboard")
 
 
@@ -15,13 +17,14 @@ log = logging.getLogger("diffgeo.dashboard")
 def guarded(what: str, *, warning: bool = False) -> Iterator[None]:
     """Run a block; if it raises, show a plain message instead of a traceback and go on.
 
-    ``ValueError`` (our input errors, formula errors, solver failures) carries a message meant
-    for the reader and is shown as it is. Anything else is unexpected: it is logged on the
-    server with its traceback and the page shows a short note.
+    ``ValueError`` (our input errors, formula errors, solver failures) and
+    :class:`dashboard.jobs.JobError` (a worker's time or memory limit, a lost worker) carry a
+    message meant for the reader and are shown as they are. Anything else is unexpected: it is
+    logged on the server with its traceback and the page shows a short note.
     """
     try:
         yield
-    except ValueError as exc:
+    except (ValueError, JobError) as exc:
         (st.warning if warning else st.error)(f"Could not compute {what}: {exc}")
     except Exception as exc:  # noqa: BLE001 - the page must survive anything
         log.exception("unexpected error while computing %s", what)

@@ -211,6 +211,8 @@ class ClassServer:
         env = dict(os.environ)
         for name in THREAD_VARIABLES:
             env.setdefault(name, str(self.threads_per_replica))
+        # each replica's pool of worker processes gets its share of the cores
+        env.setdefault("DIFFGEO_WORKERS", str(self.threads_per_replica))
         for i in range(self.replicas):
             rep = Replica(i, self.replica_base_port + i, self.run_dir / f"replica-{i}.log")
             with open(rep.log, "wb") as out:

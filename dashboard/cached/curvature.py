@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from dashboard.cached.common import in_worker
 from geomcore.curvature import (
     EpsilonLaw,
     LayerCurvature,
@@ -143,17 +144,22 @@ def surface_result(cfg: SurfaceConfig, _progress: Callable[[float], None] | None
                    ) -> SurfaceResult:
     """Points of a surface with their true K, their curvature and the ε² law; the sphere is
     paired with the flat torus of the same area (same random numbers) as its flat
-    reference."""
-    flat = None
+    reference. Computed in the server's worker pool."""
     check_work(cfg.n, cfg.settings.n_neighbors, 2 if cfg.name == "sphere" else 1,
                cfg.settings.method)
+    return in_worker(_surface_result, cfg, progress=_progress)
+
+
+def _surface_result(cfg: SurfaceConfig, progress: Callable[[float], None] | None = None
+                    ) -> SurfaceResult:
+    flat = None
     if cfg.name == "sphere":
         sample, torus = sphere_and_flat_torus(cfg.n, cfg.seed)
-        curvature = _measure(sample.X, cfg.settings, _part(_progress, 0.0, 0.5))
-        flat = _measure(torus.X, cfg.settings, _part(_progress, 0.5, 1.0))
+        curvature = _measure(sample.X, cfg.settings, _part(progress, 0.0, 0.5))
+        flat = _measure(torus.X, cfg.settings, _part(progress, 0.5, 1.0))
     else:
         sample = sample_surface(cfg.name, cfg.n, cfg.seed)
-        curvature = _measure(sample.X, cfg.settings, _progress)
+        curvature = _measure(sample.X, cfg.settings, progress)
     law = epsilon_law(sample.K, curvature.node_curvature, curvature.radius,
                       cfg.settings.alpha if cfg.settings.method in ("exact", "sinkhorn")
                       else 0.0, flat_mean=None if flat is None else flat.mean)
@@ -165,9 +171,14 @@ def embedding_result(cfg: EmbeddingConfig, _progress: Callable[[float], None] | 
                      ) -> EmbeddingResult:
     """The dataset, its 2-D Isomap and GDE embeddings, and the curvature of each one's kNN
     graph. A representation that cannot be measured (a disconnected graph...) is reported in
-    ``errors`` and the others still are."""
+    ``errors`` and the others still are. Computed in the server's worker pool."""
+    check_work(cfg.n, cfg.settings.n_neighbors, len(REPRESENTATIONS), cfg.settings.method)
+    return in_worker(_embedding_result, cfg, progress=_progress)
+
+
+def _embedding_result(cfg: EmbeddingConfig, progress: Callable[[float], None] | None = None
+                      ) -> EmbeddingResult:
     k = cfg.settings.n_neighbors
-    check_work(cfg.n, k, len(REPRESENTATIONS), cfg.settings.method)
     data = make(cfg.dataset, n=cfg.n, seed=cfg.seed)
     out: dict[str, PointCurvature] = {}
     errors: dict[str, str] = {}
@@ -182,9 +193,9 @@ def embedding_result(cfg: EmbeddingConfig, _progress: Callable[[float], None] | 
             else:
                 X = GeometricDeepEncoder(n_components=2, n_neighbors=k, epochs=GDE_EPOCHS,
                                          random_state=cfg.seed).fit(
-                    data.X, progress=_part(_progress, lo, lo + 0.8 * (hi - lo))).embedding_
+                    data.X, progress=_part(progress, lo, lo + 0.8 * (hi - lo))).embedding_
                 lo = lo + 0.8 * (hi - lo)
-            out[name] = _measure(X, cfg.settings, _part(_progress, lo, hi))
+            out[name] = _measure(X, cfg.settings, _part(progress, lo, hi))
         except ValueError as err:
             errors[name] = str(err)
     return EmbeddingResult(np.asarray(data.color), out, errors)
@@ -193,20 +204,26 @@ def embedding_result(cfg: EmbeddingConfig, _progress: Callable[[float], None] | 
 @st.cache_data(max_entries=12, show_spinner=False)
 def network_result(cfg: NetworkConfig, _progress: Callable[[float], None] | None = None
                    ) -> NetworkResult:
-    """Train an MLP with Adam on a 2-D task and measure every layer at a few snapshots."""
+    """Train an MLP with Adam on a 2-D task and measure every layer at a few snapshots;
+    computed in the server's worker pool."""
     # Every snapshot measures the input and each hidden layer.
     check_work(cfg.n, cfg.settings.n_neighbors, NETWORK_SNAPSHOTS * (1 + len(cfg.hidden)),
                cfg.settings.method)
+    return in_worker(_network_result, cfg, progress=_progress)
+
+
+def _network_result(cfg: NetworkConfig, progress: Callable[[float], None] | None = None
+                    ) -> NetworkResult:
     task = make_task(cfg.task, n=cfg.n, seed=cfg.seed)
     every = max(1, cfg.steps // (NETWORK_SNAPSHOTS - 1))
     history = compare(task, [task.n_features, *cfg.hidden, task.n_classes],
                       optimizers={"Adam": {"kind": "adam", "lr": 0.03}}, steps=cfg.steps,
                       seed=cfg.seed, snapshot_every=every,
-                      progress=_part(_progress, 0.0, 0.3))["Adam"]
+                      progress=_part(progress, 0.0, 0.3))["Adam"]
     s = cfg.settings
     method = "ollivier" if s.method == "exact" else s.method
     runs = curvature_over_training(history, task.X_train, task.y_train, s.n_neighbors, method,
                                    alpha=s.alpha, mass=s.mass, epsilon=s.epsilon,
-                                   progress=_part(_progress, 0.3, 1.0))
+                                   progress=_part(progress, 0.3, 1.0))
     return NetworkResult(runs, task.y_train, float(history.loss[-1]),
                          float(history.test_accuracy[-1]), history.status, history.message)

@@ -22,6 +22,7 @@ import streamlit as st
 from scipy.sparse.csgraph import shortest_path
 from sklearn.neighbors import NearestNeighbors
 
+from dashboard.cached.common import in_worker
 from geomcore.embedding import (
     Dataset,
     GeometricDeepEncoder,
@@ -188,12 +189,24 @@ def is_computed(run: RunConfig) -> bool:
 
 @st.cache_data(max_entries=RUN_CACHE_SIZE, show_spinner=False)
 def run_for(run: RunConfig, _progress: Callable[[float], None] | None = None) -> MethodRun:
-    """Fit ``run.method``, measure it, and embed the fresh points (cached for everyone)."""
-    data = dataset_for(run.data)
+    """Fit ``run.method``, measure it, and embed the fresh points (cached for everyone);
+    computed in the server's worker pool."""
+    out = in_worker(_fit_and_measure, run, dataset_for(run.data), fresh_for(run.data),
+                    progress=_progress)
+    finished = _finished()
+    finished[run] = None
+    while len(finished) > RUN_CACHE_SIZE:
+        del finished[next(iter(finished))]
+    return MethodRun(**out)
+
+
+def _fit_and_measure(run: RunConfig, data: Dataset, fresh: Dataset,
+                     progress: Callable[[float], None] | None = None) -> dict[str, Any]:
+    """What :func:`run_for` computes, as the fields of a :class:`MethodRun`."""
     start = time.perf_counter()
     if run.method == "gde":
         est = _gde_estimator(run)
-        Y = est.fit_transform(data.X, progress=_progress)
+        Y = est.fit_transform(data.X, progress=progress)
     else:
         est, Y = fit_embedding(run.method, data.X, n_neighbors=run.n_neighbors,
                                seed=run.data.seed)
@@ -202,7 +215,6 @@ def run_for(run: RunConfig, _progress: Callable[[float], None] | None = None) ->
     metrics = evaluate(data.X, Y, n_neighbors=k, intrinsic=data.intrinsic)
     out: dict[str, Any] = dict(Y=Y, seconds=seconds, metrics=metrics)
     if hasattr(est, "transform"):
-        fresh = fresh_for(run.data)
         start = time.perf_counter()
         fresh_Y = np.asarray(est.transform(fresh.X), dtype=float)
         out["fresh_seconds"] = time.perf_counter() - start
@@ -226,11 +238,7 @@ def run_for(run: RunConfig, _progress: Callable[[float], None] | None = None) ->
             # and a sheet flung far from the data would say nothing about the manifold.
             decoded[~_near_data(grid, Y, step=max(u[1] - u[0], v[1] - v[0]))] = np.nan
             out.update(decoded=decoded.reshape(u.size, v.size, -1), grid_u=u, grid_v=v)
-    finished = _finished()
-    finished[run] = None
-    while len(finished) > RUN_CACHE_SIZE:
-        del finished[next(iter(finished))]
-    return MethodRun(**out)
+    return out
 
 
 def _near_data(grid: np.ndarray, Y: np.ndarray, *, step: float) -> np.ndarray:

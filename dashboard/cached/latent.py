@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 from sklearn.decomposition import PCA
 
+from dashboard.cached.common import in_worker
 from geomcore.embedding import datasets
 from geomcore.latent import (
     VAE,
@@ -89,11 +90,17 @@ class TrainedModel:
 @st.cache_resource(max_entries=6, show_spinner=False)
 def model_for(cfg: ModelConfig, _progress: Callable[[float], None] | None = None
               ) -> TrainedModel:
-    """Draw the data and train the model (the slow part of the page)."""
+    """Draw the data and train the model (the slow part of the page), in the server's worker
+    pool."""
+    return in_worker(_train_model, cfg, progress=_progress)
+
+
+def _train_model(cfg: ModelConfig, progress: Callable[[float], None] | None = None
+                 ) -> TrainedModel:
     data = datasets.make(cfg.dataset, n=cfg.n, seed=cfg.seed)
     with models.single_threaded():
         vae = train_vae(data.X, hidden=cfg.widths, epochs=cfg.epochs, seed=cfg.seed,
-                        deterministic=cfg.deterministic, beta=cfg.beta, progress=_progress)
+                        deterministic=cfg.deterministic, beta=cfg.beta, progress=progress)
     Z = vae.encode(data.X)
     lo, hi = Z.min(0), Z.max(0)
     pad = MARGIN * (hi - lo)

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from dashboard.cached.common import SpecItems
+from dashboard.cached.common import SpecItems, in_worker
 from geomcore import optim
 from geomcore.optim.fisher import FisherKind, Solver
 
@@ -67,11 +67,12 @@ def task_for(cfg: TaskConfig) -> optim.Task:
 @st.cache_data(max_entries=16, show_spinner=False)
 def histories_for(cfg: TrainConfig, _progress: Callable[[float], None] | None = None
                   ) -> dict[str, optim.TrainingHistory]:
-    """The experiment: one :func:`geomcore.optim.compare` call (the slow part of the page)."""
+    """The experiment: one :func:`geomcore.optim.compare` call (the slow part of the page),
+    computed in the server's worker pool."""
     task = task_for(cfg.task)
-    return optim.compare(task, cfg.sizes(task), cfg.activation, optimizers=cfg.specs(),
-                         steps=cfg.steps, batch_size=cfg.batch_size, seed=cfg.seed,
-                         snapshot_every=cfg.snapshot_every, progress=_progress)
+    return in_worker(optim.compare, task, cfg.sizes(task), cfg.activation,
+                     optimizers=cfg.specs(), steps=cfg.steps, batch_size=cfg.batch_size,
+                     seed=cfg.seed, snapshot_every=cfg.snapshot_every, progress=_progress)
 
 
 DECISION_CELLS = 160_000
@@ -190,11 +191,13 @@ class ReparamConfig:
 @st.cache_data(max_entries=16, show_spinner=False)
 def reparam_for(cfg: ReparamConfig, _progress: Callable[[float], None] | None = None
                 ) -> optim.ReparametrizationDemo:
-    """SGD and NGD in coordinates c = 1 and c (two trainings, hence the progress bar)."""
-    return optim.reparametrization_demo(
-        task_for(cfg.task), cfg.hidden, cfg.activation, c=cfg.c, sgd_lr=cfg.sgd_lr,
-        ngd_lr=cfg.ngd_lr, damping=cfg.damping, kl_clip=cfg.kl_clip, solver=cfg.solver,
-        steps=cfg.steps, seed=cfg.seed, max_snapshots=MAX_SNAPSHOTS, progress=_progress)
+    """SGD and NGD in coordinates c = 1 and c (two trainings, hence the progress bar), computed
+    in the server's worker pool."""
+    return in_worker(
+        optim.reparametrization_demo, task_for(cfg.task), cfg.hidden, cfg.activation, c=cfg.c,
+        sgd_lr=cfg.sgd_lr, ngd_lr=cfg.ngd_lr, damping=cfg.damping, kl_clip=cfg.kl_clip,
+        solver=cfg.solver, steps=cfg.steps, seed=cfg.seed, max_snapshots=MAX_SNAPSHOTS,
+        progress=_progress)
 
 
 CURVATURE_POINTS = 256

@@ -15,6 +15,7 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.cached.common import in_worker
 from geomcore.optim.training import single_threaded
 from geomcore.riemannian import demos
 from geomcore.riemannian.federated import FederatedHistory
@@ -131,7 +132,13 @@ def federated_sphere_for(cfg: FederatedConfig) -> FederatedHistory:
 @st.cache_data(max_entries=16, show_spinner=False)
 def federated_stiefel_for(cfg: FederatedConfig, _progress: Progress = None
                           ) -> dict[str, FederatedHistory]:
-    """RFedAvg, RFedSVRG and centralised GD on St(20, 3) with the page's settings."""
+    """RFedAvg, RFedSVRG and centralised GD on St(20, 3) with the page's settings, computed in
+    the server's worker pool."""
+    return in_worker(_federated_stiefel, cfg, progress=_progress)
+
+
+def _federated_stiefel(cfg: FederatedConfig, progress: Progress = None
+                       ) -> dict[str, FederatedHistory]:
     out = {}
     with single_threaded():
         for i, algorithm in enumerate(("rfedavg", "rfedsvrg", "centralised")):
@@ -140,20 +147,19 @@ def federated_stiefel_for(cfg: FederatedConfig, _progress: Progress = None
                 heterogeneity=cfg.heterogeneity, local_steps=cfg.local_steps,
                 rounds=cfg.rounds, lr=cfg.lr, algorithm=algorithm,
                 aggregation=cfg.aggregation, participation=cfg.participation, seed=cfg.seed)
-            if _progress is not None:
-                _progress((i + 1) / 3)
+            if progress is not None:
+                progress((i + 1) / 3)
     return out
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def floors_for(n_clients: int, heterogeneity: float, participation: float, seed: int,
                _progress: Progress = None) -> np.ndarray:
-    """RFedAvg's error floor over :data:`FLOOR_TAUS` × :data:`FLOOR_LRS` (120 rounds each)."""
-    with single_threaded():
-        return demos.federated_floors(FLOOR_TAUS, FLOOR_LRS, n=ST_N, p=ST_P,
-                                      n_clients=n_clients, heterogeneity=heterogeneity,
-                                      rounds=120, participation=participation, seed=seed,
-                                      progress=_progress)
+    """RFedAvg's error floor over :data:`FLOOR_TAUS` × :data:`FLOOR_LRS` (120 rounds each),
+    computed in the server's worker pool."""
+    return in_worker(demos.federated_floors, FLOOR_TAUS, FLOOR_LRS, n=ST_N, p=ST_P,
+                     n_clients=n_clients, heterogeneity=heterogeneity, rounds=120,
+                     participation=participation, seed=seed, progress=_progress)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)

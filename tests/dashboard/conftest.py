@@ -10,6 +10,14 @@ from streamlit.testing.v1 import AppTest
 APP = str(Path(__file__).resolve().parents[2] / "dashboard" / "app.py")
 
 
+@pytest.fixture(autouse=True)
+def _heavy_work_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Page tests compute on the script thread (``DIFFGEO_WORKERS=0``), where they can count
+    and replace the library's calls; the worker pool has its own tests (test_jobs.py,
+    test_pool_page.py) and every browser test serves the app with it."""
+    monkeypatch.setenv("DIFFGEO_WORKERS", "0")
+
+
 def run_page(page: str, timeout: float = 120) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=timeout)
     at.run()

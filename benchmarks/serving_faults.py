@@ -1,0 +1,375 @@
+"""Serving a class, continued: heavy jobs under load, memory over many sessions, and faults.
+
+Drives a server started here on 127.0.0.1 with the protocol-level client of
+:mod:`serving` (nothing leaves the machine; every loop is bounded)::
+
+    .venv/bin/python benchmarks/serving_faults.py all          # everything below, one server
+    .venv/bin/python benchmarks/serving_faults.py tab-close    # or one scenario at a time
+
+Scenarios
+---------
+``tab-close``       a visitor starts the heaviest allowed training and closes the tab: how long
+                    until the workers stop computing.
+``replace``         a visitor starts it, then changes a setting: the same.
+``killed-worker``   the worker computing a visitor's job is killed: what the visitor reads, and
+                    whether the next job runs.
+``tabs``            40 tabs opened and closed abruptly: health and memory after.
+``burst``           10 sessions each send 10 slider changes within a second: runs completed,
+                    time until every session shows its last value, health latency throughout.
+``heavy-load``      30 sessions with 2–6 s think time on /geometry while one visitor trains the
+                    heaviest allowed job on /optim: p50/p95.
+``rss``             server memory before and after 200 sessions (20 at a time).
+
+The workers are the server's child processes; their CPU time is read from ``/proc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import signal
+import statistics
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from serving import SCENARIOS, Server, Session, start_server
+from streamlit.proto.Alert_pb2 import Alert
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+TICKS = os.sysconf("SC_CLK_TCK")
+IDLE_RATE = 0.05
+"""Worker CPU seconds per second below which the workers count as idle."""
+
+
+# -- the workers -----------------------------------------------------------------------------------
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def worker_cpu(server: Server) -> dict[int, float]:
+    """CPU seconds of each of the server's child processes (the worker pool)."""
+    return {pid: _cpu(pid) for pid in _children(server.proc.pid)}
+
+
+def busy_worker(server: Server, window: float = 0.5) -> int | None:
+    """The child process that computed most during ``window`` seconds, if any did."""
+    a = worker_cpu(server)
+    time.sleep(window)
+    b = worker_cpu(server)
+    rates = {pid: (b[pid] - a.get(pid, 0.0)) / window for pid in b}
+    pid = max(rates, key=rates.__getitem__, default=None)
+    return pid if pid is not None and rates[pid] > 0.3 else None
+
+
+async def seconds_until_idle(server: Server, limit: float = 60.0) -> float:
+    """Seconds until the workers, together, compute less than :data:`IDLE_RATE` of a core
+    over half a second (``limit`` if they never do)."""
+    start = time.perf_counter()
+    prev = sum(worker_cpu(server).values())
+    while time.perf_counter() - start < limit:
+        await asyncio.sleep(0.5)
+        now = sum(worker_cpu(server).values())
+        if (now - prev) / 0.5 < IDLE_RATE:
+            return time.perf_counter() - start - 0.5
+        prev = now
+    return limit
+
+
+async def until_busy(server: Server, limit: float = 60.0) -> bool:
+    """Wait until some worker computes (a job started)."""
+    end = time.perf_counter() + limit
+    while time.perf_counter() < end:
+        if await asyncio.to_thread(busy_worker, server, 0.3) is not None:
+            return True
+    return False
+
+
+# -- sending without waiting -----------------------------------------------------------------------
+def stage(s: Session, key: str, value: Any) -> None:
+    """Put a new value of widget ``key`` in the session's widget states (sent with the next
+    rerun): a slider's number, an option's label, a checkbox's bool, a text input's text."""
+    w = s.widgets[key]
+    state = WidgetState(id=w.id)
+    if w.kind == "slider":
+        state.double_array_value.data.extend([float(value)])
+    elif w.kind in ("radio", "selectbox"):
+        state.string_value = value if isinstance(value, str) else w.proto.options[int(value)]
+    elif w.kind in ("checkbox", "toggle"):
+        state.bool_value = bool(value)
+    elif w.kind == "text_input":
+        state.string_value = str(value)
+    else:
+        raise ValueError(f"unsupported widget kind {w.kind}")
+    s.states[w.id] = state
+
+
+async def send(s: Session) -> None:
+    """Ask for a rerun with the staged widget states, without waiting for it."""
+    msg = BackMsg()
+    msg.rerun_script.page_script_hash = s.page_hash
+    msg.rerun_script.widget_states.widgets.extend(s.states.values())
+    await s.ws.send(msg.SerializeToString())
+
+
+async def drain(s: Session, limit: float) -> tuple[list[int], list[str]]:
+    """Read messages for up to ``limit`` seconds, until a run finishes successfully; return
+    the statuses of the runs that finished and the texts of error boxes drawn."""
+    statuses: list[int] = []
+    alerts: list[str] = []
+    end = time.perf_counter() + limit
+    while (remaining := end - time.perf_counter()) > 0:
+        try:
+            raw = await asyncio.wait_for(s.ws.recv(), remaining)
+        except TimeoutError:
+            break
+        fwd = ForwardMsg()
+        fwd.ParseFromString(raw)
+        kind = fwd.WhichOneof("type")
+        if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
+            el = fwd.delta.new_element
+            if el.WhichOneof("type") == "alert" and el.alert.format == Alert.ERROR:
+                alerts.append(el.alert.body)
+        elif kind == "script_finished":
+            statuses.append(fwd.script_finished)
+            if fwd.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
+                break
+    return statuses, alerts
+
+
+def abort(s: Session) -> None:
+    """Close the tab abruptly: drop the connection without a closing handshake."""
+    s.ws.transport.abort()
+
+
+# -- the heaviest allowed job ----------------------------------------------------------------------
+def _maximum(s: Session, key: str) -> float:
+    return float(s.widgets[key].proto.max)
+
+
+async def heavy_optim(port: int) -> Session:
+    """A session on /optim with every setting of the training at its heaviest allowed value,
+    all but the last sent (the last, ``optim_steps``, is staged: :func:`send` starts the
+    job)."""
+    s = await Session.open(port)
+    await s.goto("optim")
+    tasks = list(s.widgets["optim_task"].proto.options)
+    await s.set("optim_task", next(i for i, t in enumerate(tasks) if "igits" in t))
+    stage(s, "optim_n", _maximum(s, "optim_n"))
+    stage(s, "optim_hidden", HEAVIEST_HIDDEN)
+    stage(s, "optim_solver", len(s.widgets["optim_solver"].proto.options) - 1)
+    stage(s, "optim_steps", _maximum(s, "optim_steps"))
+    return s
+
+
+HEAVIEST_HIDDEN = "64, 64, 64"
+
+
+# -- scenarios -------------------------------------------------------------------------------------
+async def tab_close(server: Server) -> str:
+    s = await heavy_optim(server.port)
+    await send(s)
+    if not await until_busy(server):
+        return "tab close: no job started (is the training refused at these settings?)"
+    await asyncio.sleep(3)
+    abort(s)
+    idle = await seconds_until_idle(server)
+    return f"tab closed 3 s into the heaviest training: workers idle {idle:.1f} s later"
+
+
+async def replace(server: Server) -> str:
+    s = await heavy_optim(server.port)
+    await send(s)
+    if not await until_busy(server):
+        return "replace: no job started"
+    await asyncio.sleep(3)
+    stage(s, "optim_steps", 20)  # a short training replaces it
+    await send(s)
+    statuses, alerts = await drain(s, 120)
+    idle = await seconds_until_idle(server)
+    await s.close()
+    return (f"setting replaced 3 s into the heaviest training: the short run finished "
+            f"({len(statuses)} runs ended, errors {alerts or 'none'}); workers idle "
+            f"{idle:.1f} s after it")
+
+
+async def killed_worker(server: Server) -> str:
+    s = await heavy_optim(server.port)
+    await send(s)
+    if not await until_busy(server):
+        return "killed worker: no job started"
+    await asyncio.sleep(2)
+    pid = await asyncio.to_thread(busy_worker, server)
+    if pid is None:
+        return "killed worker: no busy worker found"
+    os.kill(pid, signal.SIGKILL)
+    _, alerts = await drain(s, 60)
+    stage(s, "optim_steps", 20)
+    await send(s)
+    start = time.perf_counter()
+    statuses, after = await drain(s, 120)
+    ok = statuses and statuses[-1] == ForwardMsg.FINISHED_SUCCESSFULLY and not after
+    await s.close()
+    return (f"worker {pid} killed mid-job: the visitor read {alerts!r}; the next job "
+            f"{'ran' if ok else 'FAILED'} ({time.perf_counter() - start:.1f} s, a fresh worker "
+            "included)")
+
+
+async def tabs(server: Server, n: int = 40) -> str:
+    rss0 = server.rss_mb()
+    sessions = await asyncio.gather(*(Session.open(server.port) for _ in range(n)))
+    await asyncio.gather(*(s.goto("geometry") for s in sessions))
+    peak = server.rss_mb()
+    for s in sessions:
+        abort(s)
+    await asyncio.sleep(10)
+    health = max(server.health_seconds() for _ in range(5))
+    return (f"{n} tabs opened on /geometry and closed abruptly: RSS {rss0:.0f} → {peak:.0f} "
+            f"(open) → {server.rss_mb():.0f} MB 10 s after; health {health * 1e3:.0f} ms")
+
+
+class HealthProbe:
+    """Polls the health endpoint every 0.1 s in a thread; records each answer's latency."""
+
+    def __init__(self, server: Server) -> None:
+        self.server, self.latencies, self._stop = server, [], threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.latencies.append(self.server.health_seconds())
+            except OSError:
+                self.latencies.append(float("inf"))
+            time.sleep(0.1)
+
+    def __enter__(self) -> HealthProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+async def burst(server: Server, n_sessions: int = 10, changes: int = 10) -> str:
+    sessions = await asyncio.gather(*(Session.open(server.port) for _ in range(n_sessions)))
+    await asyncio.gather(*(s.goto("geometry") for s in sessions))
+    key = next(k for k in sessions[0].widgets if k.endswith("geo_angle"))
+
+    async def one(k: int, s: Session) -> tuple[float, int]:
+        for i in range(changes):
+            stage(s, key, 10 + 7 * ((i + k) % 20))
+            await send(s)
+            await asyncio.sleep(0.1)
+        sent = time.perf_counter()
+        statuses, _ = await drain(s, 120)
+        # messages of runs that ended before the last send were read here too
+        return time.perf_counter() - sent, sum(x == ForwardMsg.FINISHED_SUCCESSFULLY
+                                               for x in statuses)
+
+    with HealthProbe(server) as probe:
+        results = await asyncio.gather(*(one(k, s) for k, s in enumerate(sessions)))
+        await asyncio.sleep(0.5)
+    for s in sessions:
+        await s.close()
+    settle = max(r[0] for r in results)
+    return (f"burst: {n_sessions} sessions × {changes} changes at 0.1 s: every session showed "
+            f"its last value within {settle:.2f} s of its last change; health max "
+            f"{max(probe.latencies) * 1e3:.0f} ms, p95 "
+            f"{statistics.quantiles(probe.latencies, n=20)[18] * 1e3:.0f} ms over "
+            f"{len(probe.latencies)} probes")
+
+
+async def heavy_load(server: Server, n_sessions: int = 30, seconds: float = 60.0) -> str:
+    rng = random.Random(0)
+    change = SCENARIOS["geometry: direction"][1]
+    latencies: list[float] = []
+    stop_at = time.perf_counter() + seconds
+
+    async def student(k: int) -> None:
+        await asyncio.sleep(rng.uniform(0, 3))
+        s = await Session.open(server.port)
+        await s.goto("geometry")
+        i = 0
+        while time.perf_counter() < stop_at:
+            await asyncio.sleep(rng.uniform(2, 6))
+            latencies.append(await change(s, i + 7 * k))
+            i += 1
+        await s.close()
+
+    async def heavy() -> str:
+        s = await heavy_optim(server.port)
+        await send(s)
+        start = time.perf_counter()
+        statuses, alerts = await drain(s, seconds + 120)
+        await s.close()
+        return (f"the heavy job ran {time.perf_counter() - start:.0f} s"
+                + (f" and ended with {alerts}" if alerts else ""))
+
+    outcome, *_ = await asyncio.gather(heavy(), *(student(k) for k in range(n_sessions)))
+    q = statistics.quantiles(latencies, n=20)
+    return (f"{n_sessions} sessions on /geometry (2–6 s think) while one visitor trains the "
+            f"heaviest /optim job: {len(latencies)} changes, p50 {statistics.median(latencies):.2f}"
+            f" s, p95 {q[18]:.2f} s; {outcome}")
+
+
+async def rss(server: Server, total: int = 200, at_once: int = 20) -> str:
+    rss0 = server.rss_mb()
+    change = SCENARIOS["geometry: direction"][1]
+
+    async def visit(k: int) -> None:
+        s = await Session.open(server.port)
+        await s.goto("geometry")
+        await change(s, k)
+        await s.close()
+
+    for start in range(0, total, at_once):
+        await asyncio.gather(*(visit(k) for k in range(start, start + at_once)))
+    await asyncio.sleep(10)
+    return (f"{total} sessions on /geometry ({at_once} at a time), one change each: RSS "
+            f"{rss0:.0f} → {server.rss_mb():.0f} MB")
+
+
+SCENARIO_RUNNERS: dict[str, Callable[[Server], Awaitable[str]]] = {
+    "tab-close": tab_close, "replace": replace, "killed-worker": killed_worker,
+    "tabs": tabs, "burst": burst, "heavy-load": heavy_load, "rss": rss,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["all", *SCENARIO_RUNNERS])
+    parser.add_argument("--server-option", action="append", default=[])
+    args = parser.parse_args()
+    server = start_server(args.server_option)
+    try:
+        names = list(SCENARIO_RUNNERS) if args.what == "all" else [args.what]
+        for name in names:
+            print(asyncio.run(SCENARIO_RUNNERS[name](server)), flush=True)
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
