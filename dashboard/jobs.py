@@ -414,6 +414,12 @@ class WorkerPool:
         except OSError:
             pass
 
+    def _unlist(self, job: Job) -> None:
+        """Stop offering ``job`` to new submissions of its key (it is finishing or finished; a
+        new submission then starts a new job)."""
+        if self._live.get(job.key) is job:
+            del self._live[job.key]
+
     def _detach(self, owner: str) -> None:
         job = self._owned.pop(owner, None)
         if job is not None and job.owners.pop(owner, None) is not None and not job.owners:
@@ -460,7 +466,7 @@ class WorkerPool:
                     job.progress = min(max(float(value), 0.0), 1.0)
                     continue
                 worker.job, worker.cancel_sent_at = None, None
-                self._live.pop(job.key, None)
+                self._unlist(job)
                 if kind == "done":
                     job.progress = 1.0
                     job._finish("done", result=value)
@@ -484,7 +490,7 @@ class WorkerPool:
         worker.process.join(timeout=0.1)
         job = worker.job
         if job is not None and not job.finished:
-            self._live.pop(job.key, None)
+            self._unlist(job)
             if worker.cancel_sent_at is not None:
                 job._finish("cancelled", error=JobCancelled(_NOBODY_WAITS))
             else:
@@ -499,7 +505,7 @@ class WorkerPool:
         job = worker.job
         worker.process.kill()
         if job is not None and not job.finished:
-            self._live.pop(job.key, None)
+            self._unlist(job)
             if job_error is None:
                 job._finish("cancelled", error=JobCancelled(_NOBODY_WAITS))
             else:
@@ -521,7 +527,7 @@ class WorkerPool:
         for queued in list(self._queue):
             if queued.orphaned_at is not None and now - queued.orphaned_at >= self.grace_s:
                 self._queue.remove(queued)
-                self._live.pop(queued.key, None)
+                self._unlist(queued)
                 queued._finish("cancelled", error=JobCancelled(_NOBODY_WAITS))
         for worker in list(self._workers):
             job = worker.job
@@ -529,6 +535,7 @@ class WorkerPool:
                 continue
             if worker.cancel_sent_at is None and job.progress_kw is not None:
                 worker.cancel_sent_at = now
+                self._unlist(job)  # a session asking for it from now on gets a new job
                 try:
                     worker.conn.send(("cancel", job.id))
                 except OSError:

@@ -66,3 +66,10 @@ def die(progress: Callable[[float], None]) -> None:
     """The worker is killed mid-job (as by the system's out-of-memory killer)."""
     progress(0.1)
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+def nap(seconds: float, progress: Callable[[float], None]) -> str:
+    """Report progress once, then sleep without reporting (a cancel waits for the kill)."""
+    progress(0.0)
+    time.sleep(seconds)
+    return "rested"

@@ -173,3 +173,15 @@ def test_killed_worker_fails_its_job_and_the_pool_recovers(pool):
 def test_bad_arguments():
     with pytest.raises(ValueError, match="workers must be a positive integer"):
         WorkerPool(0)
+
+
+def test_asking_again_while_a_cancel_is_under_way_starts_a_new_job(pool):
+    old = pool.submit(tasks.nap, (3.0,), owner="late")
+    _until(lambda: old.state == "running" and old.progress == 0.0)
+    pool.detach("late", old)
+    time.sleep(pool.grace_s + 0.4)  # the cancel is sent; the job does not see it
+    assert not old.finished
+    new = pool.submit(tasks.nap, (3.0,), owner="late")
+    assert new is not old
+    assert new.wait(20) and new.result() == "rested"
+    assert old.state == "cancelled"
