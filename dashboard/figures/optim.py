@@ -15,7 +15,7 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.theme import FONT, PALETTE, apply_layout, color
+from dashboard.figures.theme import FONT, PALETTE, apply_layout, base_layout, color, figure
 from geomcore.optim import (
     AdamFisherView,
     CurvatureComparison,
@@ -175,54 +175,54 @@ def make_training_panels(
     colors = colors_for(histories)
     titles = ("Training loss per step", "Training loss per second of compute",
               "Test accuracy per step")
-    figures = tuple(go.Figure() for _ in titles)
+    data: tuple[list[dict], list[dict], list[dict]] = ([], [], [])
     for name, h in histories.items():
         loss = np.asarray(h.loss, dtype=float)
         steps = np.arange(loss.size)
-        common = dict(legendgroup=name, line=dict(color=colors[name], width=2.5),
-                      mode="lines")
-        figures[0].add_trace(go.Scatter(x=steps, y=loss, name=_label(name, h), **common,
-                                        hovertemplate="step %{x}: loss %{y:.4g}<extra>"
-                                        + name + "</extra>"))
-        figures[1].add_trace(go.Scatter(x=h.elapsed, y=loss, name=name, showlegend=False,
-                                        **common, hovertemplate="%{x:.3f} s: loss %{y:.4g}"
-                                        "<extra>" + name + "</extra>"))
-        figures[2].add_trace(go.Scatter(x=steps, y=np.asarray(h.test_accuracy, dtype=float),
-                                        name=name, showlegend=False, **common,
-                                        hovertemplate="step %{x}: %{y:.1%}<extra>"
-                                        + name + "</extra>"))
+        common = dict(type="scatter", legendgroup=name,
+                      line=dict(color=colors[name], width=2.5), mode="lines")
+        data[0].append(dict(x=steps, y=loss, name=_label(name, h), **common,
+                            hovertemplate="step %{x}: loss %{y:.4g}<extra>" + name
+                            + "</extra>"))
+        data[1].append(dict(x=h.elapsed, y=loss, name=name, showlegend=False, **common,
+                            hovertemplate="%{x:.3f} s: loss %{y:.4g}<extra>" + name
+                            + "</extra>"))
+        data[2].append(dict(x=steps, y=np.asarray(h.test_accuracy, dtype=float), name=name,
+                            showlegend=False, **common,
+                            hovertemplate="step %{x}: %{y:.1%}<extra>" + name + "</extra>"))
         if h.status != "ok" and loss.size:
-            end = dict(mode="markers", legendgroup=name, showlegend=False, hoverinfo="skip",
-                       marker=dict(symbol="x", size=12, color=colors[name]))
-            figures[0].add_trace(go.Scatter(x=[steps[-1]], y=[loss[-1]], **end))
-            figures[1].add_trace(go.Scatter(x=[h.elapsed[-1]], y=[loss[-1]], **end))
-    loss_axis = dict(title_text="training loss", type="log" if log_y else "linear",
+            end = dict(type="scatter", mode="markers", legendgroup=name, showlegend=False,
+                       hoverinfo="skip", marker=dict(symbol="x", size=12, color=colors[name]))
+            data[0].append(dict(x=[steps[-1]], y=[loss[-1]], **end))
+            data[1].append(dict(x=[h.elapsed[-1]], y=[loss[-1]], **end))
+    loss_axis = dict(title=dict(text="training loss"), type="log" if log_y else "linear",
                      exponentformat="power", minor=dict(showgrid=False),
                      dtick=_log_dtick([h.loss for h in histories.values()]) if log_y else None)
-    for fig, title in zip(figures, titles, strict=True):
-        apply_layout(fig, title, height=height)
-        fig.update_layout(title=dict(font=dict(size=16)), margin=dict(t=45, r=15, l=60, b=50),
-                          showlegend=False)
-    for fig in figures[:2]:
-        fig.update_yaxes(**loss_axis)
-        if target_loss is not None:
-            fig.add_hline(y=target_loss, line=dict(color="#6b7280", dash="dot", width=1.5))
-            fig.add_annotation(x=1.0, xref="x domain", y=target_loss, yref="y",
-                               text=f"target {target_loss:g}", showarrow=False,
-                               xanchor="right", yanchor="bottom",
-                               font=dict(size=12, color="#4b5563"))
-    figures[0].update_xaxes(title_text="step")
-    figures[1].update_xaxes(title_text="time of the steps (s)")
-    figures[2].update_xaxes(title_text="step")
-    figures[2].update_yaxes(title_text="test accuracy", tickformat=".0%")
-    # The legend sits at the foot of the figure in a band of its own (up to three rows of
-    # names on a narrow page), never on the x-axis title.
-    figures[0].update_layout(
-        showlegend=True, height=height + 95, margin=dict(b=50 + 95),
-        legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yanchor="bottom",
-                    yref="container", font=dict(size=13)),
+    panel = dict(title=dict(font=dict(size=16)), margin=dict(t=45, r=15, l=60, b=50),
+                 showlegend=False)
+    # a dotted line at the target loss, labelled at its right end
+    target: dict[str, Any] = {} if target_loss is None else dict(
+        shapes=[dict(type="line", x0=0, x1=1, xref="x domain", y0=target_loss,
+                     y1=target_loss, yref="y",
+                     line=dict(color="#6b7280", dash="dot", width=1.5))],
+        annotations=[dict(x=1.0, xref="x domain", y=target_loss, yref="y",
+                          text=f"target {target_loss:g}", showarrow=False, xanchor="right",
+                          yanchor="bottom", font=dict(size=12, color="#4b5563"))])
+    own = (
+        dict(target, yaxis=loss_axis, xaxis=dict(title=dict(text="step")),
+             # The legend sits at the foot of the figure in a band of its own (up to three
+             # rows of names on a narrow page), never on the x-axis title.
+             showlegend=True, height=height + 95, margin=dict(b=50 + 95),
+             legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yanchor="bottom",
+                         yref="container", font=dict(size=13))),
+        dict(target, yaxis=loss_axis, xaxis=dict(title=dict(text="time of the steps (s)"))),
+        dict(xaxis=dict(title=dict(text="step")),
+             yaxis=dict(title=dict(text="test accuracy"), tickformat=".0%")),
     )
-    return figures
+    first, second, third = (
+        figure(traces, base_layout(title, height=height), panel, layout)
+        for traces, title, layout in zip(data, titles, own, strict=True))
+    return first, second, third
 
 
 # -- decision boundaries ---------------------------------------------------------------------------
