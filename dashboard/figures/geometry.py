@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -313,6 +315,54 @@ def _snap_zero(values: np.ndarray, half: float) -> np.ndarray:
     return np.where(np.abs(values) <= tol, 0.0, values)
 
 
+# The coloured mesh of a surface depends on the surface, the field and the resolution only, not
+# on the point, curve or loop a visitor moves: it is computed once per surface object (the page
+# caches those) and reused by every later rerun. Weak keys: an entry goes with its surface.
+_MESHES: weakref.WeakKeyDictionary[ParametricSurface, dict[tuple, tuple]] = (
+    weakref.WeakKeyDictionary())
+_MESHES_LOCK = threading.Lock()
+_MESHES_PER_SURFACE = 8
+
+
+def _memo(surface: ParametricSurface, key: tuple, compute: Callable[[], tuple]) -> tuple:
+    """``compute()`` for ``surface`` and ``key``, computed once; its arrays are read-only."""
+    with _MESHES_LOCK:
+        found = _MESHES.get(surface, {}).get(key)
+    if found is not None:
+        return found
+    value = compute()
+    for item in value:
+        if isinstance(item, np.ndarray):
+            item.setflags(write=False)
+    with _MESHES_LOCK:
+        entries = _MESHES.setdefault(surface, {})
+        if len(entries) >= _MESHES_PER_SURFACE:
+            entries.pop(next(iter(entries)))
+        entries[key] = value
+    return value
+
+
+def _surface_mesh(surface: ParametricSurface, field: str,
+                  resolution: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Points (n, n, 3) of the 3-D mesh, its field values (n, n) snapped to 0 within
+    rounding, and the half-width of their colour range."""
+    uu, vv = _mesh_grid(surface, resolution)
+    xyz = surface.point(uu, vv)
+    raw = _fill_nan(_field_values(surface, field, uu, vv))
+    half = symmetric_range(raw)
+    return xyz, _snap_zero(raw, half), half
+
+
+def _map_grid(surface: ParametricSurface, field: str,
+              resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The parameter map's u (n,) and v (n,) samples, its field values (n, n) indexed
+    [u, v], and the half-width of their colour range."""
+    uu, vv = surface.grid(resolution, resolution)
+    raw = _fill_nan(_field_values(surface, field, uu, vv))
+    half = symmetric_range(raw)
+    return uu[:, 0], vv[0], _snap_zero(raw, half), half
+
+
 def make_surface_figure(
     surface: ParametricSurface,
     *,
@@ -332,11 +382,8 @@ def make_surface_figure(
     ranges taken from everything drawn plus a margin, and a camera turned towards the first
     of ``points`` (the chosen start point) so that it is on the visible side.
     """
-    uu, vv = _mesh_grid(surface, resolution)
-    xyz = surface.point(uu, vv)
-    raw = _fill_nan(_field_values(surface, field, uu, vv))
-    half = symmetric_range(raw)
-    values = _snap_zero(raw, half)
+    xyz, values, half = _memo(surface, ("surface", field, resolution),
+                              lambda: _surface_mesh(surface, field, resolution))
     short = "K" if field == "gaussian" else "H"
     scale = float(np.nanmax(np.abs(xyz))) or 1.0
     # Transport: look at the loop's start, where the first and the last vector and the angle
@@ -729,14 +776,12 @@ def make_parameter_map(
 ) -> go.Figure:
     """The parameter domain (u, v) as a curvature heat map with the same curves; a faint grid
     of markers makes every point clickable."""
-    uu, vv = surface.grid(resolution, resolution)
-    raw = _fill_nan(_field_values(surface, field, uu, vv))
-    half = symmetric_range(raw)
-    values = _snap_zero(raw, half)
+    us, vs, values, half = _memo(surface, ("map", field, resolution),
+                                 lambda: _map_grid(surface, field, resolution))
     short = "K" if field == "gaussian" else "H"
     heat = dict(
         type="heatmap",
-        x=uu[:, 0], y=vv[0], z=values.T, colorscale=CURVATURE_SCALE, zmid=0.0, zmin=-half,
+        x=us, y=vs, z=values.T, colorscale=CURVATURE_SCALE, zmid=0.0, zmin=-half,
         zmax=half, colorbar=_colorbar(short), hoverinfo="skip", showscale=True,
     )
     periods = [hi - lo if per else 0.0 for (lo, hi), per
