@@ -431,39 +431,44 @@ def make_trajectory_figure(
     """Parameter paths projected on the plane of their first two principal directions, over
     the training loss on that plane (log₁₀ colour: the valleys span decades)."""
     ratio = pca.explained_variance_ratio
-    fig = go.Figure(go.Contour(
+    traces: list[dict] = [dict(
+        type="contour",
         x=pca.a, y=pca.b, z=np.log10(np.maximum(pca.loss, 1e-300)),
         colorscale=LOSS_SCALE, ncontours=24, line=dict(width=0.6, color="#6b7280"),
         colorbar=dict(title=dict(text="log₁₀ training loss", side="right"), thickness=14),
         hovertemplate="PC 1 %{x:.3g}, PC 2 %{y:.3g}: log₁₀ loss %{z:.2f}<extra></extra>",
         name="loss",
-    ))
+    )]
     for i, (name, path) in enumerate(pca.paths.items()):
         c = (colors or {}).get(name, color(i))
-        fig.add_trace(go.Scatter(
+        traces.append(dict(
+            type="scatter",
             x=path[:, 0], y=path[:, 1], mode="lines+markers", name=name, legendgroup=name,
             line=dict(color=c, width=3), marker=dict(size=5, color=c),
             hovertemplate="snapshot %{pointNumber}<extra>" + name + "</extra>",
         ))
-        fig.add_trace(go.Scatter(
+        traces.append(dict(
+            type="scatter",
             x=[path[-1, 0]], y=[path[-1, 1]], mode="markers", name=f"{name} end",
             showlegend=False, legendgroup=name, hoverinfo="skip",
             marker=dict(size=13, color=c, symbol="star", line=dict(color="white", width=1)),
         ))
     if pca.paths:
         start = next(iter(pca.paths.values()))[0]
-        fig.add_trace(go.Scatter(
+        traces.append(dict(
+            type="scatter",
             x=[start[0]], y=[start[1]], mode="markers+text", text=["start"],
             textposition="top center", name="shared start",
             textfont=dict(color="black", size=14),
             marker=dict(size=12, color="black", line=dict(color="white", width=1.5)),
         ))
-    fig.update_xaxes(title_text=f"PC 1 ({ratio[0]:.0%} of the snapshots' variance)")
-    fig.update_yaxes(title_text=f"PC 2 ({ratio[1]:.0%})")
-    apply_layout(fig, "Parameter trajectories on their principal plane, over the loss",
-                 height=height)
-    fig.update_layout(legend=dict(orientation="h", y=-0.16, traceorder="normal"))
-    return fig
+    axes = dict(
+        xaxis=dict(title=dict(text=f"PC 1 ({ratio[0]:.0%} of the snapshots' variance)")),
+        yaxis=dict(title=dict(text=f"PC 2 ({ratio[1]:.0%})")))
+    return figure(traces, axes,
+                  base_layout("Parameter trajectories on their principal plane, over the loss",
+                              height=height),
+                  dict(legend=dict(orientation="h", y=-0.16, traceorder="normal")))
 
 
 # -- Fisher spectrum -------------------------------------------------------------------------------
@@ -484,7 +489,7 @@ def make_spectrum_figure(
     ``κ(F + λI)``, the condition number a damped natural-gradient solve faces. A horizontal
     line marks ``λ``: directions below it are barely rescaled by ``(F + λI)⁻¹``.
     """
-    fig = go.Figure()
+    traces: list[dict] = []
     for i, (name, s) in enumerate(spectra.items()):
         ev = np.asarray(s.eigenvalues, dtype=float)
         kept = ev[: s.rank]
@@ -492,25 +497,29 @@ def make_spectrum_figure(
         cond = (f"κ(F+λI) {s.damped_condition_number(damping):.2g}" if damping else
                 f"κ {s.condition_number:.2g}")
         c = "black" if name == "" else (colors or {}).get(name, color(i))
-        fig.add_trace(go.Scatter(
-            x=np.arange(1, kept.size + 1), y=kept, mode="lines",
+        traces.append(dict(
+            type="scatter", x=np.arange(1, kept.size + 1), y=kept, mode="lines",
             name=f"{label}: rank {s.rank}/{ev.size}, {cond}",
             line=dict(color=c, width=2.5, dash="dash" if name == "" else "solid"),
             hovertemplate="eigenvalue %{x}: %{y:.3g}<extra>" + label + "</extra>",
         ))
-    if damping:
-        fig.add_hline(y=damping, line=dict(color="#4b5563", dash="dot", width=1.5),
-                      annotation_text=f"damping λ = {damping:g}",
-                      annotation_position="top right", annotation_font_size=13)
-    fig.update_xaxes(title_text="eigenvalue index (largest first)")
-    fig.update_yaxes(title_text="eigenvalue of F", type="log", exponentformat="power",
-                     dtick=2)
+    # a dotted line at λ, labelled above its right end (as Plotly's add_hline draws it)
+    floor = {} if not damping else dict(
+        shapes=[dict(type="line", x0=0, x1=1, xref="x domain", y0=damping, y1=damping,
+                     yref="y", line=dict(color="#4b5563", dash="dot", width=1.5))],
+        annotations=[dict(text=f"damping λ = {damping:g}", showarrow=False, x=1,
+                          xanchor="right", xref="x domain", y=damping, yanchor="bottom",
+                          yref="y", font=dict(size=13))])
+    axes = dict(xaxis=dict(title=dict(text="eigenvalue index (largest first)")),
+                yaxis=dict(title=dict(text="eigenvalue of F"), type="log",
+                           exponentformat="power", dtick=2))
     kind_text = {"true": "true", "empirical": "empirical", "monte_carlo": "Monte-Carlo"}.get(
         kind, kind)
-    apply_layout(fig, f"Eigenvalues of the {kind_text} Fisher F (log scale)", height=height)
-    fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.2, yanchor="top"),
-                      margin=dict(b=40))
-    return fig
+    return figure(traces, floor, axes,
+                  base_layout(f"Eigenvalues of the {kind_text} Fisher F (log scale)",
+                              height=height),
+                  dict(legend=dict(orientation="h", x=0.0, y=-0.2, yanchor="top"),
+                       margin=dict(b=40)))
 
 
 # -- KL per step -----------------------------------------------------------------------------------
@@ -581,14 +590,16 @@ def make_logistic_figure(geo: LogisticGeometry, *, height: int = 620) -> go.Figu
 
     Both axes have the same scale, so the ellipses' shapes are true.
     """
-    fig = go.Figure(go.Contour(
+    traces: list[dict] = [dict(
+        type="contour",
         x=geo.w1, y=geo.w2, z=geo.loss, colorscale=LOSS_SCALE, ncontours=22,
         line=dict(width=0.6, color="#6b7280"),
         colorbar=dict(title=dict(text="loss L(w)", side="right"), thickness=14),
         hovertemplate="w₁ %{x:.2f}, w₂ %{y:.2f}: L = %{z:.3f}<extra></extra>", name="loss",
-    ))
+    )]
     ell = np.concatenate([np.concatenate([e, np.full((1, 2), np.nan)]) for e in geo.ellipses])
-    fig.add_trace(go.Scatter(
+    traces.append(dict(
+        type="scatter",
         x=ell[:, 0], y=ell[:, 1], mode="lines", name="Fisher ellipses (equal KL)",
         line=dict(color="#1f2937", width=1.2), hoverinfo="skip",
     ))
@@ -596,7 +607,8 @@ def make_logistic_figure(geo: LogisticGeometry, *, height: int = 620) -> go.Figu
                                    "circle"),
                                   (geo.ngd_path, "natural gradient", KIND_COLORS["ngd"],
                                    "diamond")):
-        fig.add_trace(go.Scatter(
+        traces.append(dict(
+        type="scatter",
             x=path[:, 0], y=path[:, 1], mode="lines+markers", name=f"{name} ({len(path) - 1}"
             " steps)", line=dict(color=c, width=3), marker=dict(size=7, color=c,
                                                                   symbol=symbol,
@@ -605,24 +617,28 @@ def make_logistic_figure(geo: LogisticGeometry, *, height: int = 620) -> go.Figu
             hovertemplate="step %{pointNumber}: (%{x:.2f}, %{y:.2f})<extra>" + name
             + "</extra>",
         ))
-    fig.add_trace(go.Scatter(
+    traces.append(dict(
+        type="scatter",
         x=[geo.optimum[0]], y=[geo.optimum[1]], mode="markers", name="minimum",
         marker=dict(size=16, symbol="star", color="black", line=dict(color="white", width=1.5)),
     ))
     start = geo.gd_path[0]
-    fig.add_trace(go.Scatter(
+    traces.append(dict(
+        type="scatter",
         x=[start[0]], y=[start[1]], mode="markers+text", text=["start"],
         textposition="top center", textfont=dict(color="black", size=14), showlegend=False,
         marker=dict(size=11, color="black", line=dict(color="white", width=1.5)),
         hoverinfo="skip",
     ))
-    fig.update_xaxes(title_text="weight w₁", range=[geo.w1[0], geo.w1[-1]], constrain="domain")
-    fig.update_yaxes(title_text="weight w₂", range=[geo.w2[0], geo.w2[-1]], scaleanchor="x",
-                     scaleratio=1.0, constrain="domain")
-    apply_layout(fig, "Logistic regression with two weights: Fisher ellipses, GD vs NGD",
-                 height=height)
-    fig.update_layout(legend=dict(orientation="h", y=-0.14))
-    return fig
+    axes = dict(
+        xaxis=dict(title=dict(text="weight w₁"), range=[geo.w1[0], geo.w1[-1]],
+                   constrain="domain"),
+        yaxis=dict(title=dict(text="weight w₂"), range=[geo.w2[0], geo.w2[-1]],
+                   scaleanchor="x", scaleratio=1.0, constrain="domain"))
+    return figure(traces, axes,
+                  base_layout("Logistic regression with two weights: Fisher ellipses, GD vs "
+                              "NGD", height=height),
+                  dict(legend=dict(orientation="h", y=-0.14)))
 
 
 # -- reparametrisation -----------------------------------------------------------------------------
@@ -999,7 +1015,7 @@ def make_adam_fisher_figure(view: AdamFisherView, index: int, *, height: int = 5
     log-log correlation of each cloud in the legend."""
     k = int(view.steps[index])
     y = view.scaled_second_moment[index]
-    fig = go.Figure()
+    traces: list[dict] = []
     xs = []
     for x, label, col, symbol in ((view.empirical_diagonal[index], "diag F̂ (empirical)",
                                    PALETTE[2], "circle"),
@@ -1007,9 +1023,9 @@ def make_adam_fisher_figure(view: AdamFisherView, index: int, *, height: int = 5
                                    "diamond")):
         ok = (x > 0) & (y > 0)
         xs.append(x[ok])
-        fig.add_trace(go.Scatter(
-            x=x[ok], y=y[ok], mode="markers", name=f"vs {label}: log-log correlation "
-            f"{log_correlation(x, y):.2f}",
+        traces.append(dict(
+            type="scatter", x=x[ok], y=y[ok], mode="markers",
+            name=f"vs {label}: log-log correlation {log_correlation(x, y):.2f}",
             marker=dict(color=col, symbol=symbol, size=6, opacity=0.6,
                         line=dict(color="white", width=0.5)),
             customdata=view.parameter_index[ok],
@@ -1019,18 +1035,19 @@ def make_adam_fisher_figure(view: AdamFisherView, index: int, *, height: int = 5
     values = np.concatenate([*xs, y[y > 0]])
     if values.size:
         lo, hi = float(values.min()), float(values.max())
-        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
-                                 line=dict(color="#1f2937", dash="dash", width=1.5),
-                                 hoverinfo="skip"))
-    fig.update_xaxes(title_text="Fisher diagonal entry at θₖ", type="log",
-                     exponentformat="power", dtick=_log_dtick(xs) if xs else None)
-    fig.update_yaxes(title_text=f"Adam's b·v̂ (b = {view.batch_size})", type="log",
-                     exponentformat="power", dtick=_log_dtick([y]))
-    apply_layout(fig, f"Adam's second moment vs the Fisher diagonal at step {k}",
-                 height=height, title_width=44)
-    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
-                                  yref="container"), margin=dict(b=130))
-    return fig
+        traces.append(dict(type="scatter", x=[lo, hi], y=[lo, hi], mode="lines",
+                           name="y = x", line=dict(color="#1f2937", dash="dash", width=1.5),
+                           hoverinfo="skip"))
+    axes = dict(
+        xaxis=dict(title=dict(text="Fisher diagonal entry at θₖ"), type="log",
+                   exponentformat="power", dtick=_log_dtick(xs) if xs else None),
+        yaxis=dict(title=dict(text=f"Adam's b·v̂ (b = {view.batch_size})"), type="log",
+                   exponentformat="power", dtick=_log_dtick([y])))
+    return figure(traces, axes,
+                  base_layout(f"Adam's second moment vs the Fisher diagonal at step {k}",
+                              height=height, title_width=44),
+                  dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                   yref="container"), margin=dict(b=130)))
 
 
 # name: (colour, dash, width); the two diagonal NGDs often nearly coincide, so the empirical
@@ -1045,28 +1062,30 @@ def make_adam_direction_figure(view: AdamFisherView, index: int | None = None, *
     """The cosine between Adam's direction ``m̂/(√v̂ + ε)`` and the diagonal natural gradients
     ``g/(diag F + λ)``, ``g/(diag F̂ + λ)`` and the gradient ``g``, along the run; a dotted
     line marks the state ``view.steps[index]`` shown in the scatter."""
-    fig = go.Figure()
+    traces: list[dict] = []
     for name, values in view.cosines.items():
         col, dash, width = ADAM_DIRECTION_STYLES.get(name, (PALETTE[3], "solid", 2.5))
-        fig.add_trace(go.Scatter(
-            x=view.steps, y=values, mode="lines+markers", name=f"cos(Adam, {name})",
+        traces.append(dict(
+            type="scatter", x=view.steps, y=values, mode="lines+markers", name=f"cos(Adam, {name})",
             line=dict(color=col, dash=dash, width=width), marker=dict(size=5),
             hovertemplate="step %{x}: %{y:.3f}<extra>" + name + "</extra>",
         ))
-    if index is not None:
-        fig.add_vline(x=int(view.steps[index]), line=dict(color="#4b5563", dash="dot",
-                                                          width=1.5))
-    fig.update_xaxes(title_text="step k (Adam's step from θₖ)")
+    # a dotted vertical line at the state shown in the scatter
+    marker = {} if index is None else dict(shapes=[dict(
+        type="line", x0=int(view.steps[index]), x1=int(view.steps[index]), xref="x", y0=0,
+        y1=1, yref="y domain", line=dict(color="#4b5563", dash="dot", width=1.5))])
     lowest = min((float(np.nanmin(v)) for v in view.cosines.values() if np.isfinite(v).any()),
                  default=0.0)
     # [0, 1] while every cosine is positive, the whole [-1, 1] once one is not
-    fig.update_yaxes(title_text="cosine of the two directions",
-                     range=[-0.05, 1.05] if lowest >= -0.05 else [-1.05, 1.05])
-    apply_layout(fig, f"Adam's direction vs diagonal natural gradients (λ = {view.damping:g})",
-                 height=height, title_width=44)
-    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
-                                  yref="container"), margin=dict(b=120))
-    return fig
+    axes = dict(
+        xaxis=dict(title=dict(text="step k (Adam's step from θₖ)")),
+        yaxis=dict(title=dict(text="cosine of the two directions"),
+                   range=[-0.05, 1.05] if lowest >= -0.05 else [-1.05, 1.05]))
+    return figure(traces, marker, axes,
+                  base_layout(f"Adam's direction vs diagonal natural gradients "
+                              f"(λ = {view.damping:g})", height=height, title_width=44),
+                  dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                   yref="container"), margin=dict(b=120)))
 
 
 def adam_fisher_text(view: AdamFisherView, index: int) -> str:
