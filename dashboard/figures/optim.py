@@ -7,6 +7,8 @@ boundaries and the trajectories.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +17,15 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.theme import FONT, PALETTE, apply_layout, base_layout, color, figure
+from dashboard.figures.theme import (
+    FONT,
+    PALETTE,
+    apply_layout,
+    base_layout,
+    color,
+    figure,
+    merge,
+)
 from geomcore.optim import (
     AdamFisherView,
     CurvatureComparison,
@@ -92,6 +102,46 @@ def colors_for(histories: Mapping[str, TrainingHistory]) -> dict[str, str]:
 
 def _label(name: str, h: TrainingHistory) -> str:
     return name if h.status == "ok" else f"{name} ({h.status} at step {h.steps + 1})"
+
+
+@functools.lru_cache(maxsize=32)
+def _grid_json(options: tuple[tuple[str, Any], ...]) -> str:
+    fig = make_subplots(**dict(options))
+    layout = fig.layout.to_plotly_json()
+    layout.pop("template", None)  # attached again, from the default, when a figure is built
+    refs = {f"{r},{c}": [fig.get_subplot(r, c).xaxis.plotly_name,
+                         fig.get_subplot(r, c).yaxis.plotly_name]
+            for r in range(1, int(dict(options).get("rows", 1)) + 1)
+            for c in range(1, int(dict(options).get("cols", 1)) + 1)}
+    return json.dumps({"layout": layout, "refs": refs})
+
+
+def _grid(**options: Any) -> tuple[dict[str, Any], dict[tuple[int, int], tuple[str, str]]]:
+    """``make_subplots(**options)``'s layout (axis domains, subplot titles) as a fresh
+    dictionary, and each cell's (x axis, y axis) layout names, e.g. ``("xaxis2", "yaxis2")``.
+    Computed once per options: building a subplot grid validates a whole figure."""
+    found = json.loads(_grid_json(tuple(sorted(options.items()))))
+    refs = {(int(k.split(",")[0]), int(k.split(",")[1])): (v[0], v[1])
+            for k, v in found["refs"].items()}
+    return found["layout"], refs
+
+
+def _on(axes: tuple[str, str]) -> dict[str, str]:
+    """A trace's axis references for the cell whose layout axes are ``axes``."""
+    return dict(xaxis=axes[0].replace("axis", ""), yaxis=axes[1].replace("axis", ""))
+
+
+def _hline(y: float, axes: tuple[str, str], line: dict[str, Any],
+           label: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The shape (and, with ``label``, the annotation above its right end) that Plotly's
+    ``add_hline(y, row, col, annotation_position="top right")`` adds to one cell."""
+    x, yref = axes[0].replace("axis", ""), axes[1].replace("axis", "")
+    shape = dict(type="line", x0=0, x1=1, xref=f"{x} domain", y0=y, y1=y, yref=yref,
+                 line=line)
+    note = None if label is None else dict(label, showarrow=False, x=1, xanchor="right",
+                                           xref=f"{x} domain", y=y, yanchor="bottom",
+                                           yref=yref)
+    return shape, note
 
 
 # -- training curves -------------------------------------------------------------------------------
@@ -534,38 +584,49 @@ def make_kl_figure(
     """How far each step moves: in predictions (KL between consecutive predictive
     distributions) and in parameters (Euclidean step length), both on log scales, one above
     the other on a shared step axis (side by side, their titles collide on a narrow page)."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+    grid, cells = _grid(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
                         subplot_titles=("KL of each step: how far the predictions move",
                                         "Euclidean length of each step ‖Δθ‖"))
+    traces: list[dict] = []
     colors = colors_for(histories)
     for name, h in histories.items():
         steps = np.arange(1, h.steps + 1)
         kl = np.asarray(h.kl, dtype=float)
         kl = np.where(kl > 0, kl, np.nan)  # exact zeros (round-off) have no logarithm
         common = dict(mode="lines", legendgroup=name, line=dict(color=colors[name], width=2))
-        fig.add_trace(go.Scatter(x=steps, y=kl, name=_label(name, h), **common,
-                                 hovertemplate="step %{x}: KL %{y:.3g}<extra>" + name
-                                 + "</extra>"), row=1, col=1)
-        fig.add_trace(go.Scatter(x=steps, y=np.asarray(h.step_norm, dtype=float), name=name,
-                                 showlegend=False, **common,
-                                 hovertemplate="step %{x}: ‖Δθ‖ %{y:.3g}<extra>" + name
-                                 + "</extra>"), row=2, col=1)
-    if kl_clip:
-        fig.add_hline(y=kl_clip, line=dict(color="#6b7280", dash="dot", width=1.5), row=1,
-                      col=1, annotation_text=f"KL budget of a step = {kl_clip:g}",
-                      annotation_position="top right", annotation_font_size=12)
-    fig.update_xaxes(title_text="step", row=2, col=1)
-    fig.update_yaxes(title_text="mean KL(pₖ ‖ pₖ₊₁)", type="log", exponentformat="power",
-                     dtick=_log_dtick([h.kl for h in histories.values()]), row=1, col=1)
-    fig.update_yaxes(title_text="‖θₖ₊₁ − θₖ‖", type="log", exponentformat="power",
-                     dtick=_log_dtick([h.step_norm for h in histories.values()]), row=2,
-                     col=1)
-    fig.update_annotations(font=dict(size=15))
-    apply_layout(fig, "Step sizes measured in predictions (KL) and in parameters",
-                 height=height)
-    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
-                                  yref="container"), margin=dict(t=95, b=140))
-    return fig
+        traces.append(dict(type="scatter", **_on(cells[1, 1]), x=steps, y=kl,
+                           name=_label(name, h), **common,
+                           hovertemplate="step %{x}: KL %{y:.3g}<extra>" + name
+                           + "</extra>"))
+        traces.append(dict(type="scatter", **_on(cells[2, 1]), x=steps,
+                           y=np.asarray(h.step_norm, dtype=float), name=name,
+                           showlegend=False, **common,
+                           hovertemplate="step %{x}: ‖Δθ‖ %{y:.3g}<extra>" + name
+                           + "</extra>"))
+    notes = list(grid["annotations"])
+    shapes = []
+    if kl_clip and traces:  # add_hline leaves out a cell without traces
+        shape, note = _hline(kl_clip, cells[1, 1],
+                             dict(color="#6b7280", dash="dot", width=1.5),
+                             dict(text=f"KL budget of a step = {kl_clip:g}",
+                                  font=dict(size=12)))
+        shapes.append(shape)
+        notes.append(note)
+    (_, y1), (x2, y2) = cells[1, 1], cells[2, 1]
+    axes = {
+        x2: dict(title=dict(text="step")),
+        y1: dict(title=dict(text="mean KL(pₖ ‖ pₖ₊₁)"), type="log", exponentformat="power",
+                 dtick=_log_dtick([h.kl for h in histories.values()])),
+        y2: dict(title=dict(text="‖θₖ₊₁ − θₖ‖"), type="log", exponentformat="power",
+                 dtick=_log_dtick([h.step_norm for h in histories.values()])),
+        "shapes": shapes,
+        "annotations": [merge(a, dict(font=dict(size=15))) for a in notes],
+    }
+    return figure(traces, grid, axes,
+                  base_layout("Step sizes measured in predictions (KL) and in parameters",
+                              height=height),
+                  dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                   yref="container"), margin=dict(t=95, b=140)))
 
 
 def _log_dtick(series: Sequence[npt.ArrayLike]) -> int | None:
@@ -689,14 +750,16 @@ def make_reparam_figure(
     difference ``max |p_1 − p_c|`` between the two coordinate systems after each snapshot.
     """
     paths, ratio = function_space_paths(probs)
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+    grid, cells = _grid(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
         "Paths in function space (predictions on the training set)",
         f"Largest prediction gap between c = 1 and c = {c:g}"))
+    traces: list[dict] = []
     for (name, cc), path in paths.items():
         col = KIND_COLORS["ngd" if name.upper().startswith("N") else "sgd"]
         first = cc == 1.0
-        fig.add_trace(go.Scatter(
-            x=path[:, 0], y=path[:, 1], mode="lines+markers", name=f"{name}, c = {cc:g}",
+        traces.append(dict(
+            type="scatter", **_on(cells[1, 1]), x=path[:, 0], y=path[:, 1],
+            mode="lines+markers", name=f"{name}, c = {cc:g}",
             legendgroup=name,
             line=dict(color=col, width=4 if first else 2.5, dash="solid" if first else "dash"),
             marker=dict(size=8 if first else 6, color=col if first else "white",
@@ -704,28 +767,32 @@ def make_reparam_figure(
                         line=dict(color=col, width=2)),
             opacity=0.55 if first else 1.0,
             hovertemplate="snapshot %{pointNumber}<extra>%{fullData.name}</extra>",
-        ), row=1, col=1)
+        ))
     for name, gap in gaps.items():
         col = KIND_COLORS["ngd" if name.upper().startswith("N") else "sgd"]
         g = np.asarray(gap, dtype=float)
-        fig.add_trace(go.Scatter(
-            x=np.asarray(gap_steps[name]), y=np.where(g > 0, g, np.nan),
+        traces.append(dict(
+            type="scatter", **_on(cells[1, 2]), x=np.asarray(gap_steps[name]),
+            y=np.where(g > 0, g, np.nan),
             mode="lines+markers", name=f"{name}: gap", legendgroup=name, showlegend=False,
             line=dict(color=col, width=2.5), marker=dict(size=6, color=col),
             hovertemplate="step %{x}: max |Δp| = %{y:.2e}<extra>" + name + "</extra>",
-        ), row=1, col=2)
-    fig.update_xaxes(title_text=f"function-space PC 1 ({ratio[0]:.0%})", row=1, col=1)
-    fig.update_yaxes(title_text=f"function-space PC 2 ({ratio[1]:.0%})", row=1, col=1)
-    fig.update_xaxes(title_text="step", row=1, col=2)
-    fig.update_yaxes(title_text="largest |Δp| over inputs and classes", type="log",
-                     exponentformat="power", row=1, col=2,
-                     dtick=_log_dtick([np.asarray(g, dtype=float) for g in gaps.values()]))
-    fig.update_annotations(font=dict(size=15))
+        ))
+    (x1, y1), (x2, y2) = cells[1, 1], cells[1, 2]
+    axes = {
+        x1: dict(title=dict(text=f"function-space PC 1 ({ratio[0]:.0%})")),
+        y1: dict(title=dict(text=f"function-space PC 2 ({ratio[1]:.0%})")),
+        x2: dict(title=dict(text="step")),
+        y2: dict(title=dict(text="largest |Δp| over inputs and classes"), type="log",
+                 exponentformat="power",
+                 dtick=_log_dtick([np.asarray(g, dtype=float) for g in gaps.values()])),
+        "annotations": [merge(a, dict(font=dict(size=15))) for a in grid["annotations"]],
+    }
     model = "Softmax regression" if linear else "Same network"
-    apply_layout(fig, f"{model}, coordinates scaled by c = {c:g}: does training change?",
-                 height=height)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), margin=dict(t=95))
-    return fig
+    return figure(traces, grid, axes,
+                  base_layout(f"{model}, coordinates scaled by c = {c:g}: does training "
+                              "change?", height=height),
+                  dict(legend=dict(orientation="h", y=-0.2), margin=dict(t=95)))
 
 
 # -- table and text --------------------------------------------------------------------------------
@@ -950,31 +1017,37 @@ def make_curvature_figure(
     titles = [f"{title}: loss {c.loss:.3g}, {c.negative_eigenvalues} negative eigenvalues of H"
               for title, c in comparisons.items()]
     rows = len(comparisons)
-    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.16 / rows,
-                        subplot_titles=titles)
+    grid, cells = _grid(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.16 / rows,
+                        subplot_titles=tuple(titles))
+    traces: list[dict] = []
+    shapes = []
     top = bottom = 0.0
     for r, c in enumerate(comparisons.values(), start=1):
         for name in CURVATURE_STYLES:  # F before G, so that G's dashes lie on top of F
             label, col, dash, width = CURVATURE_STYLES[name]
             ev = np.asarray(c.eigenvalues[name], dtype=float)
             top, bottom = max(top, float(ev.max())), max(bottom, float(-ev.min()))
-            fig.add_trace(go.Scatter(
-                x=np.arange(1, ev.size + 1), y=symlog(ev, tau), customdata=ev, mode="lines",
+            traces.append(dict(
+                type="scatter", **_on(cells[r, 1]), x=np.arange(1, ev.size + 1),
+                y=symlog(ev, tau), customdata=ev, mode="lines",
                 name=label, legendgroup=name, showlegend=r == 1,
                 line=dict(color=col, dash=dash, width=width),
                 hovertemplate="eigenvalue %{x}: %{customdata:.3g}<extra>" + label + "</extra>",
-            ), row=r, col=1)
-        fig.add_hline(y=0, line=dict(color="#4b5563", width=1), row=r, col=1)
+            ))
+        shapes.append(_hline(0, cells[r, 1], dict(color="#4b5563", width=1))[0])
     vals, text = _symlog_ticks(tau, top, bottom)
-    fig.update_yaxes(tickvals=vals, ticktext=text, title_text="eigenvalue (symlog)")
-    fig.update_xaxes(title_text=f"eigenvalue index (largest first); |λ| < {tau:.0e} drawn "
-                     "linearly", row=rows, col=1)
-    fig.update_annotations(font=dict(size=14))
-    apply_layout(fig, "Curvature of the loss: Hessian vs Gauss–Newton vs Fisher",
-                 height=110 + height_per_panel * rows, title_width=44)
-    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
-                                  yref="container"), margin=dict(b=125))
-    return fig
+    axes: dict[str, Any] = {
+        y: dict(tickvals=vals, ticktext=text, title=dict(text="eigenvalue (symlog)"))
+        for _, y in cells.values()}
+    axes[cells[rows, 1][0]] = dict(title=dict(
+        text=f"eigenvalue index (largest first); |λ| < {tau:.0e} drawn linearly"))
+    axes["shapes"] = shapes
+    axes["annotations"] = [merge(a, dict(font=dict(size=14))) for a in grid["annotations"]]
+    return figure(traces, grid, axes,
+                  base_layout("Curvature of the loss: Hessian vs Gauss–Newton vs Fisher",
+                              height=110 + height_per_panel * rows, title_width=44),
+                  dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                   yref="container"), margin=dict(b=125)))
 
 
 def curvature_rows(comparisons: Mapping[str, CurvatureComparison]) -> list[dict[str, str]]:
