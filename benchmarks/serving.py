@@ -100,6 +100,7 @@ class Widget:
     id: str
     kind: str
     proto: Any
+    fragment_id: str = ""  # the fragment that drew it: a change reruns only that fragment
 
 
 @dataclass
@@ -148,8 +149,11 @@ class Session:
                 wid = getattr(proto, "id", "")
                 if isinstance(wid, str) and wid.startswith("$$ID-") and "-" in wid[5:]:
                     key = wid.split("-", 2)[2]
-                    self.widgets[key] = Widget(wid, which, proto)
-            elif kind == "script_finished":
+                    self.widgets[key] = Widget(wid, which, proto, fwd.delta.fragment_id)
+            elif kind == "script_finished" and (
+                    fwd.script_finished != ForwardMsg.FINISHED_EARLY_FOR_RERUN):
+                # a run stopped early for a rerun (st.rerun in a callback) is followed by
+                # the run that answers the change
                 return time.perf_counter() - start
             if os.environ.get("SERVING_DEBUG") and kind == "delta":
                 el = fwd.delta.new_element
@@ -163,7 +167,10 @@ class Session:
 
     async def set(self, key: str, value: Any) -> float:
         """Set the widget with user key ``key`` (slider: a number; radio and selectbox: the
-        index of an option; checkbox and toggle: a bool)."""
+        index of an option; checkbox and toggle: a bool).
+
+        As the browser does, a widget drawn inside an ``st.fragment`` sends the fragment's id
+        with the rerun request, so that only the fragment reruns."""
         w = self.widgets[key]
         state = WidgetState(id=w.id)
         if w.kind == "slider":
@@ -176,7 +183,7 @@ class Session:
         else:
             raise ValueError(f"unsupported widget kind {w.kind}")
         self.states[w.id] = state
-        return await self._rerun()
+        return await self._rerun(w.fragment_id)
 
 
 # -- scenarios -------------------------------------------------------------------------------------

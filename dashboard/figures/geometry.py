@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,7 +14,8 @@ from dashboard.figures.theme import (
     CURVATURE_SCALE,
     CURVATURE_SCALE_3D,
     LABEL_BOX,
-    apply_layout,
+    base_layout,
+    figure,
     symmetric_range,
 )
 from geomcore.geometry import metrics
@@ -312,6 +315,54 @@ def _snap_zero(values: np.ndarray, half: float) -> np.ndarray:
     return np.where(np.abs(values) <= tol, 0.0, values)
 
 
+# The coloured mesh of a surface depends on the surface, the field and the resolution only, not
+# on the point, curve or loop a visitor moves: it is computed once per surface object (the page
+# caches those) and reused by every later rerun. Weak keys: an entry goes with its surface.
+_MESHES: weakref.WeakKeyDictionary[ParametricSurface, dict[tuple, tuple]] = (
+    weakref.WeakKeyDictionary())
+_MESHES_LOCK = threading.Lock()
+_MESHES_PER_SURFACE = 8
+
+
+def _memo(surface: ParametricSurface, key: tuple, compute: Callable[[], tuple]) -> tuple:
+    """``compute()`` for ``surface`` and ``key``, computed once; its arrays are read-only."""
+    with _MESHES_LOCK:
+        found = _MESHES.get(surface, {}).get(key)
+    if found is not None:
+        return found
+    value = compute()
+    for item in value:
+        if isinstance(item, np.ndarray):
+            item.setflags(write=False)
+    with _MESHES_LOCK:
+        entries = _MESHES.setdefault(surface, {})
+        if len(entries) >= _MESHES_PER_SURFACE:
+            entries.pop(next(iter(entries)))
+        entries[key] = value
+    return value
+
+
+def _surface_mesh(surface: ParametricSurface, field: str,
+                  resolution: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """Points (n, n, 3) of the 3-D mesh, its field values (n, n) snapped to 0 within
+    rounding, and the half-width of their colour range."""
+    uu, vv = _mesh_grid(surface, resolution)
+    xyz = surface.point(uu, vv)
+    raw = _fill_nan(_field_values(surface, field, uu, vv))
+    half = symmetric_range(raw)
+    return xyz, _snap_zero(raw, half), half
+
+
+def _map_grid(surface: ParametricSurface, field: str,
+              resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """The parameter map's u (n,) and v (n,) samples, its field values (n, n) indexed
+    [u, v], and the half-width of their colour range."""
+    uu, vv = surface.grid(resolution, resolution)
+    raw = _fill_nan(_field_values(surface, field, uu, vv))
+    half = symmetric_range(raw)
+    return uu[:, 0], vv[0], _snap_zero(raw, half), half
+
+
 def make_surface_figure(
     surface: ParametricSurface,
     *,
@@ -331,11 +382,8 @@ def make_surface_figure(
     ranges taken from everything drawn plus a margin, and a camera turned towards the first
     of ``points`` (the chosen start point) so that it is on the visible side.
     """
-    uu, vv = _mesh_grid(surface, resolution)
-    xyz = surface.point(uu, vv)
-    raw = _fill_nan(_field_values(surface, field, uu, vv))
-    half = symmetric_range(raw)
-    values = _snap_zero(raw, half)
+    xyz, values, half = _memo(surface, ("surface", field, resolution),
+                              lambda: _surface_mesh(surface, field, resolution))
     short = "K" if field == "gaussian" else "H"
     scale = float(np.nanmax(np.abs(xyz))) or 1.0
     # Transport: look at the loop's start, where the first and the last vector and the angle
@@ -343,9 +391,9 @@ def make_surface_figure(
     target = (transport.first.base if transport is not None
               else points[0][0] if points else None)
     eye = _camera_eye(surface, xyz, target)
-    fig = go.Figure()
-    fig.add_trace(
-        go.Surface(
+    traces: list[dict] = [
+        dict(
+            type="surface",
             x=xyz[..., 0], y=xyz[..., 1], z=xyz[..., 2], surfacecolor=values,
             colorscale=[list(stop) for stop in CURVATURE_SCALE_3D], cmid=0.0, cmin=-half,
             cmax=half, colorbar=_colorbar(short), name=FIELDS[field], showlegend=False,
@@ -357,7 +405,7 @@ def make_surface_figure(
             contours=dict(x=dict(highlight=False), y=dict(highlight=False),
                           z=dict(highlight=False)),
         )
-    )
+    ]
     drawn = [xyz.reshape(-1, 3)]
     for curve in curves:
         if curve.xyz is None or len(curve.xyz) == 0:
@@ -366,12 +414,14 @@ def make_surface_figure(
         drawn.append(lifted)
         ink = curve_ink(curve.color_index)
         group = curve.legend_group or curve.name
-        fig.add_trace(go.Scatter3d(
+        traces.append(dict(
+            type="scatter3d",
             x=lifted[:, 0], y=lifted[:, 1], z=lifted[:, 2], mode="lines", name=curve.name,
             line=dict(color=_casing(ink), width=curve.width + 4), showlegend=False,
             legendgroup=group, hoverinfo="skip",
         ))
-        fig.add_trace(go.Scatter3d(
+        traces.append(dict(
+            type="scatter3d",
             x=lifted[:, 0], y=lifted[:, 1], z=lifted[:, 2], mode="lines", name=curve.name,
             line=dict(color=ink, width=curve.width, dash=curve.dash),
             showlegend=curve.show_legend, legendgroup=group, hoverinfo="name",
@@ -380,23 +430,24 @@ def make_surface_figure(
     for k, (uv, label) in enumerate(points):
         uv = np.asarray(uv, float)
         p = _lift(surface, uv[None], surface.points(uv)[None], 0.02 * scale, eye)[0]
-        fig.add_trace(go.Scatter3d(
+        traces.append(dict(
+            type="scatter3d",
             x=[p[0]], y=[p[1]], z=[p[2]], mode="markers", name=label,
             marker=dict(size=7, color=_POINT_INKS[k % 2], line=dict(color="white", width=2)),
             showlegend=False, hovertemplate=f"{label}<extra></extra>",
         ))
         annotations.append(_label_3d(p, label))
     if transport is not None:
-        traces, notes = _transport_traces_3d(surface, transport, scale, eye)
-        fig.add_traces(traces)
+        more, notes = _transport_traces_3d(surface, transport, scale, eye)
+        traces += more
         annotations += notes
     if arrows:
-        fig.add_traces(_arrow_traces_3d(arrows, scale))
+        traces += _arrow_traces_3d(arrows, scale)
     ranges = _scene_ranges(np.concatenate(drawn))
     extents = np.array([hi - lo for lo, hi in ranges])
     ratio = extents / extents.max()
     axis = dict(nticks=4, tickfont=dict(size=11), title=dict(font=dict(size=13)))
-    fig.update_layout(
+    layout = dict(
         scene=dict(
             xaxis=dict(axis, title_text="x", range=ranges[0]),
             yaxis=dict(axis, title_text="y", range=ranges[1]),
@@ -410,10 +461,8 @@ def make_surface_figure(
         uirevision=f"{surface.name}:{_rounded(points[0][0]) if points else ''}",
     )
     name = title or f"{surface.title}: {FIELDS[field]}"
-    apply_layout(fig, name, height=height, title_width=44)
-    fig.update_layout(margin=dict(l=10, r=10, b=70))
-    fig.update_layout(margin=dict(l=10, r=10, b=10))
-    return fig
+    return figure(traces, layout, base_layout(name, height=height, title_width=44),
+                  dict(margin=dict(l=10, r=10, b=10)))
 
 
 _POINT_INKS = ("#111111", "#D55E00")
@@ -516,10 +565,10 @@ def _lift(surface: ParametricSurface, coords: np.ndarray, xyz: np.ndarray,
     return xyz + offset * facing[:, None] * normal
 
 
-def _cones(tips: np.ndarray, dirs: np.ndarray, ink: str, head: float, name: str) -> go.Cone:
+def _cones(tips: np.ndarray, dirs: np.ndarray, ink: str, head: float, name: str) -> dict:
     """Arrowheads of length ``head`` (scene units) at ``tips`` pointing along ``dirs``."""
     unit = dirs / np.maximum(np.linalg.norm(dirs, axis=1, keepdims=True), 1e-12)
-    return go.Cone(x=tips[:, 0], y=tips[:, 1], z=tips[:, 2], u=unit[:, 0], v=unit[:, 1],
+    return dict(type="cone", x=tips[:, 0], y=tips[:, 1], z=tips[:, 2], u=unit[:, 0], v=unit[:, 1],
                    w=unit[:, 2], sizemode="absolute", sizeref=head, anchor="tip",
                    showscale=False, colorscale=[[0, ink], [1, ink]], name=name,
                    hoverinfo="skip", lighting=dict(ambient=0.8, diffuse=0.4))
@@ -549,7 +598,7 @@ def _arrow_traces_3d(arrows: Sequence[Arrow], scale: float, *, ink: str = "#E69F
     tips_arr, dirs_arr = np.array(tips), np.array(dirs)
     head = 0.3 * float(np.median(np.linalg.norm(dirs_arr, axis=1)))
     return [
-        go.Scatter3d(x=xs, y=ys, z=zs, mode="lines", name=name, legendgroup=name,
+        dict(type="scatter3d", x=xs, y=ys, z=zs, mode="lines", name=name, legendgroup=name,
                      line=dict(color=ink, width=width), hoverinfo="skip",
                      showlegend=show_legend),
         _cones(tips_arr, dirs_arr, ink, head, name),
@@ -571,9 +620,9 @@ def _transport_traces_3d(surface: ParametricSurface, drawing: TransportDrawing, 
         return traces, notes
     if drawing.arc_xyz is not None and len(drawing.arc_xyz):
         arc = drawing.arc_xyz
-        traces.append(go.Scatter3d(x=arc[:, 0], y=arc[:, 1], z=arc[:, 2], mode="lines",
-                                   name="holonomy angle", line=dict(color="#111111", width=5),
-                                   hoverinfo="name"))
+        traces.append(dict(type="scatter3d", x=arc[:, 0], y=arc[:, 1], z=arc[:, 2],
+                           mode="lines", name="holonomy angle",
+                           line=dict(color="#111111", width=5), hoverinfo="name"))
         mid = arc[len(arc) // 2]
         notes.append(_label_3d(mid, f"{np.degrees(drawing.holonomy):.1f}°", ax=-45, ay=40))
     # the first and the last vector are told apart by colour and the legend; one label
@@ -600,12 +649,13 @@ def _mesh_grid(surface: ParametricSurface, resolution: int) -> tuple[np.ndarray,
     return uu, vv
 
 
-def _click_grid(domain: Sequence[tuple[float, float]], n: int = 41) -> go.Scatter:
+def _click_grid(domain: Sequence[tuple[float, float]], n: int = 41) -> dict:
     """Faint markers covering the domain: clicking one selects that coordinate point."""
     a = np.linspace(*domain[0], n)
     b = np.linspace(*domain[1], n)
     aa, bb = np.meshgrid(a, b, indexing="ij")
-    return go.Scatter(
+    return dict(
+        type="scatter",
         x=aa.ravel(), y=bb.ravel(), mode="markers", name="click to choose a point",
         marker=dict(size=9, color="rgba(0,0,0,0)"), showlegend=False,
         selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
@@ -620,12 +670,14 @@ def _curve_traces_2d(curves: Sequence[Curve], periods: Sequence[float]) -> list:
         ink = curve_ink(curve.color_index)
         group = curve.legend_group or curve.name
         width = curve.width / 2 + 1
-        traces.append(go.Scatter(
+        traces.append(dict(
+            type="scatter",
             x=c[:, 0], y=c[:, 1], mode="lines", name=curve.name, showlegend=False,
             line=dict(color=_casing(ink), width=width + 3), legendgroup=group,
             hoverinfo="skip",
         ))
-        traces.append(go.Scatter(
+        traces.append(dict(
+            type="scatter",
             x=c[:, 0], y=c[:, 1], mode="lines", name=curve.name,
             line=dict(color=ink, width=width, dash=curve.dash),
             showlegend=curve.show_legend, legendgroup=group, hoverinfo="name",
@@ -635,10 +687,10 @@ def _curve_traces_2d(curves: Sequence[Curve], periods: Sequence[float]) -> list:
 
 def _point_traces_2d(points: Sequence[tuple[PointLike, str]]) -> list:
     return [
-        go.Scatter(x=[uv[0]], y=[uv[1]], mode="markers", name=label, showlegend=False,
-                   marker=dict(size=12, color=_POINT_INKS[k % 2],
-                               line=dict(color="white", width=2)),
-                   hovertemplate=f"{label} (%{{x:.3f}}, %{{y:.3f}})<extra></extra>")
+        dict(type="scatter", x=[uv[0]], y=[uv[1]], mode="markers", name=label,
+             showlegend=False, marker=dict(size=12, color=_POINT_INKS[k % 2],
+                                           line=dict(color="white", width=2)),
+             hovertemplate=f"{label} (%{{x:.3f}}, %{{y:.3f}})<extra></extra>")
         for k, (uv, label) in enumerate(points)
     ]
 
@@ -663,11 +715,11 @@ def _arrow_traces_2d(arrows: Sequence[Arrow], *, ink: str = "#E69F00",
         ys += [a.base[1], a.base[1] + a.vector[1], None]
     if not xs:
         return []
-    return [go.Scatter(x=xs, y=ys, mode="lines+markers", name=name, legendgroup=name,
-                       line=dict(color=ink, width=width), showlegend=show_legend,
-                       marker=dict(symbol="arrow", angleref="previous", size=4 * width + 2,
-                                   color=ink, line=dict(color=_DARK_CASING, width=1)),
-                       hoverinfo="skip")]
+    return [dict(type="scatter", x=xs, y=ys, mode="lines+markers", name=name,
+                 legendgroup=name, line=dict(color=ink, width=width), showlegend=show_legend,
+                 marker=dict(symbol="arrow", angleref="previous", size=4 * width + 2,
+                             color=ink, line=dict(color=_DARK_CASING, width=1)),
+                 hoverinfo="skip")]
 
 
 def _transport_traces_2d(drawing: TransportDrawing) -> tuple[list, list[dict]]:
@@ -683,9 +735,9 @@ def _transport_traces_2d(drawing: TransportDrawing) -> tuple[list, list[dict]]:
     down = 1.0
     notes = []
     if len(drawing.arc):
-        traces.append(go.Scatter(x=drawing.arc[:, 0], y=drawing.arc[:, 1], mode="lines",
-                                 name="holonomy angle", line=dict(color="#111111", width=2.5),
-                                 hoverinfo="name"))
+        traces.append(dict(type="scatter", x=drawing.arc[:, 0], y=drawing.arc[:, 1],
+                           mode="lines", name="holonomy angle",
+                           line=dict(color="#111111", width=2.5), hoverinfo="name"))
         mid = drawing.arc[len(drawing.arc) // 2]
         d = np.asarray(mid, float) - np.asarray(base, float)
         d = d / max(float(np.linalg.norm(d)), 1e-12)
@@ -696,19 +748,18 @@ def _transport_traces_2d(drawing: TransportDrawing) -> tuple[list, list[dict]]:
     return traces, notes
 
 
-def _add_parts_2d(fig: go.Figure, curves: Sequence[Curve], periods: Sequence[float],
-                  points: Sequence[tuple[PointLike, str]], arrows: Sequence[Arrow],
-                  transport: TransportDrawing | None) -> None:
-    fig.add_traces(_curve_traces_2d(curves, periods))
-    fig.add_traces(_arrow_traces_2d(arrows))
+def _parts_2d(curves: Sequence[Curve], periods: Sequence[float],
+              points: Sequence[tuple[PointLike, str]], arrows: Sequence[Arrow],
+              transport: TransportDrawing | None) -> tuple[list[dict], list[dict]]:
+    """The traces and the annotations drawn over a map: curves, arrows, the transport
+    picture and the points (in this order, points on top)."""
+    traces = _curve_traces_2d(curves, periods) + _arrow_traces_2d(arrows)
     notes = _point_labels_2d(points)
     if transport is not None:
-        traces, more = _transport_traces_2d(transport)
-        fig.add_traces(traces)
-        notes += more
-    fig.add_traces(_point_traces_2d(points))
-    for note in notes:
-        fig.add_annotation(note)
+        more, more_notes = _transport_traces_2d(transport)
+        traces += more
+        notes += more_notes
+    return traces + _point_traces_2d(points), notes
 
 
 def make_parameter_map(
@@ -725,27 +776,28 @@ def make_parameter_map(
 ) -> go.Figure:
     """The parameter domain (u, v) as a curvature heat map with the same curves; a faint grid
     of markers makes every point clickable."""
-    uu, vv = surface.grid(resolution, resolution)
-    raw = _fill_nan(_field_values(surface, field, uu, vv))
-    half = symmetric_range(raw)
-    values = _snap_zero(raw, half)
+    us, vs, values, half = _memo(surface, ("map", field, resolution),
+                                 lambda: _map_grid(surface, field, resolution))
     short = "K" if field == "gaussian" else "H"
-    fig = go.Figure(go.Heatmap(
-        x=uu[:, 0], y=vv[0], z=values.T, colorscale=CURVATURE_SCALE, zmid=0.0, zmin=-half,
+    heat = dict(
+        type="heatmap",
+        x=us, y=vs, z=values.T, colorscale=CURVATURE_SCALE, zmid=0.0, zmin=-half,
         zmax=half, colorbar=_colorbar(short), hoverinfo="skip", showscale=True,
-    ))
-    fig.add_trace(_click_grid([surface.u_range, surface.v_range]))
+    )
     periods = [hi - lo if per else 0.0 for (lo, hi), per
                in zip([surface.u_range, surface.v_range], surface.periodic, strict=True)]
-    _add_parts_2d(fig, curves, periods, points, arrows, transport)
-    fig.update_xaxes(title_text="u", range=list(surface.u_range), constrain="domain")
-    fig.update_yaxes(title_text="v", range=list(surface.v_range))
-    fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"),
-                      clickmode="event+select", dragmode="pan")
-    apply_layout(fig, title or f"Parameter domain of the {surface.title.lower()}",
-                 height=height, title_width=44)
-    fig.update_layout(margin=dict(b=110))
-    return fig
+    traces, notes = _parts_2d(curves, periods, points, arrows, transport)
+    layout = dict(
+        annotations=notes,
+        xaxis=dict(title=dict(text="u"), range=list(surface.u_range), constrain="domain"),
+        yaxis=dict(title=dict(text="v"), range=list(surface.v_range)),
+        legend=dict(orientation="h", y=-0.12, yanchor="top"),
+        clickmode="event+select", dragmode="pan",
+    )
+    return figure([heat, _click_grid([surface.u_range, surface.v_range]), *traces], layout,
+                  base_layout(title or f"Parameter domain of the {surface.title.lower()}",
+                              height=height, title_width=44),
+                  dict(margin=dict(b=110)))
 
 
 def indicatrices(metric: RiemannianMetric, n: int = 9, scale: float = 0.3,
@@ -797,29 +849,34 @@ def make_metric_plane(
     """
     domain = finite_domain(metric)
     ell = indicatrices(metric)
-    fig = go.Figure(go.Scatter(
+    circles = dict(
+        type="scatter",
         x=ell[:, 0], y=ell[:, 1], mode="lines",
         name="unit circles of g, one common scale (not true size)",
         line=dict(color="#9aa4b1", width=1.2), hoverinfo="skip",
-    ))
-    fig.add_trace(_click_grid(domain))
-    _add_parts_2d(fig, curves, [0.0, 0.0], points, arrows, transport)
+    )
+    traces, notes = _parts_2d(curves, [0.0, 0.0], points, arrows, transport)
     labels = [plain_label(c) for c in metric.coord_labels]
-    fig.update_xaxes(title_text=labels[0], range=list(domain[0]), constrain="domain")
-    # Equal scales: otherwise the indicatrices' shapes (the whole point) would be distorted.
-    fig.update_yaxes(title_text=labels[1], range=list(domain[1]), scaleanchor="x",
-                     scaleratio=1.0, constrain="domain")
-    fig.update_layout(legend=dict(orientation="h", y=-0.12, yanchor="top"),
-                      clickmode="event+select", dragmode="pan")
+    layout = dict(
+        annotations=notes,
+        xaxis=dict(title=dict(text=labels[0]), range=list(domain[0]), constrain="domain"),
+        # Equal scales: otherwise the indicatrices' shapes (the whole point) would be
+        # distorted.
+        yaxis=dict(title=dict(text=labels[1]), range=list(domain[1]), scaleanchor="x",
+                   scaleratio=1.0, constrain="domain"),
+        legend=dict(orientation="h", y=-0.12, yanchor="top"),
+        clickmode="event+select", dragmode="pan",
+    )
     probe = np.stack(np.meshgrid(*[np.linspace(lo, hi, 7)[1:-1] for lo, hi in domain]),
                      axis=-1).reshape(-1, 2)
     ks = metric.gaussian_curvature(probe)
     where = "everywhere" if np.ptp(ks) < 1e-9 * (1 + np.abs(ks).max()) else "at the centre"
     k = float(ks[len(ks) // 2])
     # two short lines rather than one that a narrow column cuts off ("K = -1 everyw")
-    apply_layout(fig, title or f"{metric.name}<br>K = {k:.3g} {where}", height=height)
-    fig.update_layout(margin=dict(b=110))
-    return fig
+    return figure([circles, _click_grid(domain), *traces], layout,
+                  base_layout(title or f"{metric.name}<br>K = {k:.3g} {where}",
+                              height=height),
+                  dict(margin=dict(b=110)))
 
 
 _GREEK = {r"\mu": "μ", r"\sigma": "σ", r"\theta": "θ", r"\phi": "φ"}
@@ -839,18 +896,19 @@ def make_gaussian_path_figure(coords: np.ndarray, n_curves: int = 7,
     lo = float(np.min(mus - 3.5 * sigmas))
     hi = float(np.max(mus + 3.5 * sigmas))
     x = np.linspace(lo, hi, 400)
-    fig = go.Figure()
+    traces = []
     for k, (mu, s) in enumerate(zip(mus, sigmas, strict=True)):
         y = np.exp(-0.5 * ((x - mu) / s) ** 2) / (s * np.sqrt(2 * np.pi))
         frac = k / max(n_curves - 1, 1)
         label = "start" if k == 0 else "end" if k == n_curves - 1 else f"{frac:.0%} along"
-        fig.add_trace(go.Scatter(
+        traces.append(dict(
+            type="scatter",
             x=x, y=y, mode="lines", name=f"{label}: μ={mu:.2f}, σ={s:.2f}",
             line=dict(color=_blend(frac), width=2.5),
         ))
-    fig.update_xaxes(title_text="x")
-    fig.update_yaxes(title_text="density p(x | μ, σ)")
-    return apply_layout(fig, title, height=420)
+    return figure(traces, dict(xaxis=dict(title=dict(text="x")),
+                               yaxis=dict(title=dict(text="density p(x | μ, σ)"))),
+                  base_layout(title, height=420))
 
 
 def make_categorical_path_figure(coords: np.ndarray, n_bars: int = 9,
@@ -864,15 +922,15 @@ def make_categorical_path_figure(coords: np.ndarray, n_bars: int = 9,
     probs = metrics.categorical_probabilities(coords[idx])
     where = [f"{k / max(n_bars - 1, 1):.0%}" for k in range(n_bars)]
     where[0], where[-1] = "start", "end"
-    fig = go.Figure()
-    for i, color in enumerate(("#0072B2", "#E69F00", "#009E73")):
-        fig.add_trace(go.Bar(x=where, y=probs[:, i], name=f"p{'₁₂₃'[i]}", marker_color=color,
-                             text=[f"{v:.2f}" for v in probs[:, i]], textposition="inside",
-                             insidetextanchor="middle", textfont=dict(color="white")))
-    fig.update_layout(barmode="stack", legend=dict(orientation="h", y=-0.2, yanchor="top"))
-    fig.update_xaxes(title_text="position along the geodesic")
-    fig.update_yaxes(title_text="probability", range=[0, 1])
-    return apply_layout(fig, title, height=420)
+    bars = [dict(type="bar", x=where, y=probs[:, i], name=f"p{'₁₂₃'[i]}",
+                 marker=dict(color=color), text=[f"{v:.2f}" for v in probs[:, i]],
+                 textposition="inside", insidetextanchor="middle",
+                 textfont=dict(color="white"))
+            for i, color in enumerate(("#0072B2", "#E69F00", "#009E73"))]
+    layout = dict(barmode="stack", legend=dict(orientation="h", y=-0.2, yanchor="top"),
+                  xaxis=dict(title=dict(text="position along the geodesic")),
+                  yaxis=dict(title=dict(text="probability"), range=[0, 1]))
+    return figure(bars, layout, base_layout(title, height=420))
 
 
 def _blend(frac: float) -> str:

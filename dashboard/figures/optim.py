@@ -7,6 +7,8 @@ boundaries and the trajectories.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,7 +17,15 @@ import numpy.typing as npt
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from dashboard.figures.theme import FONT, PALETTE, apply_layout, color
+from dashboard.figures.theme import (
+    FONT,
+    PALETTE,
+    apply_layout,
+    base_layout,
+    color,
+    figure,
+    merge,
+)
 from geomcore.optim import (
     AdamFisherView,
     CurvatureComparison,
@@ -92,6 +102,46 @@ def colors_for(histories: Mapping[str, TrainingHistory]) -> dict[str, str]:
 
 def _label(name: str, h: TrainingHistory) -> str:
     return name if h.status == "ok" else f"{name} ({h.status} at step {h.steps + 1})"
+
+
+@functools.lru_cache(maxsize=32)
+def _grid_json(options: tuple[tuple[str, Any], ...]) -> str:
+    fig = make_subplots(**dict(options))
+    layout = fig.layout.to_plotly_json()
+    layout.pop("template", None)  # attached again, from the default, when a figure is built
+    refs = {f"{r},{c}": [fig.get_subplot(r, c).xaxis.plotly_name,
+                         fig.get_subplot(r, c).yaxis.plotly_name]
+            for r in range(1, int(dict(options).get("rows", 1)) + 1)
+            for c in range(1, int(dict(options).get("cols", 1)) + 1)}
+    return json.dumps({"layout": layout, "refs": refs})
+
+
+def _grid(**options: Any) -> tuple[dict[str, Any], dict[tuple[int, int], tuple[str, str]]]:
+    """``make_subplots(**options)``'s layout (axis domains, subplot titles) as a fresh
+    dictionary, and each cell's (x axis, y axis) layout names, e.g. ``("xaxis2", "yaxis2")``.
+    Computed once per options: building a subplot grid validates a whole figure."""
+    found = json.loads(_grid_json(tuple(sorted(options.items()))))
+    refs = {(int(k.split(",")[0]), int(k.split(",")[1])): (v[0], v[1])
+            for k, v in found["refs"].items()}
+    return found["layout"], refs
+
+
+def _on(axes: tuple[str, str]) -> dict[str, str]:
+    """A trace's axis references for the cell whose layout axes are ``axes``."""
+    return dict(xaxis=axes[0].replace("axis", ""), yaxis=axes[1].replace("axis", ""))
+
+
+def _hline(y: float, axes: tuple[str, str], line: dict[str, Any],
+           label: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The shape (and, with ``label``, the annotation above its right end) that Plotly's
+    ``add_hline(y, row, col, annotation_position="top right")`` adds to one cell."""
+    x, yref = axes[0].replace("axis", ""), axes[1].replace("axis", "")
+    shape = dict(type="line", x0=0, x1=1, xref=f"{x} domain", y0=y, y1=y, yref=yref,
+                 line=line)
+    note = None if label is None else dict(label, showarrow=False, x=1, xanchor="right",
+                                           xref=f"{x} domain", y=y, yanchor="bottom",
+                                           yref=yref)
+    return shape, note
 
 
 # -- training curves -------------------------------------------------------------------------------
@@ -175,54 +225,54 @@ def make_training_panels(
     colors = colors_for(histories)
     titles = ("Training loss per step", "Training loss per second of compute",
               "Test accuracy per step")
-    figures = tuple(go.Figure() for _ in titles)
+    data: tuple[list[dict], list[dict], list[dict]] = ([], [], [])
     for name, h in histories.items():
         loss = np.asarray(h.loss, dtype=float)
         steps = np.arange(loss.size)
-        common = dict(legendgroup=name, line=dict(color=colors[name], width=2.5),
-                      mode="lines")
-        figures[0].add_trace(go.Scatter(x=steps, y=loss, name=_label(name, h), **common,
-                                        hovertemplate="step %{x}: loss %{y:.4g}<extra>"
-                                        + name + "</extra>"))
-        figures[1].add_trace(go.Scatter(x=h.elapsed, y=loss, name=name, showlegend=False,
-                                        **common, hovertemplate="%{x:.3f} s: loss %{y:.4g}"
-                                        "<extra>" + name + "</extra>"))
-        figures[2].add_trace(go.Scatter(x=steps, y=np.asarray(h.test_accuracy, dtype=float),
-                                        name=name, showlegend=False, **common,
-                                        hovertemplate="step %{x}: %{y:.1%}<extra>"
-                                        + name + "</extra>"))
+        common = dict(type="scatter", legendgroup=name,
+                      line=dict(color=colors[name], width=2.5), mode="lines")
+        data[0].append(dict(x=steps, y=loss, name=_label(name, h), **common,
+                            hovertemplate="step %{x}: loss %{y:.4g}<extra>" + name
+                            + "</extra>"))
+        data[1].append(dict(x=h.elapsed, y=loss, name=name, showlegend=False, **common,
+                            hovertemplate="%{x:.3f} s: loss %{y:.4g}<extra>" + name
+                            + "</extra>"))
+        data[2].append(dict(x=steps, y=np.asarray(h.test_accuracy, dtype=float), name=name,
+                            showlegend=False, **common,
+                            hovertemplate="step %{x}: %{y:.1%}<extra>" + name + "</extra>"))
         if h.status != "ok" and loss.size:
-            end = dict(mode="markers", legendgroup=name, showlegend=False, hoverinfo="skip",
-                       marker=dict(symbol="x", size=12, color=colors[name]))
-            figures[0].add_trace(go.Scatter(x=[steps[-1]], y=[loss[-1]], **end))
-            figures[1].add_trace(go.Scatter(x=[h.elapsed[-1]], y=[loss[-1]], **end))
-    loss_axis = dict(title_text="training loss", type="log" if log_y else "linear",
+            end = dict(type="scatter", mode="markers", legendgroup=name, showlegend=False,
+                       hoverinfo="skip", marker=dict(symbol="x", size=12, color=colors[name]))
+            data[0].append(dict(x=[steps[-1]], y=[loss[-1]], **end))
+            data[1].append(dict(x=[h.elapsed[-1]], y=[loss[-1]], **end))
+    loss_axis = dict(title=dict(text="training loss"), type="log" if log_y else "linear",
                      exponentformat="power", minor=dict(showgrid=False),
                      dtick=_log_dtick([h.loss for h in histories.values()]) if log_y else None)
-    for fig, title in zip(figures, titles, strict=True):
-        apply_layout(fig, title, height=height)
-        fig.update_layout(title=dict(font=dict(size=16)), margin=dict(t=45, r=15, l=60, b=50),
-                          showlegend=False)
-    for fig in figures[:2]:
-        fig.update_yaxes(**loss_axis)
-        if target_loss is not None:
-            fig.add_hline(y=target_loss, line=dict(color="#6b7280", dash="dot", width=1.5))
-            fig.add_annotation(x=1.0, xref="x domain", y=target_loss, yref="y",
-                               text=f"target {target_loss:g}", showarrow=False,
-                               xanchor="right", yanchor="bottom",
-                               font=dict(size=12, color="#4b5563"))
-    figures[0].update_xaxes(title_text="step")
-    figures[1].update_xaxes(title_text="time of the steps (s)")
-    figures[2].update_xaxes(title_text="step")
-    figures[2].update_yaxes(title_text="test accuracy", tickformat=".0%")
-    # The legend sits at the foot of the figure in a band of its own (up to three rows of
-    # names on a narrow page), never on the x-axis title.
-    figures[0].update_layout(
-        showlegend=True, height=height + 95, margin=dict(b=50 + 95),
-        legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yanchor="bottom",
-                    yref="container", font=dict(size=13)),
+    panel = dict(title=dict(font=dict(size=16)), margin=dict(t=45, r=15, l=60, b=50),
+                 showlegend=False)
+    # a dotted line at the target loss, labelled at its right end
+    target: dict[str, Any] = {} if target_loss is None else dict(
+        shapes=[dict(type="line", x0=0, x1=1, xref="x domain", y0=target_loss,
+                     y1=target_loss, yref="y",
+                     line=dict(color="#6b7280", dash="dot", width=1.5))],
+        annotations=[dict(x=1.0, xref="x domain", y=target_loss, yref="y",
+                          text=f"target {target_loss:g}", showarrow=False, xanchor="right",
+                          yanchor="bottom", font=dict(size=12, color="#4b5563"))])
+    own = (
+        dict(target, yaxis=loss_axis, xaxis=dict(title=dict(text="step")),
+             # The legend sits at the foot of the figure in a band of its own (up to three
+             # rows of names on a narrow page), never on the x-axis title.
+             showlegend=True, height=height + 95, margin=dict(b=50 + 95),
+             legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yanchor="bottom",
+                         yref="container", font=dict(size=13))),
+        dict(target, yaxis=loss_axis, xaxis=dict(title=dict(text="time of the steps (s)"))),
+        dict(xaxis=dict(title=dict(text="step")),
+             yaxis=dict(title=dict(text="test accuracy"), tickformat=".0%")),
     )
-    return figures
+    first, second, third = (
+        figure(traces, base_layout(title, height=height), panel, layout)
+        for traces, title, layout in zip(data, titles, own, strict=True))
+    return first, second, third
 
 
 # -- decision boundaries ---------------------------------------------------------------------------
@@ -431,39 +481,44 @@ def make_trajectory_figure(
     """Parameter paths projected on the plane of their first two principal directions, over
     the training loss on that plane (log₁₀ colour: the valleys span decades)."""
     ratio = pca.explained_variance_ratio
-    fig = go.Figure(go.Contour(
+    traces: list[dict] = [dict(
+        type="contour",
         x=pca.a, y=pca.b, z=np.log10(np.maximum(pca.loss, 1e-300)),
         colorscale=LOSS_SCALE, ncontours=24, line=dict(width=0.6, color="#6b7280"),
         colorbar=dict(title=dict(text="log₁₀ training loss", side="right"), thickness=14),
         hovertemplate="PC 1 %{x:.3g}, PC 2 %{y:.3g}: log₁₀ loss %{z:.2f}<extra></extra>",
         name="loss",
-    ))
+    )]
     for i, (name, path) in enumerate(pca.paths.items()):
         c = (colors or {}).get(name, color(i))
-        fig.add_trace(go.Scatter(
+        traces.append(dict(
+            type="scatter",
             x=path[:, 0], y=path[:, 1], mode="lines+markers", name=name, legendgroup=name,
             line=dict(color=c, width=3), marker=dict(size=5, color=c),
             hovertemplate="snapshot %{pointNumber}<extra>" + name + "</extra>",
         ))
-        fig.add_trace(go.Scatter(
+        traces.append(dict(
+            type="scatter",
             x=[path[-1, 0]], y=[path[-1, 1]], mode="markers", name=f"{name} end",
             showlegend=False, legendgroup=name, hoverinfo="skip",
             marker=dict(size=13, color=c, symbol="star", line=dict(color="white", width=1)),
         ))
     if pca.paths:
         start = next(iter(pca.paths.values()))[0]
-        fig.add_trace(go.Scatter(
+        traces.append(dict(
+            type="scatter",
             x=[start[0]], y=[start[1]], mode="markers+text", text=["start"],
             textposition="top center", name="shared start",
             textfont=dict(color="black", size=14),
             marker=dict(size=12, color="black", line=dict(color="white", width=1.5)),
         ))
-    fig.update_xaxes(title_text=f"PC 1 ({ratio[0]:.0%} of the snapshots' variance)")
-    fig.update_yaxes(title_text=f"PC 2 ({ratio[1]:.0%})")
-    apply_layout(fig, "Parameter trajectories on their principal plane, over the loss",
-                 height=height)
-    fig.update_layout(legend=dict(orientation="h", y=-0.16, traceorder="normal"))
-    return fig
+    axes = dict(
+        xaxis=dict(title=dict(text=f"PC 1 ({ratio[0]:.0%} of the snapshots' variance)")),
+        yaxis=dict(title=dict(text=f"PC 2 ({ratio[1]:.0%})")))
+    return figure(traces, axes,
+                  base_layout("Parameter trajectories on their principal plane, over the loss",
+                              height=height),
+                  dict(legend=dict(orientation="h", y=-0.16, traceorder="normal")))
 
 
 # -- Fisher spectrum -------------------------------------------------------------------------------
@@ -484,7 +539,7 @@ def make_spectrum_figure(
     ``κ(F + λI)``, the condition number a damped natural-gradient solve faces. A horizontal
     line marks ``λ``: directions below it are barely rescaled by ``(F + λI)⁻¹``.
     """
-    fig = go.Figure()
+    traces: list[dict] = []
     for i, (name, s) in enumerate(spectra.items()):
         ev = np.asarray(s.eigenvalues, dtype=float)
         kept = ev[: s.rank]
@@ -492,25 +547,29 @@ def make_spectrum_figure(
         cond = (f"κ(F+λI) {s.damped_condition_number(damping):.2g}" if damping else
                 f"κ {s.condition_number:.2g}")
         c = "black" if name == "" else (colors or {}).get(name, color(i))
-        fig.add_trace(go.Scatter(
-            x=np.arange(1, kept.size + 1), y=kept, mode="lines",
+        traces.append(dict(
+            type="scatter", x=np.arange(1, kept.size + 1), y=kept, mode="lines",
             name=f"{label}: rank {s.rank}/{ev.size}, {cond}",
             line=dict(color=c, width=2.5, dash="dash" if name == "" else "solid"),
             hovertemplate="eigenvalue %{x}: %{y:.3g}<extra>" + label + "</extra>",
         ))
-    if damping:
-        fig.add_hline(y=damping, line=dict(color="#4b5563", dash="dot", width=1.5),
-                      annotation_text=f"damping λ = {damping:g}",
-                      annotation_position="top right", annotation_font_size=13)
-    fig.update_xaxes(title_text="eigenvalue index (largest first)")
-    fig.update_yaxes(title_text="eigenvalue of F", type="log", exponentformat="power",
-                     dtick=2)
+    # a dotted line at λ, labelled above its right end (as Plotly's add_hline draws it)
+    floor = {} if not damping else dict(
+        shapes=[dict(type="line", x0=0, x1=1, xref="x domain", y0=damping, y1=damping,
+                     yref="y", line=dict(color="#4b5563", dash="dot", width=1.5))],
+        annotations=[dict(text=f"damping λ = {damping:g}", showarrow=False, x=1,
+                          xanchor="right", xref="x domain", y=damping, yanchor="bottom",
+                          yref="y", font=dict(size=13))])
+    axes = dict(xaxis=dict(title=dict(text="eigenvalue index (largest first)")),
+                yaxis=dict(title=dict(text="eigenvalue of F"), type="log",
+                           exponentformat="power", dtick=2))
     kind_text = {"true": "true", "empirical": "empirical", "monte_carlo": "Monte-Carlo"}.get(
         kind, kind)
-    apply_layout(fig, f"Eigenvalues of the {kind_text} Fisher F (log scale)", height=height)
-    fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.2, yanchor="top"),
-                      margin=dict(b=40))
-    return fig
+    return figure(traces, floor, axes,
+                  base_layout(f"Eigenvalues of the {kind_text} Fisher F (log scale)",
+                              height=height),
+                  dict(legend=dict(orientation="h", x=0.0, y=-0.2, yanchor="top"),
+                       margin=dict(b=40)))
 
 
 # -- KL per step -----------------------------------------------------------------------------------
@@ -525,38 +584,49 @@ def make_kl_figure(
     """How far each step moves: in predictions (KL between consecutive predictive
     distributions) and in parameters (Euclidean step length), both on log scales, one above
     the other on a shared step axis (side by side, their titles collide on a narrow page)."""
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
+    grid, cells = _grid(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
                         subplot_titles=("KL of each step: how far the predictions move",
                                         "Euclidean length of each step ‖Δθ‖"))
+    traces: list[dict] = []
     colors = colors_for(histories)
     for name, h in histories.items():
         steps = np.arange(1, h.steps + 1)
         kl = np.asarray(h.kl, dtype=float)
         kl = np.where(kl > 0, kl, np.nan)  # exact zeros (round-off) have no logarithm
         common = dict(mode="lines", legendgroup=name, line=dict(color=colors[name], width=2))
-        fig.add_trace(go.Scatter(x=steps, y=kl, name=_label(name, h), **common,
-                                 hovertemplate="step %{x}: KL %{y:.3g}<extra>" + name
-                                 + "</extra>"), row=1, col=1)
-        fig.add_trace(go.Scatter(x=steps, y=np.asarray(h.step_norm, dtype=float), name=name,
-                                 showlegend=False, **common,
-                                 hovertemplate="step %{x}: ‖Δθ‖ %{y:.3g}<extra>" + name
-                                 + "</extra>"), row=2, col=1)
-    if kl_clip:
-        fig.add_hline(y=kl_clip, line=dict(color="#6b7280", dash="dot", width=1.5), row=1,
-                      col=1, annotation_text=f"KL budget of a step = {kl_clip:g}",
-                      annotation_position="top right", annotation_font_size=12)
-    fig.update_xaxes(title_text="step", row=2, col=1)
-    fig.update_yaxes(title_text="mean KL(pₖ ‖ pₖ₊₁)", type="log", exponentformat="power",
-                     dtick=_log_dtick([h.kl for h in histories.values()]), row=1, col=1)
-    fig.update_yaxes(title_text="‖θₖ₊₁ − θₖ‖", type="log", exponentformat="power",
-                     dtick=_log_dtick([h.step_norm for h in histories.values()]), row=2,
-                     col=1)
-    fig.update_annotations(font=dict(size=15))
-    apply_layout(fig, "Step sizes measured in predictions (KL) and in parameters",
-                 height=height)
-    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
-                                  yref="container"), margin=dict(t=95, b=140))
-    return fig
+        traces.append(dict(type="scatter", **_on(cells[1, 1]), x=steps, y=kl,
+                           name=_label(name, h), **common,
+                           hovertemplate="step %{x}: KL %{y:.3g}<extra>" + name
+                           + "</extra>"))
+        traces.append(dict(type="scatter", **_on(cells[2, 1]), x=steps,
+                           y=np.asarray(h.step_norm, dtype=float), name=name,
+                           showlegend=False, **common,
+                           hovertemplate="step %{x}: ‖Δθ‖ %{y:.3g}<extra>" + name
+                           + "</extra>"))
+    notes = list(grid["annotations"])
+    shapes = []
+    if kl_clip and traces:  # add_hline leaves out a cell without traces
+        shape, note = _hline(kl_clip, cells[1, 1],
+                             dict(color="#6b7280", dash="dot", width=1.5),
+                             dict(text=f"KL budget of a step = {kl_clip:g}",
+                                  font=dict(size=12)))
+        shapes.append(shape)
+        notes.append(note)
+    (_, y1), (x2, y2) = cells[1, 1], cells[2, 1]
+    axes = {
+        x2: dict(title=dict(text="step")),
+        y1: dict(title=dict(text="mean KL(pₖ ‖ pₖ₊₁)"), type="log", exponentformat="power",
+                 dtick=_log_dtick([h.kl for h in histories.values()])),
+        y2: dict(title=dict(text="‖θₖ₊₁ − θₖ‖"), type="log", exponentformat="power",
+                 dtick=_log_dtick([h.step_norm for h in histories.values()])),
+        "shapes": shapes,
+        "annotations": [merge(a, dict(font=dict(size=15))) for a in notes],
+    }
+    return figure(traces, grid, axes,
+                  base_layout("Step sizes measured in predictions (KL) and in parameters",
+                              height=height),
+                  dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                   yref="container"), margin=dict(t=95, b=140)))
 
 
 def _log_dtick(series: Sequence[npt.ArrayLike]) -> int | None:
@@ -581,14 +651,16 @@ def make_logistic_figure(geo: LogisticGeometry, *, height: int = 620) -> go.Figu
 
     Both axes have the same scale, so the ellipses' shapes are true.
     """
-    fig = go.Figure(go.Contour(
+    traces: list[dict] = [dict(
+        type="contour",
         x=geo.w1, y=geo.w2, z=geo.loss, colorscale=LOSS_SCALE, ncontours=22,
         line=dict(width=0.6, color="#6b7280"),
         colorbar=dict(title=dict(text="loss L(w)", side="right"), thickness=14),
         hovertemplate="w₁ %{x:.2f}, w₂ %{y:.2f}: L = %{z:.3f}<extra></extra>", name="loss",
-    ))
+    )]
     ell = np.concatenate([np.concatenate([e, np.full((1, 2), np.nan)]) for e in geo.ellipses])
-    fig.add_trace(go.Scatter(
+    traces.append(dict(
+        type="scatter",
         x=ell[:, 0], y=ell[:, 1], mode="lines", name="Fisher ellipses (equal KL)",
         line=dict(color="#1f2937", width=1.2), hoverinfo="skip",
     ))
@@ -596,7 +668,8 @@ def make_logistic_figure(geo: LogisticGeometry, *, height: int = 620) -> go.Figu
                                    "circle"),
                                   (geo.ngd_path, "natural gradient", KIND_COLORS["ngd"],
                                    "diamond")):
-        fig.add_trace(go.Scatter(
+        traces.append(dict(
+        type="scatter",
             x=path[:, 0], y=path[:, 1], mode="lines+markers", name=f"{name} ({len(path) - 1}"
             " steps)", line=dict(color=c, width=3), marker=dict(size=7, color=c,
                                                                   symbol=symbol,
@@ -605,24 +678,28 @@ def make_logistic_figure(geo: LogisticGeometry, *, height: int = 620) -> go.Figu
             hovertemplate="step %{pointNumber}: (%{x:.2f}, %{y:.2f})<extra>" + name
             + "</extra>",
         ))
-    fig.add_trace(go.Scatter(
+    traces.append(dict(
+        type="scatter",
         x=[geo.optimum[0]], y=[geo.optimum[1]], mode="markers", name="minimum",
         marker=dict(size=16, symbol="star", color="black", line=dict(color="white", width=1.5)),
     ))
     start = geo.gd_path[0]
-    fig.add_trace(go.Scatter(
+    traces.append(dict(
+        type="scatter",
         x=[start[0]], y=[start[1]], mode="markers+text", text=["start"],
         textposition="top center", textfont=dict(color="black", size=14), showlegend=False,
         marker=dict(size=11, color="black", line=dict(color="white", width=1.5)),
         hoverinfo="skip",
     ))
-    fig.update_xaxes(title_text="weight w₁", range=[geo.w1[0], geo.w1[-1]], constrain="domain")
-    fig.update_yaxes(title_text="weight w₂", range=[geo.w2[0], geo.w2[-1]], scaleanchor="x",
-                     scaleratio=1.0, constrain="domain")
-    apply_layout(fig, "Logistic regression with two weights: Fisher ellipses, GD vs NGD",
-                 height=height)
-    fig.update_layout(legend=dict(orientation="h", y=-0.14))
-    return fig
+    axes = dict(
+        xaxis=dict(title=dict(text="weight w₁"), range=[geo.w1[0], geo.w1[-1]],
+                   constrain="domain"),
+        yaxis=dict(title=dict(text="weight w₂"), range=[geo.w2[0], geo.w2[-1]],
+                   scaleanchor="x", scaleratio=1.0, constrain="domain"))
+    return figure(traces, axes,
+                  base_layout("Logistic regression with two weights: Fisher ellipses, GD vs "
+                              "NGD", height=height),
+                  dict(legend=dict(orientation="h", y=-0.14)))
 
 
 # -- reparametrisation -----------------------------------------------------------------------------
@@ -673,14 +750,16 @@ def make_reparam_figure(
     difference ``max |p_1 − p_c|`` between the two coordinate systems after each snapshot.
     """
     paths, ratio = function_space_paths(probs)
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
+    grid, cells = _grid(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
         "Paths in function space (predictions on the training set)",
         f"Largest prediction gap between c = 1 and c = {c:g}"))
+    traces: list[dict] = []
     for (name, cc), path in paths.items():
         col = KIND_COLORS["ngd" if name.upper().startswith("N") else "sgd"]
         first = cc == 1.0
-        fig.add_trace(go.Scatter(
-            x=path[:, 0], y=path[:, 1], mode="lines+markers", name=f"{name}, c = {cc:g}",
+        traces.append(dict(
+            type="scatter", **_on(cells[1, 1]), x=path[:, 0], y=path[:, 1],
+            mode="lines+markers", name=f"{name}, c = {cc:g}",
             legendgroup=name,
             line=dict(color=col, width=4 if first else 2.5, dash="solid" if first else "dash"),
             marker=dict(size=8 if first else 6, color=col if first else "white",
@@ -688,28 +767,32 @@ def make_reparam_figure(
                         line=dict(color=col, width=2)),
             opacity=0.55 if first else 1.0,
             hovertemplate="snapshot %{pointNumber}<extra>%{fullData.name}</extra>",
-        ), row=1, col=1)
+        ))
     for name, gap in gaps.items():
         col = KIND_COLORS["ngd" if name.upper().startswith("N") else "sgd"]
         g = np.asarray(gap, dtype=float)
-        fig.add_trace(go.Scatter(
-            x=np.asarray(gap_steps[name]), y=np.where(g > 0, g, np.nan),
+        traces.append(dict(
+            type="scatter", **_on(cells[1, 2]), x=np.asarray(gap_steps[name]),
+            y=np.where(g > 0, g, np.nan),
             mode="lines+markers", name=f"{name}: gap", legendgroup=name, showlegend=False,
             line=dict(color=col, width=2.5), marker=dict(size=6, color=col),
             hovertemplate="step %{x}: max |Δp| = %{y:.2e}<extra>" + name + "</extra>",
-        ), row=1, col=2)
-    fig.update_xaxes(title_text=f"function-space PC 1 ({ratio[0]:.0%})", row=1, col=1)
-    fig.update_yaxes(title_text=f"function-space PC 2 ({ratio[1]:.0%})", row=1, col=1)
-    fig.update_xaxes(title_text="step", row=1, col=2)
-    fig.update_yaxes(title_text="largest |Δp| over inputs and classes", type="log",
-                     exponentformat="power", row=1, col=2,
-                     dtick=_log_dtick([np.asarray(g, dtype=float) for g in gaps.values()]))
-    fig.update_annotations(font=dict(size=15))
+        ))
+    (x1, y1), (x2, y2) = cells[1, 1], cells[1, 2]
+    axes = {
+        x1: dict(title=dict(text=f"function-space PC 1 ({ratio[0]:.0%})")),
+        y1: dict(title=dict(text=f"function-space PC 2 ({ratio[1]:.0%})")),
+        x2: dict(title=dict(text="step")),
+        y2: dict(title=dict(text="largest |Δp| over inputs and classes"), type="log",
+                 exponentformat="power",
+                 dtick=_log_dtick([np.asarray(g, dtype=float) for g in gaps.values()])),
+        "annotations": [merge(a, dict(font=dict(size=15))) for a in grid["annotations"]],
+    }
     model = "Softmax regression" if linear else "Same network"
-    apply_layout(fig, f"{model}, coordinates scaled by c = {c:g}: does training change?",
-                 height=height)
-    fig.update_layout(legend=dict(orientation="h", y=-0.2), margin=dict(t=95))
-    return fig
+    return figure(traces, grid, axes,
+                  base_layout(f"{model}, coordinates scaled by c = {c:g}: does training "
+                              "change?", height=height),
+                  dict(legend=dict(orientation="h", y=-0.2), margin=dict(t=95)))
 
 
 # -- table and text --------------------------------------------------------------------------------
@@ -934,31 +1017,37 @@ def make_curvature_figure(
     titles = [f"{title}: loss {c.loss:.3g}, {c.negative_eigenvalues} negative eigenvalues of H"
               for title, c in comparisons.items()]
     rows = len(comparisons)
-    fig = make_subplots(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.16 / rows,
-                        subplot_titles=titles)
+    grid, cells = _grid(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.16 / rows,
+                        subplot_titles=tuple(titles))
+    traces: list[dict] = []
+    shapes = []
     top = bottom = 0.0
     for r, c in enumerate(comparisons.values(), start=1):
         for name in CURVATURE_STYLES:  # F before G, so that G's dashes lie on top of F
             label, col, dash, width = CURVATURE_STYLES[name]
             ev = np.asarray(c.eigenvalues[name], dtype=float)
             top, bottom = max(top, float(ev.max())), max(bottom, float(-ev.min()))
-            fig.add_trace(go.Scatter(
-                x=np.arange(1, ev.size + 1), y=symlog(ev, tau), customdata=ev, mode="lines",
+            traces.append(dict(
+                type="scatter", **_on(cells[r, 1]), x=np.arange(1, ev.size + 1),
+                y=symlog(ev, tau), customdata=ev, mode="lines",
                 name=label, legendgroup=name, showlegend=r == 1,
                 line=dict(color=col, dash=dash, width=width),
                 hovertemplate="eigenvalue %{x}: %{customdata:.3g}<extra>" + label + "</extra>",
-            ), row=r, col=1)
-        fig.add_hline(y=0, line=dict(color="#4b5563", width=1), row=r, col=1)
+            ))
+        shapes.append(_hline(0, cells[r, 1], dict(color="#4b5563", width=1))[0])
     vals, text = _symlog_ticks(tau, top, bottom)
-    fig.update_yaxes(tickvals=vals, ticktext=text, title_text="eigenvalue (symlog)")
-    fig.update_xaxes(title_text=f"eigenvalue index (largest first); |λ| < {tau:.0e} drawn "
-                     "linearly", row=rows, col=1)
-    fig.update_annotations(font=dict(size=14))
-    apply_layout(fig, "Curvature of the loss: Hessian vs Gauss–Newton vs Fisher",
-                 height=110 + height_per_panel * rows, title_width=44)
-    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
-                                  yref="container"), margin=dict(b=125))
-    return fig
+    axes: dict[str, Any] = {
+        y: dict(tickvals=vals, ticktext=text, title=dict(text="eigenvalue (symlog)"))
+        for _, y in cells.values()}
+    axes[cells[rows, 1][0]] = dict(title=dict(
+        text=f"eigenvalue index (largest first); |λ| < {tau:.0e} drawn linearly"))
+    axes["shapes"] = shapes
+    axes["annotations"] = [merge(a, dict(font=dict(size=14))) for a in grid["annotations"]]
+    return figure(traces, grid, axes,
+                  base_layout("Curvature of the loss: Hessian vs Gauss–Newton vs Fisher",
+                              height=110 + height_per_panel * rows, title_width=44),
+                  dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                   yref="container"), margin=dict(b=125)))
 
 
 def curvature_rows(comparisons: Mapping[str, CurvatureComparison]) -> list[dict[str, str]]:
@@ -999,7 +1088,7 @@ def make_adam_fisher_figure(view: AdamFisherView, index: int, *, height: int = 5
     log-log correlation of each cloud in the legend."""
     k = int(view.steps[index])
     y = view.scaled_second_moment[index]
-    fig = go.Figure()
+    traces: list[dict] = []
     xs = []
     for x, label, col, symbol in ((view.empirical_diagonal[index], "diag F̂ (empirical)",
                                    PALETTE[2], "circle"),
@@ -1007,9 +1096,9 @@ def make_adam_fisher_figure(view: AdamFisherView, index: int, *, height: int = 5
                                    "diamond")):
         ok = (x > 0) & (y > 0)
         xs.append(x[ok])
-        fig.add_trace(go.Scatter(
-            x=x[ok], y=y[ok], mode="markers", name=f"vs {label}: log-log correlation "
-            f"{log_correlation(x, y):.2f}",
+        traces.append(dict(
+            type="scatter", x=x[ok], y=y[ok], mode="markers",
+            name=f"vs {label}: log-log correlation {log_correlation(x, y):.2f}",
             marker=dict(color=col, symbol=symbol, size=6, opacity=0.6,
                         line=dict(color="white", width=0.5)),
             customdata=view.parameter_index[ok],
@@ -1019,18 +1108,19 @@ def make_adam_fisher_figure(view: AdamFisherView, index: int, *, height: int = 5
     values = np.concatenate([*xs, y[y > 0]])
     if values.size:
         lo, hi = float(values.min()), float(values.max())
-        fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", name="y = x",
-                                 line=dict(color="#1f2937", dash="dash", width=1.5),
-                                 hoverinfo="skip"))
-    fig.update_xaxes(title_text="Fisher diagonal entry at θₖ", type="log",
-                     exponentformat="power", dtick=_log_dtick(xs) if xs else None)
-    fig.update_yaxes(title_text=f"Adam's b·v̂ (b = {view.batch_size})", type="log",
-                     exponentformat="power", dtick=_log_dtick([y]))
-    apply_layout(fig, f"Adam's second moment vs the Fisher diagonal at step {k}",
-                 height=height, title_width=44)
-    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
-                                  yref="container"), margin=dict(b=130))
-    return fig
+        traces.append(dict(type="scatter", x=[lo, hi], y=[lo, hi], mode="lines",
+                           name="y = x", line=dict(color="#1f2937", dash="dash", width=1.5),
+                           hoverinfo="skip"))
+    axes = dict(
+        xaxis=dict(title=dict(text="Fisher diagonal entry at θₖ"), type="log",
+                   exponentformat="power", dtick=_log_dtick(xs) if xs else None),
+        yaxis=dict(title=dict(text=f"Adam's b·v̂ (b = {view.batch_size})"), type="log",
+                   exponentformat="power", dtick=_log_dtick([y])))
+    return figure(traces, axes,
+                  base_layout(f"Adam's second moment vs the Fisher diagonal at step {k}",
+                              height=height, title_width=44),
+                  dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                   yref="container"), margin=dict(b=130)))
 
 
 # name: (colour, dash, width); the two diagonal NGDs often nearly coincide, so the empirical
@@ -1045,28 +1135,30 @@ def make_adam_direction_figure(view: AdamFisherView, index: int | None = None, *
     """The cosine between Adam's direction ``m̂/(√v̂ + ε)`` and the diagonal natural gradients
     ``g/(diag F + λ)``, ``g/(diag F̂ + λ)`` and the gradient ``g``, along the run; a dotted
     line marks the state ``view.steps[index]`` shown in the scatter."""
-    fig = go.Figure()
+    traces: list[dict] = []
     for name, values in view.cosines.items():
         col, dash, width = ADAM_DIRECTION_STYLES.get(name, (PALETTE[3], "solid", 2.5))
-        fig.add_trace(go.Scatter(
-            x=view.steps, y=values, mode="lines+markers", name=f"cos(Adam, {name})",
+        traces.append(dict(
+            type="scatter", x=view.steps, y=values, mode="lines+markers", name=f"cos(Adam, {name})",
             line=dict(color=col, dash=dash, width=width), marker=dict(size=5),
             hovertemplate="step %{x}: %{y:.3f}<extra>" + name + "</extra>",
         ))
-    if index is not None:
-        fig.add_vline(x=int(view.steps[index]), line=dict(color="#4b5563", dash="dot",
-                                                          width=1.5))
-    fig.update_xaxes(title_text="step k (Adam's step from θₖ)")
+    # a dotted vertical line at the state shown in the scatter
+    marker = {} if index is None else dict(shapes=[dict(
+        type="line", x0=int(view.steps[index]), x1=int(view.steps[index]), xref="x", y0=0,
+        y1=1, yref="y domain", line=dict(color="#4b5563", dash="dot", width=1.5))])
     lowest = min((float(np.nanmin(v)) for v in view.cosines.values() if np.isfinite(v).any()),
                  default=0.0)
     # [0, 1] while every cosine is positive, the whole [-1, 1] once one is not
-    fig.update_yaxes(title_text="cosine of the two directions",
-                     range=[-0.05, 1.05] if lowest >= -0.05 else [-1.05, 1.05])
-    apply_layout(fig, f"Adam's direction vs diagonal natural gradients (λ = {view.damping:g})",
-                 height=height, title_width=44)
-    fig.update_layout(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
-                                  yref="container"), margin=dict(b=120))
-    return fig
+    axes = dict(
+        xaxis=dict(title=dict(text="step k (Adam's step from θₖ)")),
+        yaxis=dict(title=dict(text="cosine of the two directions"),
+                   range=[-0.05, 1.05] if lowest >= -0.05 else [-1.05, 1.05]))
+    return figure(traces, marker, axes,
+                  base_layout(f"Adam's direction vs diagonal natural gradients "
+                              f"(λ = {view.damping:g})", height=height, title_width=44),
+                  dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
+                                   yref="container"), margin=dict(b=120)))
 
 
 def adam_fisher_text(view: AdamFisherView, index: int) -> str:

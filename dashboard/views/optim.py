@@ -224,26 +224,33 @@ def _decision_animation(cfg: cached.TrainConfig):
 # -- views -----------------------------------------------------------------------------------------
 def _training_view() -> None:
     # The options sit under the pictures so that the curves and the boundaries open above the
-    # fold; widgets keep their state, so reading them here is the same as above.
-    log_y = st.session_state.get("optim_log_y", True)
-    target = st.session_state.get("optim_target", 0.1)
-    with guarded("the training curves"):
-        panels = figs.make_training_panels(histories, log_y=log_y, target_loss=target)
-        # A wrapping row: three side by side on a wide page, fewer per row on a narrow one
-        # (each chart keeps Streamlit's minimum width instead of squeezing its titles).
-        with st.container(horizontal=True, gap="small", key="optim_curves"):
-            for i, fig in enumerate(panels):
-                st.plotly_chart(fig, key=f"optim_curves_{i}", config=PLOT_CONFIG)
+    # fold. They and the curves they change are one fragment (it draws the curves into the
+    # slot above the boundaries): a view-only change reruns the fragment, not the page, which
+    # would rebuild and resend the unchanged animation (megabytes of JSON) on every click.
+    curves_slot = st.container()
     if task.n_features == 2:
         with guarded("the decision boundaries"):
             st.plotly_chart(_decision_animation(cfg), key="optim_boundaries", config=PLOT_CONFIG)
     else:
         st.info(f"Decision boundaries need 2-d inputs; this task has {task.n_features} "
                 "features. The other views work for every task.")
+    _training_options(curves_slot)
+
+
+@st.fragment
+def _training_options(curves_slot: Any) -> None:
     with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
-        st.toggle("Log-scale loss", value=True, key="optim_log_y")
-        st.selectbox("Target loss (dotted line, table)", TARGETS, index=TARGETS.index(0.1),
-                     key="optim_target", format_func="{:g}".format, width=240)
+        log_y = st.toggle("Log-scale loss", value=True, key="optim_log_y")
+        target = st.selectbox("Target loss (dotted line, table)", TARGETS,
+                              index=TARGETS.index(0.1), key="optim_target",
+                              format_func="{:g}".format, width=240)
+    with curves_slot, guarded("the training curves"):
+        panels = figs.make_training_panels(histories, log_y=log_y, target_loss=target)
+        # A wrapping row: three side by side on a wide page, fewer per row on a narrow one
+        # (each chart keeps Streamlit's minimum width instead of squeezing its titles).
+        with st.container(horizontal=True, gap="small", key="optim_curves"):
+            for i, fig in enumerate(panels):
+                st.plotly_chart(fig, key=f"optim_curves_{i}", config=PLOT_CONFIG)
     reference = figs.cost_reference(histories)
     rows = summary_table(histories, target_loss=target, reference=reference)
     floor = cached.linear_floor_for(cfg.task) if not cfg.hidden else None
@@ -256,6 +263,7 @@ def _training_view() -> None:
                "load.")
 
 
+@st.fragment  # its controls change only this view: they rerun only it
 def _trajectory_view() -> None:
     shown = st.multiselect("Runs that define the plane", list(histories), key="optim_traj_runs",
                            default=list(histories),
@@ -312,6 +320,7 @@ def _kl_view() -> None:
     st.caption(figs.kl_budget_text(histories, kl_clip))
 
 
+@st.fragment  # its controls change only this view: they rerun only it
 def _ellipses_view() -> None:
     a, b, c = st.columns(3)
     lr_gd = a.select_slider("GD learning rate", [0.1, 0.3, 1.0, 2.0, 3.0], value=1.0,
@@ -334,6 +343,7 @@ def _ellipses_view() -> None:
         )
 
 
+@st.fragment  # its controls change only this view: they rerun only it
 def _reparam_view() -> None:
     a, b, c = st.columns(3)
     model = a.radio("Model", ["linear", "network"], horizontal=True, key="optim_rep_model",
@@ -386,6 +396,7 @@ def _reparam_view() -> None:
         )
 
 
+@st.fragment  # its controls change only this view: they rerun only it
 def _curvature_view() -> None:
     finished = [name for name, h in histories.items() if h.status == "ok"]
     if not finished:
@@ -412,6 +423,7 @@ def _curvature_view() -> None:
         )
 
 
+@st.fragment  # its controls change only this view: they rerun only it
 def _adam_view() -> None:
     adams = [name for name, h in histories.items() if h.spec.get("kind") == "adam"]
     if not adams:

@@ -69,6 +69,27 @@ def test_view_option_is_a_cache_hit(page, app_url):
     assert error_texts(page) == []
 
 
+_Y_AXIS_TYPES = """() => Array.from(
+    document.querySelectorAll('.st-key-optim_curves .js-plotly-plot'),
+    el => el.layout.yaxis.type || '')"""
+
+
+def test_log_scale_toggle_redraws_its_curves_in_place(page, app_url):
+    """The toggle and the curves it changes are one fragment, which draws the curves into a
+    slot above the animation: after a click the same three charts change scale, none is
+    added or lost, and the animation below stays."""
+    open_and_settle(page, f"{app_url}/optim", min_charts=2)
+    total = page.locator(".js-plotly-plot").count()
+    assert page.evaluate(_Y_AXIS_TYPES) == ["log", "log", "linear"]
+    page.get_by_text("Log-scale loss").click()
+    wait_idle(page)
+    page.wait_for_function(f"() => ({_Y_AXIS_TYPES})()[0] === 'linear'")
+    assert page.evaluate(_Y_AXIS_TYPES) == ["linear", "linear", "linear"]
+    assert page.locator(".js-plotly-plot").count() == total
+    assert "Decision boundaries during training" in page.inner_text("body")
+    assert error_texts(page) == []
+
+
 def test_diverging_learning_rate_warns_and_keeps_the_others(page, app_url):
     open_and_settle(page, f"{app_url}/optim", min_charts=2)
     box = page.get_by_label("SGD: learning rate")
