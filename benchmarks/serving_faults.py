@@ -34,132 +34,18 @@ import statistics
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from pathlib import Path
-from typing import Any
 
-from serving import SCENARIOS, Server, Session, start_server
-from streamlit.proto.Alert_pb2 import Alert
-from streamlit.proto.BackMsg_pb2 import BackMsg
+from serving import SCENARIOS
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from streamlit.proto.WidgetStates_pb2 import WidgetState
 
-TICKS = os.sysconf("SC_CLK_TCK")
-IDLE_RATE = 0.05
-"""Worker CPU seconds per second below which the workers count as idle."""
-
-
-# -- the workers -----------------------------------------------------------------------------------
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    for task in Path(f"/proc/{pid}/task").glob("*"):
-        try:
-            out += [int(c) for c in (task / "children").read_text().split()]
-        except OSError:
-            pass
-    return out
-
-
-def _cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
-def worker_cpu(server: Server) -> dict[int, float]:
-    """CPU seconds of each of the server's child processes (the worker pool)."""
-    return {pid: _cpu(pid) for pid in _children(server.proc.pid)}
-
-
-def busy_worker(server: Server, window: float = 0.5) -> int | None:
-    """The child process that computed most during ``window`` seconds, if any did."""
-    a = worker_cpu(server)
-    time.sleep(window)
-    b = worker_cpu(server)
-    rates = {pid: (b[pid] - a.get(pid, 0.0)) / window for pid in b}
-    pid = max(rates, key=rates.__getitem__, default=None)
-    return pid if pid is not None and rates[pid] > 0.3 else None
-
-
-async def seconds_until_idle(server: Server, limit: float = 60.0) -> float:
-    """Seconds until the workers, together, compute less than :data:`IDLE_RATE` of a core
-    over half a second (``limit`` if they never do)."""
-    start = time.perf_counter()
-    prev = sum(worker_cpu(server).values())
-    while time.perf_counter() - start < limit:
-        await asyncio.sleep(0.5)
-        now = sum(worker_cpu(server).values())
-        if (now - prev) / 0.5 < IDLE_RATE:
-            return time.perf_counter() - start - 0.5
-        prev = now
-    return limit
-
-
-async def until_busy(server: Server, limit: float = 60.0) -> bool:
-    """Wait until some worker computes (a job started)."""
-    end = time.perf_counter() + limit
-    while time.perf_counter() < end:
-        if await asyncio.to_thread(busy_worker, server, 0.3) is not None:
-            return True
-    return False
-
-
-# -- sending without waiting -----------------------------------------------------------------------
-def stage(s: Session, key: str, value: Any) -> None:
-    """Put a new value of widget ``key`` in the session's widget states (sent with the next
-    rerun): a slider's number, an option's label, a checkbox's bool, a text input's text."""
-    w = s.widgets[key]
-    state = WidgetState(id=w.id)
-    if w.kind == "slider":
-        state.double_array_value.data.extend([float(value)])
-    elif w.kind in ("radio", "selectbox"):
-        state.string_value = value if isinstance(value, str) else w.proto.options[int(value)]
-    elif w.kind in ("checkbox", "toggle"):
-        state.bool_value = bool(value)
-    elif w.kind == "text_input":
-        state.string_value = str(value)
-    else:
-        raise ValueError(f"unsupported widget kind {w.kind}")
-    s.states[w.id] = state
-
-
-async def send(s: Session) -> None:
-    """Ask for a rerun with the staged widget states, without waiting for it."""
-    msg = BackMsg()
-    msg.rerun_script.page_script_hash = s.page_hash
-    msg.rerun_script.widget_states.widgets.extend(s.states.values())
-    await s.ws.send(msg.SerializeToString())
-
-
-async def drain(s: Session, limit: float) -> tuple[list[int], list[str]]:
-    """Read messages for up to ``limit`` seconds, until a run finishes successfully; return
-    the statuses of the runs that finished and the texts of error boxes drawn."""
-    statuses: list[int] = []
-    alerts: list[str] = []
-    end = time.perf_counter() + limit
-    while (remaining := end - time.perf_counter()) > 0:
-        try:
-            raw = await asyncio.wait_for(s.ws.recv(), remaining)
-        except TimeoutError:
-            break
-        fwd = ForwardMsg()
-        fwd.ParseFromString(raw)
-        kind = fwd.WhichOneof("type")
-        if kind == "delta" and fwd.delta.WhichOneof("type") == "new_element":
-            el = fwd.delta.new_element
-            if el.WhichOneof("type") == "alert" and el.alert.format == Alert.ERROR:
-                alerts.append(el.alert.body)
-        elif kind == "script_finished":
-            statuses.append(fwd.script_finished)
-            if fwd.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:
-                break
-    return statuses, alerts
-
-
-def abort(s: Session) -> None:
-    """Close the tab abruptly: drop the connection without a closing handshake."""
-    s.ws.transport.abort()
+from deploy.stclient import (
+    Server,
+    Session,
+    busy_worker,
+    seconds_until_idle,
+    start_server,
+    until_busy,
+)
 
 
 # -- the heaviest allowed job ----------------------------------------------------------------------
@@ -175,10 +61,10 @@ async def heavy_optim(port: int) -> Session:
     await s.goto("optim")
     tasks = list(s.widgets["optim_task"].proto.options)
     await s.set("optim_task", next(i for i, t in enumerate(tasks) if "igits" in t))
-    stage(s, "optim_n", _maximum(s, "optim_n"))
-    stage(s, "optim_hidden", HEAVIEST_HIDDEN)
-    stage(s, "optim_solver", len(s.widgets["optim_solver"].proto.options) - 1)
-    stage(s, "optim_steps", _maximum(s, "optim_steps"))
+    s.stage("optim_n", _maximum(s, "optim_n"))
+    s.stage("optim_hidden", HEAVIEST_HIDDEN)
+    s.stage("optim_solver", len(s.widgets["optim_solver"].proto.options) - 1)
+    s.stage("optim_steps", _maximum(s, "optim_steps"))
     return s
 
 
@@ -188,24 +74,24 @@ HEAVIEST_HIDDEN = "64, 64, 64"
 # -- scenarios -------------------------------------------------------------------------------------
 async def tab_close(server: Server) -> str:
     s = await heavy_optim(server.port)
-    await send(s)
+    await s.send()
     if not await until_busy(server):
         return "tab close: no job started (is the training refused at these settings?)"
     await asyncio.sleep(3)
-    abort(s)
+    s.abort()
     idle = await seconds_until_idle(server)
     return f"tab closed 3 s into the heaviest training: workers idle {idle:.1f} s later"
 
 
 async def replace(server: Server) -> str:
     s = await heavy_optim(server.port)
-    await send(s)
+    await s.send()
     if not await until_busy(server):
         return "replace: no job started"
     await asyncio.sleep(3)
-    stage(s, "optim_steps", 20)  # a short training replaces it
-    await send(s)
-    statuses, alerts = await drain(s, 120)
+    s.stage("optim_steps", 20)  # a short training replaces it
+    await s.send()
+    statuses, alerts = await s.drain(120)
     idle = await seconds_until_idle(server)
     await s.close()
     return (f"setting replaced 3 s into the heaviest training: the short run finished "
@@ -215,7 +101,7 @@ async def replace(server: Server) -> str:
 
 async def killed_worker(server: Server) -> str:
     s = await heavy_optim(server.port)
-    await send(s)
+    await s.send()
     if not await until_busy(server):
         return "killed worker: no job started"
     await asyncio.sleep(2)
@@ -223,11 +109,11 @@ async def killed_worker(server: Server) -> str:
     if pid is None:
         return "killed worker: no busy worker found"
     os.kill(pid, signal.SIGKILL)
-    _, alerts = await drain(s, 60)
-    stage(s, "optim_steps", 20)
-    await send(s)
+    _, alerts = await s.drain(60)
+    s.stage("optim_steps", 20)
+    await s.send()
     start = time.perf_counter()
-    statuses, after = await drain(s, 120)
+    statuses, after = await s.drain(120)
     ok = statuses and statuses[-1] == ForwardMsg.FINISHED_SUCCESSFULLY and not after
     await s.close()
     return (f"worker {pid} killed mid-job: the visitor read {alerts!r}; the next job "
@@ -241,7 +127,7 @@ async def tabs(server: Server, n: int = 40) -> str:
     await asyncio.gather(*(s.goto("geometry") for s in sessions))
     peak = server.rss_mb()
     for s in sessions:
-        abort(s)
+        s.abort()
     await asyncio.sleep(10)
     health = max(server.health_seconds() for _ in range(5))
     return (f"{n} tabs opened on /geometry and closed abruptly: RSS {rss0:.0f} → {peak:.0f} "
@@ -279,11 +165,11 @@ async def burst(server: Server, n_sessions: int = 10, changes: int = 10) -> str:
 
     async def one(k: int, s: Session) -> tuple[float, int]:
         for i in range(changes):
-            stage(s, key, 10 + 7 * ((i + k) % 20))
-            await send(s)
+            s.stage(key, 10 + 7 * ((i + k) % 20))
+            await s.send()
             await asyncio.sleep(0.1)
         sent = time.perf_counter()
-        statuses, _ = await drain(s, 120)
+        statuses, _ = await s.drain(120)
         # messages of runs that ended before the last send were read here too
         return time.perf_counter() - sent, sum(x == ForwardMsg.FINISHED_SUCCESSFULLY
                                                for x in statuses)
@@ -320,9 +206,9 @@ async def heavy_load(server: Server, n_sessions: int = 30, seconds: float = 60.0
 
     async def heavy() -> str:
         s = await heavy_optim(server.port)
-        await send(s)
+        await s.send()
         start = time.perf_counter()
-        statuses, alerts = await drain(s, seconds + 120)
+        statuses, alerts = await s.drain(seconds + 120)
         await s.close()
         return (f"the heavy job ran {time.perf_counter() - start:.0f} s"
                 + (f" and ended with {alerts}" if alerts else ""))
