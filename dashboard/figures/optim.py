@@ -132,15 +132,17 @@ def _on(axes: tuple[str, str]) -> dict[str, str]:
 
 
 def _hline(y: float, axes: tuple[str, str], line: dict[str, Any],
-           label: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
-    """The shape (and, with ``label``, the annotation above its right end) that Plotly's
-    ``add_hline(y, row, col, annotation_position="top right")`` adds to one cell."""
+           label: dict[str, Any] | None = None, *, log_y: bool = False
+           ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A horizontal line across one cell at ``y`` (and, with ``label``, an annotation above
+    its right end). On a log axis (``log_y``) a shape takes the data value but an annotation
+    its log10, so the label is placed at ``log10(y)`` there."""
     x, yref = axes[0].replace("axis", ""), axes[1].replace("axis", "")
     shape = dict(type="line", x0=0, x1=1, xref=f"{x} domain", y0=y, y1=y, yref=yref,
                  line=line)
     note = None if label is None else dict(label, showarrow=False, x=1, xanchor="right",
-                                           xref=f"{x} domain", y=y, yanchor="bottom",
-                                           yref=yref)
+                                           xref=f"{x} domain", yanchor="bottom", yref=yref,
+                                           y=float(np.log10(y)) if log_y else y)
     return shape, note
 
 
@@ -189,7 +191,8 @@ def make_training_curves(
         for col in (1, 2):
             fig.add_hline(y=target_loss, line=dict(color="#6b7280", dash="dot", width=1.5),
                           row=1, col=col)
-        fig.add_annotation(x=1.0, xref="x domain", y=target_loss, yref="y",
+        fig.add_annotation(x=1.0, xref="x domain", yref="y",
+                           y=float(np.log10(target_loss)) if log_y else target_loss,
                            text=f"target {target_loss:g}", showarrow=False, xanchor="right",
                            yanchor="bottom", font=dict(size=12, color="#4b5563"))
     fig.update_xaxes(title_text="step", row=1, col=1)
@@ -255,7 +258,8 @@ def make_training_panels(
         shapes=[dict(type="line", x0=0, x1=1, xref="x domain", y0=target_loss,
                      y1=target_loss, yref="y",
                      line=dict(color="#6b7280", dash="dot", width=1.5))],
-        annotations=[dict(x=1.0, xref="x domain", y=target_loss, yref="y",
+        annotations=[dict(x=1.0, xref="x domain", yref="y",
+                          y=float(np.log10(target_loss)) if log_y else target_loss,
                           text=f"target {target_loss:g}", showarrow=False, xanchor="right",
                           yanchor="bottom", font=dict(size=12, color="#4b5563"))])
     own = (
@@ -553,13 +557,14 @@ def make_spectrum_figure(
             line=dict(color=c, width=2.5, dash="dash" if name == "" else "solid"),
             hovertemplate="eigenvalue %{x}: %{y:.3g}<extra>" + label + "</extra>",
         ))
-    # a dotted line at λ, labelled above its right end (as Plotly's add_hline draws it)
+    # a dotted line at λ, labelled above its right end
     floor = {} if not damping else dict(
         shapes=[dict(type="line", x0=0, x1=1, xref="x domain", y0=damping, y1=damping,
                      yref="y", line=dict(color="#4b5563", dash="dot", width=1.5))],
+        # on a log axis a shape takes data values, an annotation their log10
         annotations=[dict(text=f"damping λ = {damping:g}", showarrow=False, x=1,
-                          xanchor="right", xref="x domain", y=damping, yanchor="bottom",
-                          yref="y", font=dict(size=13))])
+                          xanchor="right", xref="x domain", y=float(np.log10(damping)),
+                          yanchor="bottom", yref="y", font=dict(size=13))])
     axes = dict(xaxis=dict(title=dict(text="eigenvalue index (largest first)")),
                 yaxis=dict(title=dict(text="eigenvalue of F"), type="log",
                            exponentformat="power", dtick=2))
@@ -609,7 +614,7 @@ def make_kl_figure(
         shape, note = _hline(kl_clip, cells[1, 1],
                              dict(color="#6b7280", dash="dot", width=1.5),
                              dict(text=f"KL budget of a step = {kl_clip:g}",
-                                  font=dict(size=12)))
+                                  font=dict(size=12)), log_y=True)
         shapes.append(shape)
         notes.append(note)
     (_, y1), (x2, y2) = cells[1, 1], cells[2, 1]

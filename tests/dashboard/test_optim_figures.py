@@ -196,6 +196,9 @@ def test_spectrum_figure_is_positive_descending_with_rank(task, runs):
         assert f"{s.damped_condition_number(1e-3):.2g}" in trace.name
     assert fig.data[0].line.dash == "dash" and "initial" in fig.data[0].name
     assert any(shape.y0 == 1e-3 for shape in fig.layout.shapes)  # the damping line
+    # its label sits at the line: on a log axis an annotation's y is log10 of the value
+    (label,) = [a for a in fig.layout.annotations if a.text.startswith("damping λ")]
+    assert label.y == pytest.approx(-3.0, abs=1e-12)
     assert "eigenvalue" in _axis_title(fig, "yaxis")
 
 
@@ -319,3 +322,28 @@ def test_summary_rows_and_trade_off_text(runs):
 def test_trade_off_text_when_nobody_reaches_the_target(runs):
     rows = optim.summary_table(runs, target_loss=1e-12)
     assert "No optimizer reached" in figs.trade_off_text(rows, 1e-12)
+
+
+def _labels_on_their_lines(fig: go.Figure) -> int:
+    """Check that every data-anchored label sits on the horizontal line of the same axis
+    whose value it names (Plotly reads an annotation's y on a log axis as log10 of the value,
+    a shape's as the value itself); return how many were checked."""
+    checked = 0
+    for note in fig.layout.annotations:
+        if note.yref in (None, "paper") or "domain" in note.yref:
+            continue
+        axis = fig.layout["yaxis" + note.yref[1:]]
+        (line,) = [s for s in fig.layout.shapes if s.yref == note.yref and s.y0 == s.y1]
+        expected = np.log10(line.y0) if axis.type == "log" else line.y0
+        assert note.y == pytest.approx(expected, abs=1e-12), note.text
+        checked += 1
+    return checked
+
+
+@pytest.mark.parametrize("log_y", [True, False])
+def test_target_and_budget_labels_sit_on_their_lines(runs, log_y):
+    curves, _, _ = figs.make_training_panels(runs, log_y=log_y, target_loss=0.1)
+    assert _labels_on_their_lines(curves) == 1
+    assert _labels_on_their_lines(figs.make_training_curves(runs, log_y=log_y,
+                                                            target_loss=0.1)) == 1
+    assert _labels_on_their_lines(figs.make_kl_figure(runs, kl_clip=0.05)) == 1
