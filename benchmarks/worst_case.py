@@ -131,7 +131,234 @@ def _optim_cases() -> list[Case]:
     return cases
 
 
-CASE_SOURCES: list[Callable[[], list[Case]]] = [_optim_cases]
+# -- Surfaces & geodesics (/geometry) ---------------------------------------------------------
+def _geometry_cases() -> list[Case]:
+    from dashboard.cached import geometry as cg
+
+    def space(name: str, **params: float) -> cg.SpaceConfig:
+        return cg.SpaceConfig("catalog", name, tuple(sorted(params.items())))
+
+    def warm(cfg: cg.SpaceConfig) -> Callable[[], object]:
+        # The page derives the space on its first rerun (the spray's request finds it cached);
+        # the geodesic equations are derived once per family and are warm after one geodesic.
+        return lambda: cg.geodesic_for(cfg, (1.0, 1.0), 0.3, 0.1)
+
+    cases = []
+    # The dearest sprays found over the catalog's shape parameters, start points and radii.
+    for cfg, p in ((space("ellipsoid", a=0.3, b=1.0, c=0.3), (0.31, 3.14)),
+                   (space("ellipsoid", a=0.3, b=3.0, c=0.3), (2.83, 3.14)),
+                   (space("pseudosphere", r=0.3), (2.7, 3.14)),
+                   (space("saddle", a=2.0), (-0.6, -0.6))):
+        def run(cfg: cg.SpaceConfig = cfg, p: tuple[float, float] = p) -> object:
+            _clear(cg.spray_for)
+            return cg.spray_for(cfg, p, 128, 10.0, 8)
+        cases.append(Case("geometry: spray", f"{cfg.name} {dict(cfg.params)} p={p} 128 "
+                          "directions radius 10, 8 circles", run, setup=warm(cfg)))
+    thin = space("ellipsoid", a=0.3, b=1.0, c=0.3)
+
+    def geodesic() -> object:
+        _clear(cg.geodesic_for)
+        return cg.geodesic_for(thin, (0.31, 3.14), 0.7, 20.0)
+
+    def shortest() -> object:
+        _clear(cg.shortest_for)
+        return cg.shortest_for(thin, (0.31, 3.14), (2.8, 0.2))
+
+    def transport() -> object:
+        _clear(cg.transport_for)
+        return cg.transport_for(thin, ("circle", 1.57, 3.14, 0.45 * 3.14))
+
+    cases += [Case("geometry: geodesic", "thin ellipsoid, length 20", geodesic, warm(thin)),
+              Case("geometry: shortest path", "thin ellipsoid, pole to pole", shortest,
+                   warm(thin)),
+              Case("geometry: transport", "thin ellipsoid, largest circle", transport,
+                   warm(thin))]
+    return cases
+
+
+# -- Ricci curvature (/curvature) --------------------------------------------------------------
+def _curvature_cases() -> list[Case]:
+    from dashboard.cached import curvature as cc
+
+    def settings(k: int, method: str, eps: float = 0.05, iters: int = 2000
+                 ) -> cc.CurvatureSettings:
+        return cc.CurvatureSettings(n_neighbors=k, method=method, epsilon=eps, max_iter=iters)
+
+    def k_max(n: int, graphs: int) -> int:
+        """The largest k the Ollivier work bound accepts (and the slider's 60)."""
+        return min(60, int((cc.MAX_TRANSPORT_WORK / (graphs * n)) ** 0.5) - 1)
+
+    cases = []
+    for name, n, graphs in (("torus", 2000, 1), ("torus", 400, 1), ("sphere", 1000, 2)):
+        k = k_max(n, graphs)
+        for s in (settings(k, "exact"), settings(k, "sinkhorn", 0.01, 2000)):
+            cfg = cc.SurfaceConfig(name, n=n, settings=s)
+
+            def run(cfg: cc.SurfaceConfig = cfg) -> object:
+                _clear(cc.surface_result)
+                return cc.surface_result(cfg)
+            cases.append(Case("curvature: surface", f"{name} n={n} k={k} {s.method} "
+                              f"ε={s.epsilon} iterations {s.max_iter}", run))
+    for method in ("forman", "forman_augmented"):
+        cfg = cc.SurfaceConfig("sphere", n=2000, settings=settings(60, method))
+
+        def run_f(cfg: cc.SurfaceConfig = cfg) -> object:
+            _clear(cc.surface_result)
+            return cc.surface_result(cfg)
+        cases.append(Case("curvature: surface", f"sphere n=2000 k=60 {method}", run_f))
+    for s in (settings(60, "forman_augmented"), settings(k_max(1500, 3), "sinkhorn", 0.01)):
+        ecfg = cc.EmbeddingConfig("swiss_roll", n=1500, settings=s)
+
+        def run_e(cfg: cc.EmbeddingConfig = ecfg) -> object:
+            _clear(cc.embedding_result)
+            return cc.embedding_result(cfg)
+        cases.append(Case("curvature: embedding", f"swiss roll n=1500 k={s.n_neighbors} "
+                          f"{s.method}", run_e))
+    graphs = cc.NETWORK_SNAPSHOTS * 4
+    for s in (settings(60, "forman_augmented"), settings(k_max(600, graphs), "sinkhorn", 0.01)):
+        ncfg = cc.NetworkConfig("spirals", n=600, hidden=(64, 64, 64), steps=600, settings=s)
+
+        def run_n(cfg: cc.NetworkConfig = ncfg) -> object:
+            _clear(cc.network_result)
+            return cc.network_result(cfg)
+        cases.append(Case("curvature: network", f"spirals n=600 64-64-64 600 steps "
+                          f"k={s.n_neighbors} {s.method}", run_n))
+    return cases
+
+
+# -- Isomap vs GDE (/embedding) ----------------------------------------------------------------
+def _embedding_cases() -> list[Case]:
+    from dashboard.cached import embedding as ce
+    from geomcore.embedding import METHOD_NAMES
+
+    data = ce.DataConfig("swiss_roll", n=ce.MAX_N)
+    k = 50  # the slider's maximum
+    cases = []
+    for epochs in (400, 300, 200):  # 400 was the widget's maximum
+        gde = ce.GDEConfig(epochs=epochs)
+        collapse = ce.GDEConfig(epochs=60, stress_weight=1.0, reconstruction_weight=0.0,
+                                loss="distance_sum")
+
+        def training(gde: ce.GDEConfig = gde, collapse: ce.GDEConfig = collapse) -> object:
+            _clear(ce.run_for)
+            return (ce.run_for(ce.RunConfig(data, "gde", n_neighbors=k, gde=gde)),
+                    ce.run_for(ce.RunConfig(data, "gde", n_neighbors=k, gde=collapse)))
+        cases.append(Case("embedding: training view", f"swiss roll n={data.n} k={k} GDE "
+                          f"{epochs} epochs + the 60-epoch collapse run", training))
+    run, _, _ = ce.within_budget(list(METHOD_NAMES), data.n, 400)
+
+    def embeddings() -> object:
+        _clear(ce.run_for)
+        return [ce.run_for(ce.RunConfig(data, m, n_neighbors=k,
+                                        gde=ce.GDEConfig(epochs=400) if m == "gde" else None))
+                for m in run]
+    cases.append(Case("embedding: embeddings view", f"swiss roll n={data.n} k={k}, every "
+                      f"method the budget admits at once: {', '.join(run)}", embeddings))
+    tsne = [m for m in ("tsne", "mds") if m in METHOD_NAMES]
+
+    def dearest() -> object:
+        _clear(ce.run_for)
+        return [ce.run_for(ce.RunConfig(data, m, n_neighbors=k)) for m in tsne[:1]]
+    cases.append(Case("embedding: embeddings view", f"swiss roll n={data.n} k={k}, t-SNE "
+                      "alone", dearest))
+
+    def graph() -> object:
+        _clear(ce.graph_for)
+        return ce.graph_for(data, k)
+    cases.append(Case("embedding: graph view", f"swiss roll n={data.n} k={k}", graph))
+    return cases
+
+
+# -- Latent geometry (/latent) -----------------------------------------------------------------
+def _latent_cases() -> list[Case]:
+    from dashboard.cached import latent as cl
+
+    cases = []
+    for dataset, n in (("swiss_roll", cl.MAX_POINTS_3D), ("digits", 1797)):
+        model = cl.ModelConfig(dataset=dataset, n=n, epochs=cl.MAX_EPOCHS, hidden=128,
+                               beta=cl.DEFAULT_BETA[dataset])
+        metric = cl.MetricConfig(model=model, variance=True, n_centers=128)
+
+        def open_page(metric: cl.MetricConfig = metric) -> object:
+            _clear(cl.model_for, cl.variance_for, cl.metric_grid_for, cl.paths_for)
+            trained = cl.model_for(metric.model)
+            z0, z1 = cl.default_points(trained)
+            return (cl.metric_grid_for(metric), cl.paths_for(metric, z0, z1, 64, "energy"),
+                    cl.paths_for(metric, z0, z1, 64, "bvp"))
+        cases.append(Case("latent: open", f"{dataset} n={n} {cl.MAX_EPOCHS} epochs hidden 128, "
+                          "variance metric 128 centres, both paths at 64 points", open_page))
+    return cases
+
+
+# -- Riemannian optimisation (/riemannian) -----------------------------------------------------
+def _riemannian_cases() -> list[Case]:
+    from dashboard.cached import riemannian as cr
+
+    cases = []
+    for aggregation in ("tangent", "karcher"):
+        cfg = cr.FederatedConfig(n_clients=30, heterogeneity=2.0, local_steps=20,
+                                 participation=1.0, lr=0.2, rounds=300,
+                                 aggregation=aggregation, algorithm="rfedsvrg")
+
+        def federated(cfg: cr.FederatedConfig = cfg) -> object:
+            _clear(cr.federated_sphere_for, cr.federated_stiefel_for)
+            return cr.federated_sphere_for(cfg), cr.federated_stiefel_for(cfg)
+        cases.append(Case("riemannian: federated", f"30 clients τ=20 300 rounds {aggregation}",
+                          federated))
+
+    def floors() -> object:
+        _clear(cr.floors_for)
+        return cr.floors_for(30, 2.0, 1.0, 0)
+    cases.append(Case("riemannian: error floors", "30 clients, heterogeneity 2", floors))
+    st = cr.StiefelConfig(n=60, p=5, steps=600)
+
+    def stiefel() -> object:
+        _clear(cr.stiefel_for)
+        return cr.stiefel_for(st)
+    cases.append(Case("riemannian: Stiefel", "n=60 p=5 600 iterations", stiefel))
+
+    def trees() -> object:
+        _clear(cr.trees_for)
+        return cr.trees_for(cr.TreeConfig(depth=5, branching=3))
+    cases.append(Case("riemannian: trees", "depth 5, 3 children (refused: too many nodes)",
+                      trees))
+
+    def trees_ok() -> object:
+        _clear(cr.trees_for)
+        return cr.trees_for(cr.TreeConfig(depth=4, branching=3))
+    cases.append(Case("riemannian: trees", "depth 4, 3 children (121 nodes)", trees_ok))
+
+    def sphere() -> object:
+        _clear(cr.sphere_for)
+        return cr.sphere_for(cr.SphereConfig(steps=200))
+    cases.append(Case("riemannian: sphere", "200 steps", sphere))
+    return cases
+
+
+# -- Dually flat geometry (/duality) -----------------------------------------------------------
+def _duality_cases() -> list[Case]:
+    from dashboard.cached import duality as cd
+
+    cases = []
+    for kind in cd.LOSSES:
+        loss = cd.LossConfig(kind=kind, target=(0.2, 0.3, 0.5))
+        cfg = cd.PathsConfig(loss=loss, start=(0.98, 0.01, 0.01), lr=2.0, steps=1000)
+
+        def paths(loss: cd.LossConfig = loss, cfg: cd.PathsConfig = cfg) -> object:
+            _clear(cd.loss_grid_for, cd.paths_for)
+            return cd.loss_grid_for(loss), cd.paths_for(cfg)
+        cases.append(Case("duality: optimisers", f"{kind}, 1000 steps, every method", paths))
+
+    def em() -> object:
+        _clear(cd.em_for)
+        return cd.em_for(cd.EMConfig(n=2000, separation=0.5, steps=100))
+    cases.append(Case("duality: EM", "n=2000, separation 0.5, 100 steps", em))
+    return cases
+
+
+CASE_SOURCES: list[Callable[[], list[Case]]] = [
+    _optim_cases, _geometry_cases, _curvature_cases, _embedding_cases, _latent_cases,
+    _riemannian_cases, _duality_cases]
 
 
 def measure(case: Case) -> tuple[float, float, str]:
