@@ -21,13 +21,14 @@ from geomcore import optim
 from geomcore.optim.fisher import FisherKind, Solver
 
 MAX_TRAIN_STEPS = 1000
-MAX_TRAIN_SECONDS = 15.0
+MAX_TRAIN_SECONDS = 17.0
 """Most estimated CPU seconds (:func:`geomcore.optim.training_seconds`) of the training one
 request may start, for the experiment and for the reparametrisation demo each. The widgets
 alone allowed far more: digits, 1500 points, 64-64-64, 1000 steps, CG took 572 s, and an exact
-NGD solve on digits with 1500 points about 1 s per step. The estimate is at or above the
+NGD solve on digits with 1500 points takes about 1 s a step. The estimate is 1-2.5 times the
 measured time for every optimizer kind (benchmarks/worst_case.py runs the dearest settings it
-accepts); the rest of a request (the view's own work) stays within about 5 s."""
+accepts: 11-14 s); the default experiment (moons, 500 points, 16-16, five optimizers) is
+estimated at 16.8 s for the slider's 1000 steps (measured 11 s), so it stays allowed."""
 MAX_SNAPSHOTS = 30
 SPECTRUM_POINTS = 500
 SPECTRUM_ROWS = 2000
