@@ -90,6 +90,7 @@ def _optim_cases() -> list[Case]:
     kfac = train_cfg("digits", 1500, (64, 64, 64), "cg", only=("K-FAC",))
     moons = train_cfg("moons", 1500, (64, 64, 64), "auto")
     small = train_cfg("digits", 1500, (16, 16), "cg")  # the largest network the curvature takes
+    adam = train_cfg("digits", 1500, (64, 64, 64), "cg", only=("Adam",))  # the most snapshots
     cases = [Case(f"optim: training ({c.task.name})", label(c), train(c))
              for c in (cg, exact, exact_only, kfac, moons)]
 
@@ -104,6 +105,9 @@ def _optim_cases() -> list[Case]:
         view("spectrum", lambda: co.spectra_for(cg, "true"), cg, co.spectra_for),
         view("trajectories", lambda: co.trajectories_for(cg, None), cg, co.trajectories_for),
         view("Adam", lambda: co.adam_fisher_for(cg, "Adam", 1e-3), cg, co.adam_fisher_for),
+        view("Adam", lambda: co.adam_fisher_for(adam, "Adam", 1e-3), adam, co.adam_fisher_for),
+        view("trajectories", lambda: co.trajectories_for(adam, None), adam,
+             co.trajectories_for),
         view("curvature", lambda: (co.curvature_for(small, ""), co.curvature_for(small, "SGD")),
              small, co.curvature_for),
         view("decision boundaries", lambda: co.decision_animation_data_for(moons), moons,
