@@ -15,9 +15,10 @@ machine wall exceeds CPU.
 Measured on the shared 2-core machine (CPU s, before → after the bounds of issue 14):
 
 * /optim training, digits 1500 points 64-64-64, five optimizers, CG: 572 s at 1000 steps →
-  refused above 20 steps (10.8 s); an exact NGD solve on 1500 digits (the default solver) about
-  1 s a step, 300 s at the default 300 steps → refused; K-FAC alone 14-15 s at its 70-80
-  steps; the default experiment stays allowed at 1000 steps (about 11 s).
+  refused above 20 steps (10-11 s); an exact NGD solve on 1500 digits (the default solver)
+  about 1 s a step, 300 s at the default 300 steps → refused above 10 steps (10 s); K-FAC
+  alone 14-15 s at its 70-80 steps; the reparametrisation demo ≤ 15.4 s; the default
+  experiment stays allowed at 1000 steps (about 11 s).
 * /optim Fisher spectra on digits 64-64-64: 36 s → 4.1 s (2000 factor rows).
 * /geometry spray, 128 directions, radius 10, thin ellipsoid: 93 s → 10.6-12.6 s (banded
   Jacobian); pseudosphere r = 0.3: 6.0 s.

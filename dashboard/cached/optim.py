@@ -28,7 +28,7 @@ alone allowed far more: digits, 1500 points, 64-64-64, 1000 steps, CG took 572 s
 NGD solve on digits with 1500 points takes about 1 s a step. The estimate is 1-2.5 times the
 measured time for every optimizer kind (benchmarks/worst_case.py runs the dearest settings it
 accepts: 11-14 s); the default experiment (moons, 500 points, 16-16, five optimizers) is
-estimated at 16.8 s for the slider's 1000 steps (measured 11 s), so it stays allowed."""
+estimated at 14.3 s for the slider's 1000 steps (measured 11 s), so it stays allowed."""
 MAX_SNAPSHOTS = 30
 SPECTRUM_POINTS = 500
 SPECTRUM_ROWS = 2000

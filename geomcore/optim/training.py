@@ -293,9 +293,9 @@ def training_seconds(
 
     * every kind: ``(n_e + 3b)·P`` (forward, backward, evaluation);
     * NGD, at :data:`DENSE_S_PER_MA`: ``2mP`` (the Fisher factor) and the solve, as
-      :func:`~geomcore.optim.fisher.natural_gradient_step` chooses it: ``P²m + P³/3``
-      (primal) or ``m²·Σ_l(in_l + 1 + out_l) + m³/3`` (dual) for a direct solve, ``2mP`` per
-      CG iteration (and ``2bP`` at the other rate);
+      :func:`~geomcore.optim.fisher.natural_gradient_step` chooses it: ``P²m/2 + P³/3``
+      (primal, half of a symmetric product) or ``m²·Σ_l(in_l + 1 + out_l) + m³/3`` (dual)
+      for a direct solve, ``2mP`` per CG iteration (and ``2bP`` at the other rate);
     * K-FAC: ``2mP + Σ_l b(in_l + 1)² + m·out_l² + out_l(in_l + 1)(in_l + 1 + out_l)`` and
       ``((in_l + 1)³ + out_l³)/interval`` for the factor inverses;
 
@@ -344,7 +344,10 @@ def _ngd_solve_work(spec: Mapping[str, Any], P: float, m: float, b: float, width
         solver = "exact" if fits and direct <= DIRECT_COST_LIMIT and (
             primal or spec["damping"] > 0) else "cg"
     if solver == "exact":
-        return (direct if fits else 0.0), 0.0  # too large: the run fails at its first step
+        if not fits:
+            return 0.0, 0.0  # too large: the run fails at its first step
+        # The primal Gram GᵀG is symmetric and only its lower half is formed (lower_gram).
+        return (P ** 2 * m / 2 + P ** 3 / 3 if primal else direct), 0.0
     # A CG iteration multiplies by G and Gᵀ: 2mP at matrix speed, and per-sample work on
     # the b inputs (2bP) that does not batch as well (fitted on moons and digits).
     iters = float(spec["cg_iters"])
