@@ -273,7 +273,8 @@ OTHER_S_PER_MA = 0.3e-9
 """CPU seconds per multiply-add of everything else (forward, backward, evaluation, K-FAC's
 factors): smaller products, slower per multiply-add. Both rates are fitted to one-thread runs
 of every optimizer kind on moons (n = 500, 5000) and digits (n = 500, 1500) with networks up
-to 64-64-64; the estimate is within a factor 0.7-2 of the measured time."""
+to 64-64-64; the estimate is 1-2.5 times the measured time (the first steps a process runs also
+pay torch's warm-up, about 0.7 s once)."""
 
 
 def training_seconds(
