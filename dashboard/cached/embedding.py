@@ -58,6 +58,10 @@ METHOD_SECONDS = {"pca": 0.2, "isomap": 2.5, "lle": 1.0, "ltsa": 6.0, "hessian_l
 measured on this machine (swiss roll, AppTest). GDE: :data:`GDE_SECONDS_PER_EPOCH`."""
 GDE_SECONDS_PER_EPOCH = 0.04
 """GDE at n = 2000: 400 epochs took 16.5 s of CPU."""
+MAX_GDE_EPOCHS = 300
+"""Most GDE epochs a request may ask for. The training view trains GDE and the 60-epoch
+collapse run in one request: at n = 2000, k = 50 that took 19-21 s of CPU with 400 epochs,
+15.6 s with 300 (benchmarks/worst_case.py)."""
 MAX_REQUEST_SECONDS = 20.0
 """Most estimated CPU seconds of methods one page change may start: all nine methods at the
 maxima took 45 s of CPU in one request."""
@@ -81,6 +85,11 @@ class GDEConfig:
     stress_weight: float = 1.0
     reconstruction_weight: float = 1.0
     loss: str = "stress"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.epochs, int) or not 1 <= self.epochs <= MAX_GDE_EPOCHS:
+            raise ValueError(f"GDE epochs={self.epochs!r} is out of range; use a whole number "
+                             f"in 1..{MAX_GDE_EPOCHS}")
 
 
 @dataclass(frozen=True)

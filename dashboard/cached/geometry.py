@@ -45,6 +45,28 @@ class SpaceConfig:
         return f"{self.kind}_{self.name}"
 
 
+MAX_SPRAY_DIRECTIONS = 128
+"""Most geodesics in one spray. At 128 directions and the largest radius the dearest catalog
+spray (a thin ellipsoid, a = 0.3, b = 3, c = 0.3, from near its tip) takes 13.5 s of CPU since
+LSODA is given the batch's banded Jacobian; before that it took 93 s (issue 14 measured
+33-48 s on the saddle and the pseudosphere). See benchmarks/worst_case.py."""
+MAX_SPRAY_RADIUS = 10.0
+"""Longest geodesic of a spray (the integration time grows with it)."""
+MAX_GEODESIC_LENGTH = 20.0
+"""Longest single geodesic (under 0.1 s on every catalog surface)."""
+
+
+def check_spray(n_directions: int, length: float) -> None:
+    """Refuse a spray beyond :data:`MAX_SPRAY_DIRECTIONS` or :data:`MAX_SPRAY_RADIUS` (the
+    page's sliders stop there; a crafted request must too)."""
+    if isinstance(n_directions, bool) or not isinstance(n_directions, int | np.integer) \
+            or not 1 <= n_directions <= MAX_SPRAY_DIRECTIONS:
+        raise ValueError(f"a spray has 1..{MAX_SPRAY_DIRECTIONS} directions, got "
+                         f"{n_directions!r}")
+    if not 0 < float(length) <= MAX_SPRAY_RADIUS:
+        raise ValueError(f"a spray's radius must be in (0, {MAX_SPRAY_RADIUS:g}], got {length!r}")
+
+
 CUSTOM_TIMEOUT_S = 10.0  # seconds of computing in the worker (a CPU-time limit, load-independent)
 CUSTOM_MEMORY_BYTES = 2 * 1024**3
 
@@ -116,7 +138,11 @@ def total_curvature_for(cfg: SpaceConfig) -> float:
 @st.cache_data(max_entries=128, show_spinner=False)
 def geodesic_for(cfg: SpaceConfig, p: tuple[float, float], angle: float,
                  length: float) -> geodesics.Geodesic:
-    """The geodesic from p leaving at ``angle`` (from ∂_1, g-orthonormal frame) up to length."""
+    """The geodesic from p leaving at ``angle`` (from ∂_1, g-orthonormal frame) up to length
+    (at most :data:`MAX_GEODESIC_LENGTH`)."""
+    if not 0 < float(length) <= MAX_GEODESIC_LENGTH:
+        raise ValueError(f"a geodesic's length must be in (0, {MAX_GEODESIC_LENGTH:g}], got "
+                         f"{length!r}")
     space = space_for(cfg)
     v = geodesics.unit_vector(space, np.asarray(p), angle) * length
     return geodesics.exp_map(space, p, v, 1.0, n_points=300)
@@ -125,6 +151,7 @@ def geodesic_for(cfg: SpaceConfig, p: tuple[float, float], angle: float,
 @st.cache_data(max_entries=64, show_spinner="Integrating the spray…")
 def spray_for(cfg: SpaceConfig, p: tuple[float, float], n_directions: int, length: float,
               n_circles: int) -> tuple[list[geodesics.Geodesic], list[analysis.GeodesicCircle]]:
+    check_spray(n_directions, length)
     space = space_for(cfg)
     spray = geodesics.spray(space, p, n_directions, length, n_points=121)
     return spray, analysis.geodesic_circles(spray, n_circles)

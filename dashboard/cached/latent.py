@@ -38,7 +38,15 @@ DEFAULT_BETA = {"digits": 1.0, "swiss_roll": 0.1, "sphere_cap": 0.1, "torus": 0.
 collapse onto the prior and the decoded surface shrinks to a blob; measured reconstruction
 error 3× PCA's on the swiss roll); β = 0.1 reconstructs 5× better than PCA."""
 MAX_EPOCHS = 300
-MAX_POINTS_3D = 3000
+MAX_POINTS_3D = 2500
+"""Most points of a 3-D dataset. Opening the page at the maxima (swiss roll, 300 epochs,
+hidden width 128, the variance metric with 128 centres, both paths at 64 points) took
+19.2-20.3 s of CPU with 3000 points, 16.6 s with 2500 (benchmarks/worst_case.py); digits
+(1797 points, 64-d) at the same maxima 16.1 s."""
+HIDDEN_WIDTHS = (16, 32, 64, 128)
+"""The encoder widths the page offers (the decoder mirrors them)."""
+RBF_CENTERS = (16, 32, 64, 128)
+"""The RBF variance network's centres the page offers."""
 GRID = 60
 """Latent grid points per axis for the magnification map (and the decoded 3-D surface)."""
 INDICATRIX_GRID = 9
@@ -59,6 +67,17 @@ class ModelConfig:
     seed: int = 0
     beta: float = 1.0
 
+    def __post_init__(self) -> None:
+        # The page's widgets keep within these; a crafted request must too (work grows with
+        # points × epochs × width).
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; choose one of "
+                             f"{', '.join(DATASETS)}")
+        most = 1797 if self.dataset == "digits" else MAX_POINTS_3D
+        _check_whole("points", self.n, 2, most)
+        _check_whole("epochs", self.epochs, 1, MAX_EPOCHS)
+        _check_whole("hidden width", self.hidden, 2, max(HIDDEN_WIDTHS))
+
     @property
     def widths(self) -> tuple[int, int]:
         return (self.hidden, max(2, self.hidden // 2))
@@ -71,6 +90,16 @@ class MetricConfig:
     model: ModelConfig
     variance: bool = True
     n_centers: int = 64
+
+    def __post_init__(self) -> None:
+        _check_whole("RBF centres", self.n_centers, 2, max(RBF_CENTERS))
+
+
+def _check_whole(what: str, value: object, low: int, high: int) -> None:
+    """Refuse a size outside ``low..high`` (or not a whole number) in plain words."""
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{what}={value!r} is out of range; use a whole number in "
+                         f"{low}..{high}")
 
 
 @dataclass(frozen=True, eq=False)

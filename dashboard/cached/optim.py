@@ -21,8 +21,28 @@ from geomcore import optim
 from geomcore.optim.fisher import FisherKind, Solver
 
 MAX_TRAIN_STEPS = 1000
+MAX_TRAIN_SECONDS = 17.0
+"""Most estimated CPU seconds (:func:`geomcore.optim.training_seconds`) of the training one
+request may start, for the experiment and for the reparametrisation demo each. The widgets
+alone allowed far more: digits, 1500 points, 64-64-64, 1000 steps, CG took 572 s, and an exact
+NGD solve on digits with 1500 points takes about 1 s a step. The estimate is 1-2.5 times the
+measured time for every optimizer kind (benchmarks/worst_case.py runs the dearest settings it
+accepts: 11-14 s); the default experiment (moons, 500 points, 16-16, five optimizers) is
+estimated at 14.3 s for the slider's 1000 steps (measured 11 s), so it stays allowed."""
 MAX_SNAPSHOTS = 30
 SPECTRUM_POINTS = 500
+SPECTRUM_ROWS = 2000
+"""Most rows (inputs × (classes − 1)) of the Fisher factor whose spectrum the page computes:
+the eigenproblem is that large a side (when the network has more parameters), once for the
+initial network and once per finished run. On digits, 500 inputs made 4500 rows and the view
+took 36 s of CPU for six states; 2000 rows (222 digits) take about 3 s."""
+
+
+def spectrum_points(task: optim.Task) -> int:
+    """Training inputs of the Fisher spectra: the first :data:`SPECTRUM_POINTS`, fewer when
+    their :data:`SPECTRUM_ROWS` bound binds (many classes)."""
+    rows_per_point = max(task.n_classes - 1, 1)
+    return min(SPECTRUM_POINTS, SPECTRUM_ROWS // rows_per_point, task.n_train)
 
 
 @dataclass(frozen=True)
@@ -72,7 +92,8 @@ def histories_for(cfg: TrainConfig, _progress: Callable[[float], None] | None = 
     task = task_for(cfg.task)
     return in_worker(optim.compare, task, cfg.sizes(task), cfg.activation,
                      optimizers=cfg.specs(), steps=cfg.steps, batch_size=cfg.batch_size,
-                     seed=cfg.seed, snapshot_every=cfg.snapshot_every, progress=_progress)
+                     seed=cfg.seed, snapshot_every=cfg.snapshot_every, progress=_progress,
+                     max_seconds=MAX_TRAIN_SECONDS)
 
 
 DECISION_CELLS = 160_000
@@ -142,12 +163,13 @@ def trajectories_for(cfg: TrainConfig, names: tuple[str, ...] | None = None
 def spectra_for(cfg: TrainConfig, kind: FisherKind
                 ) -> tuple[dict[str, optim.FisherSpectrum], tuple[str, ...]]:
     """Fisher eigenvalues at the shared initial network and at the last state of each run that
-    finished, on the first :data:`SPECTRUM_POINTS` training inputs. Key ``""`` is the initial
+    finished, on the first :func:`spectrum_points` training inputs. Key ``""`` is the initial
     network. Also returns the names of the runs left out for having stopped early: a diverged
     run's last finite network is saturated, its Fisher numerically zero, its κ meaningless."""
     task = task_for(cfg.task)
     runs = histories_for(cfg)
-    X, y = task.X_train[:SPECTRUM_POINTS], task.y_train[:SPECTRUM_POINTS]
+    k = spectrum_points(task)
+    X, y = task.X_train[:k], task.y_train[:k]
     out: dict[str, optim.FisherSpectrum] = {}
     with optim.single_threaded():
         first = next(iter(runs.values()))
@@ -197,7 +219,7 @@ def reparam_for(cfg: ReparamConfig, _progress: Callable[[float], None] | None = 
         optim.reparametrization_demo, task_for(cfg.task), cfg.hidden, cfg.activation, c=cfg.c,
         sgd_lr=cfg.sgd_lr, ngd_lr=cfg.ngd_lr, damping=cfg.damping, kl_clip=cfg.kl_clip,
         solver=cfg.solver, steps=cfg.steps, seed=cfg.seed, max_snapshots=MAX_SNAPSHOTS,
-        progress=_progress)
+        progress=_progress, max_seconds=MAX_TRAIN_SECONDS)
 
 
 CURVATURE_POINTS = 256

@@ -29,7 +29,7 @@ DATASET_TITLES = {"swiss_roll": "swiss roll", "swiss_roll_hole": "swiss roll wit
 NOISE_MAX = {"swiss_roll": 2.0, "swiss_roll_hole": 2.0, "s_curve": 0.3, "sphere_cap": 0.15,
              "torus": 0.3, "twin_peaks": 0.3, "severed_sphere": 0.15, "helix": 0.2,
              "digits": 4.0}
-GDE_EPOCHS = [20, 50, 100, 200, 400]
+GDE_EPOCHS = [20, 50, 100, 200, cached.MAX_GDE_EPOCHS]
 WEIGHTS = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0]
 COLLAPSE_EPOCHS = 60
 PLOT_CONFIG: dict[str, Any] = {"displaylogo": False}

@@ -215,10 +215,11 @@ with st.sidebar:
         angle = st.slider("Direction (°)", 0, 359, key="geo_angle",
                           help="Degrees from the first coordinate axis, measured with the "
                                "metric at the start point.")
-        length = st.slider("Length", 0.1, 20.0, step=0.1, key="geo_length")
+        length = st.slider("Length", 0.1, cached.MAX_GEODESIC_LENGTH, step=0.1, key="geo_length")
     elif mode == "spray":
-        n_dirs = st.slider("Directions", 8, 128, 48, step=8, key="geo_ndirs")
-        length = st.slider("Radius", 0.1, 10.0, 2.5, step=0.1,
+        n_dirs = st.slider("Directions", 8, cached.MAX_SPRAY_DIRECTIONS, 48, step=8,
+                           key="geo_ndirs")
+        length = st.slider("Radius", 0.1, cached.MAX_SPRAY_RADIUS, 2.5, step=0.1,
                            key="geo_spray_length", help="The length of every geodesic.")
         n_circles = st.slider("Geodesic circles", 0, 8, 4, key="geo_ncircles")
     elif mode == "shortest":

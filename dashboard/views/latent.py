@@ -51,7 +51,7 @@ with st.sidebar:
              "lets the VAE explain the data as noise and its latent codes collapse."))
     epochs = int(st.slider("Training epochs", 10, cached.MAX_EPOCHS, 60, step=10,
                            key="latent_epochs"))
-    hidden = int(st.select_slider("Hidden width", [16, 32, 64, 128], value=64,
+    hidden = int(st.select_slider("Hidden width", cached.HIDDEN_WIDTHS, value=64,
                                   key="latent_hidden",
                                   help="Encoder widths (w, w/2); the decoder mirrors them."))
     seed = int(st.number_input("Seed", 0, 9999, 0, step=1, key="latent_seed",
@@ -62,7 +62,7 @@ with st.sidebar:
                            help="The variance-aware metric adds the decoder's standard "
                                 "deviation σ(z), from an RBF network that grows away from "
                                 "the data (Arvanitidis et al. 2018).")
-    n_centers = int(st.select_slider("RBF centres", [16, 32, 64, 128], value=64,
+    n_centers = int(st.select_slider("RBF centres", cached.RBF_CENTERS, value=64,
                                      key="latent_centers", disabled=metric_kind != "variance"))
     show_ellipses = st.checkbox("Show metric unit circles", key="latent_ellipses",
                                 help="At each point, the latent directions of unit length: "

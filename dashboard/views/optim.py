@@ -304,7 +304,7 @@ def _spectrum_view() -> None:
                        help=f"rank {s.rank} of {s.eigenvalues.size}; without damping, over "
                             f"the nonzero eigenvalues, κ = {s.condition_number:.2g}")
         st.caption(
-            f"Computed on the first {min(cached.SPECTRUM_POINTS, task.n_train)} training "
+            f"Computed on the first {cached.spectrum_points(task)} training "
             "inputs, with λ the NGD damping. The eigenvalues span ten decades and most are "
             "numerically zero (below 10⁻¹⁰ of the largest; not drawn): the network has more "
             "parameters than the Fisher has directions, so F alone cannot be inverted. "

@@ -280,6 +280,15 @@ def _scalar_rhs(system: ScalarSystem, pv: Sequence[float], n_state: int) -> _Rhs
     return rhs
 
 
+def _track_major(rhs: _Rhs, b: int, m: int) -> Callable[[np.ndarray, float], np.ndarray]:
+    """``rhs`` (states ``(b, m)`` flattened component-major) for states flattened track-major
+    (``(m, b)``), as a banded integrator needs them."""
+    def f(y: np.ndarray, t: float) -> np.ndarray:
+        return np.asarray(rhs(y.reshape(m, b).T.ravel(), t)).reshape(b, m).T.ravel()
+
+    return f
+
+
 def _batch_rhs(system: ScalarSystem, pv: Sequence[float], n_state: int, m: int,
                sigma: Callable[[np.ndarray], np.ndarray]) -> _Rhs:
     def rhs(y: np.ndarray, t: float) -> np.ndarray:
@@ -353,10 +362,18 @@ def _march(space: Space, atlas: Atlas | None, y0: np.ndarray, times: np.ndarray,
                                     method=method, t_eval=G, rtol=rtol, atol=atol)
                 out, reached = sol.y.T, sol.y.shape[1]
             elif len(G) > 1:
+                # The tracks do not interact, so in track-major order the Jacobian is block
+                # diagonal: LSODA told its band (ml = mu = n_state) estimates it from
+                # n_state + 2 evaluations instead of one per state of the whole batch, which
+                # made a spray's cost grow with the square of its directions (an ellipsoid's
+                # 128 directions took minutes; its stiff stretches need many Jacobians).
+                b = n_state + 1
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    out, info = odeint(rhs, Y0.ravel(), G, rtol=rtol, atol=atol, mxstep=20000,
-                                       full_output=True)
+                    out, info = odeint(_track_major(rhs, b, mc), Y0.T.ravel(), G, rtol=rtol,
+                                       atol=atol, mxstep=20000, full_output=True,
+                                       ml=b - 1, mu=b - 1)
+                out = out.reshape(len(G), mc, b).transpose(0, 2, 1).reshape(len(G), -1)
                 reached = (len(G) if info["message"] == "Integration successful."
                            else _rows_reached(G, info))
             else:

@@ -52,9 +52,11 @@ from geomcore.optim.training import (
     DEFAULT_OPTIMIZERS,
     TrainingError,
     TrainingHistory,
+    check_budget,
     compare,
     single_threaded,
     summary_table,
+    training_seconds,
 )
 
 __all__ = [
@@ -99,6 +101,8 @@ __all__ = [
     "summary_table",
     "tasks",
     "training",
+    "training_seconds",
+    "check_budget",
     "trajectory_pca",
 ]
 

@@ -17,7 +17,7 @@ from geomcore.optim import models
 from geomcore.optim._views import predict_snapshots, prediction_gap
 from geomcore.optim.fisher import Solver
 from geomcore.optim.tasks import Task
-from geomcore.optim.training import TrainingHistory, compare, single_threaded
+from geomcore.optim.training import TrainingHistory, check_budget, compare, single_threaded
 
 __all__ = ["ReparametrizationDemo", "linear_model_floor", "model_at", "reparametrization_demo"]
 
@@ -104,6 +104,7 @@ def reparametrization_demo(
     seed: int = 0,
     max_snapshots: int = 30,
     progress: Callable[[float], None] | None = None,
+    max_seconds: float | None = None,
 ) -> ReparametrizationDemo:
     """Train SGD and exact-Fisher NGD on the network stored with first-layer weights scaled by
     1 and by ``c`` (same function, other coordinates) and measure how far their predictions
@@ -113,6 +114,9 @@ def reparametrization_demo(
     to ``λ``, far above round-off. Measured on ``make_task("moons")`` with softmax regression,
     ``c = 10`` and 50 steps, the largest NGD gap is about ``390·λ``: 3.9e-6 at the default
     ``λ = 1e-8``, 3.9e-8 at ``1e-10``, 3.9e-4 at ``1e-6``, against 0.86 for SGD.
+
+    ``max_seconds`` (None: no bound) refuses, with :class:`TrainingError`, a demo whose two
+    trainings' :func:`~geomcore.optim.training.training_seconds` estimate exceeds it.
     """
     sizes = [task.n_features, *hidden, task.n_classes]
     specs = {
@@ -121,6 +125,8 @@ def reparametrization_demo(
                 "solver": solver, "kl_clip": kl_clip},
     }
     every = max(1, math.ceil(steps / max_snapshots))
+    if max_seconds is not None:  # two trainings of the same cost, one per coordinate system
+        check_budget(task, sizes, specs, steps, None, max_seconds, trainings=2)
     runs: dict[float, dict[str, TrainingHistory]] = {}
     for i, scale in enumerate((1.0, float(c))):
         def part(f: float, i: int = i) -> None:

@@ -93,7 +93,9 @@ DIRECT_COST_LIMIT = 1.5e8
 ``m² Σ_l(in_l + out_l) + m³/3`` dual for Linear networks) stay below this: 10-20 ms on one core
 of our 2-core CPU, where a 10-iteration CG step of the same network costs about as much."""
 
-_MAX_G_ENTRIES = 1 << 25  # 268 MB of float64 for the dual (Woodbury) route
+MAX_G_ENTRIES = 1 << 25
+"""Most entries of the Fisher factor G formed densely (268 MB of float64), e.g. for the dual
+(Woodbury) route."""
 _CG_DENSE_G_ENTRIES = 1 << 20  # 8 MB: CG multiplies by an explicit G up to this size
 
 
@@ -140,9 +142,9 @@ def fisher_matrix(
     lin = Linearization(model, f, params, X_t)
     _, R = seeded_output_factor(lin.logits, kind, y_t, n_samples, X_t, seed)
     m = X_t.shape[0] * R.shape[2]
-    if m * P > _MAX_G_ENTRIES:
+    if m * P > MAX_G_ENTRIES:
         raise FisherError(
-            f"forming F needs the {m}×{P} factor G, over the budget of {_MAX_G_ENTRIES} entries; "
+            f"forming F needs the {m}×{P} factor G, over the budget of {MAX_G_ENTRIES} entries; "
             "use fewer inputs or fisher_vector_product"
         )
     G = lin.factor(R).rows().reshape(m, P)
@@ -285,10 +287,10 @@ def natural_gradient_step(
     # Direct solves: the primal P×P system when P <= m, else the dual m×m one (Woodbury).
     primal = P <= m
     if primal:
-        fits = P <= MAX_DENSE_SIZE and m * P <= _MAX_G_ENTRIES
+        fits = P <= MAX_DENSE_SIZE and m * P <= MAX_G_ENTRIES
         direct_cost = float(P) ** 2 * m + float(P) ** 3 / 3
     else:
-        fits = m <= MAX_DENSE_SIZE and (lin.layerwise or m * P <= _MAX_G_ENTRIES)
+        fits = m <= MAX_DENSE_SIZE and (lin.layerwise or m * P <= MAX_G_ENTRIES)
         direct_cost = factor.gram_cost(P) + float(m) ** 3 / 3
     if solver == "auto":
         solver = "exact" if fits and direct_cost <= DIRECT_COST_LIMIT and (
@@ -393,7 +395,7 @@ def fisher_spectrum(
     lin = Linearization(model, f, params, X_t)
     _, R = seeded_output_factor(lin.logits, kind, y_t, n_samples, X_t, seed)
     m = X_t.shape[0] * R.shape[2]
-    if min(P, m) > MAX_DENSE_SIZE or (not lin.layerwise and m * P > _MAX_G_ENTRIES):
+    if min(P, m) > MAX_DENSE_SIZE or (not lin.layerwise and m * P > MAX_G_ENTRIES):
         raise FisherError(
             f"the Fisher spectrum needs a {min(P, m)}-sided eigenproblem (P={P}, n·r={m}); "
             "use fewer inputs or a smaller network"

@@ -22,7 +22,7 @@ from torch import nn
 
 from geomcore._validation import check_int, check_seed
 from geomcore.optim import models
-from geomcore.optim._functional import FisherError
+from geomcore.optim._functional import MAX_DENSE_SIZE, FisherError
 from geomcore.optim._specs import (
     OPTIMIZER_KINDS,
     OptimizerKind,
@@ -30,6 +30,7 @@ from geomcore.optim._specs import (
     build_optimizer,
     resolve_specs,
 )
+from geomcore.optim.fisher import DIRECT_COST_LIMIT, MAX_G_ENTRIES
 from geomcore.optim.optimizers import KFAC, NaturalGradient
 from geomcore.optim.tasks import Task
 
@@ -43,6 +44,8 @@ __all__ = [
     "TrainingHistory",
     "compare",
     "summary_table",
+    "check_budget",
+    "training_seconds",
 ]
 
 MAX_STEPS = 2000
@@ -152,6 +155,7 @@ def compare(
     snapshot_every: int = 10,
     progress: Callable[[float], None] | None = None,
     device: str = "cpu",
+    max_seconds: float | None = None,
 ) -> dict[str, TrainingHistory]:
     """Train ``mlp(sizes, activation)`` on ``task`` once per optimizer, from the same start.
 
@@ -189,6 +193,9 @@ def compare(
     device : str
         ``"cpu"`` or ``"cuda"`` (when available); the networks and data live there, histories
         come back as numpy/CPU floats.
+    max_seconds : float or None
+        Refuse (:class:`TrainingError`, naming the most steps that fit) a request whose
+        :func:`training_seconds` estimate exceeds this; ``None``: no bound.
 
     Returns
     -------
@@ -219,6 +226,8 @@ def compare(
     if not (math.isfinite(c) and 1e-3 <= c <= 1e3):
         raise TrainingError(f"reparametrize={reparametrize!r} is out of range; use [1e-3, 1e3]")
     specs = resolve_specs(DEFAULT_OPTIMIZERS if optimizers is None else optimizers)
+    if max_seconds is not None:
+        check_budget(task, sizes, specs, steps, batch_size, max_seconds)
     if device not in ("cpu", "cuda") or (device == "cuda" and not torch.cuda.is_available()):
         raise TrainingError(f"device={device!r} is not available; use 'cpu'"
                             + (" or 'cuda'" if torch.cuda.is_available() else ""))
@@ -248,6 +257,122 @@ def compare(
             report((i + 1) * steps)
     report.finish()
     return histories
+
+
+STEP_OVERHEAD_S = 1.2e-3
+"""CPU seconds of one optimizer step of a tiny network (Python and torch overhead, with the
+evaluation after it), measured on the 2-core machine the lab is served from (SGD, Momentum and
+Adam on moons with 2-16-16-2: 1.1-1.25 ms a step)."""
+CURVATURE_STEP_OVERHEAD_S = 1.5e-3
+"""Extra CPU seconds of an NGD or K-FAC step of a tiny network (building the Fisher factor,
+the solve's bookkeeping)."""
+DENSE_S_PER_MA = 0.08e-9
+"""CPU seconds per multiply-add of NGD's Fisher factor and solve (large matrix products and
+Cholesky factorisations, at BLAS speed on one core)."""
+OTHER_S_PER_MA = 0.3e-9
+"""CPU seconds per multiply-add of everything else (forward, backward, evaluation, K-FAC's
+factors): smaller products, slower per multiply-add. Both rates are fitted to one-thread runs
+of every optimizer kind on moons (n = 500, 5000) and digits (n = 500, 1500) with networks up
+to 64-64-64; the estimate is 1-2.5 times the measured time (the first steps a process runs also
+pay torch's warm-up, about 0.7 s once)."""
+
+
+def training_seconds(
+    task: Task,
+    sizes: list[int] | tuple[int, ...],
+    optimizers: Mapping[str, Mapping[str, Any]],
+    steps: int,
+    batch_size: int | None = None,
+) -> float:
+    """Estimated CPU seconds of :func:`compare` on one thread, for bounding requests.
+
+    With ``P = Σ_l (in_l + 1)·out_l`` parameters, ``b`` inputs per batch, ``n_e`` training and
+    test inputs (evaluated after every step) and ``m = b·r`` Fisher rows (``r = C − 1`` for
+    the true Fisher, ``n_samples`` for Monte-Carlo, 1 for the empirical one), one step of one
+    optimizer costs :data:`STEP_OVERHEAD_S` (and :data:`CURVATURE_STEP_OVERHEAD_S` for NGD and
+    K-FAC) plus, in multiply-adds,
+
+    * every kind: ``(n_e + 3b)·P`` (forward, backward, evaluation);
+    * NGD, at :data:`DENSE_S_PER_MA`: ``2mP`` (the Fisher factor) and the solve, as
+      :func:`~geomcore.optim.fisher.natural_gradient_step` chooses it: ``P²m/2 + P³/3``
+      (primal, half of a symmetric product) or ``m²·Σ_l(in_l + 1 + out_l) + m³/3`` (dual)
+      for a direct solve, ``2mP`` per CG iteration (and ``2bP`` at the other rate);
+    * K-FAC: ``2mP + Σ_l b(in_l + 1)² + m·out_l² + out_l(in_l + 1)(in_l + 1 + out_l)`` and
+      ``((in_l + 1)³ + out_l³)/interval`` for the factor inverses;
+
+    the rest at :data:`OTHER_S_PER_MA`. ``sizes`` and ``optimizers`` as in :func:`compare`.
+    """
+    specs = resolve_specs(optimizers)
+    layers = list(zip(sizes[:-1], sizes[1:], strict=True))
+    P = float(sum((i + 1) * o for i, o in layers))
+    b = float(task.n_train if batch_size is None else batch_size)
+    base = (task.n_train + task.X_test.shape[0] + 3 * b) * P
+    C = sizes[-1]
+    total = 0.0
+    for spec in specs.values():
+        other, dense, overhead = base, 0.0, STEP_OVERHEAD_S
+        if spec["kind"] in ("ngd", "kfac"):
+            overhead += CURVATURE_STEP_OVERHEAD_S
+            r = {"true": max(C - 1, 1), "empirical": 1}.get(spec["fisher"], spec["n_samples"])
+            m = b * r
+            if spec["kind"] == "ngd":
+                widths = float(sum(i + 1 + o for i, o in layers))
+                solve_dense, solve_other = _ngd_solve_work(spec, P, m, b, widths)
+                dense = 2 * m * P + solve_dense
+                other += solve_other
+            else:
+                interval = float(spec["update_interval"])
+                other += 2 * m * P + sum(
+                    b * (i + 1) ** 2 + m * o ** 2 + o * (i + 1) * (i + 1 + o)
+                    + ((i + 1) ** 3 + o ** 3) / interval for i, o in layers)
+        total += steps * (overhead + OTHER_S_PER_MA * other + DENSE_S_PER_MA * dense)
+    return total
+
+
+def _ngd_solve_work(spec: Mapping[str, Any], P: float, m: float, b: float, widths: float
+                    ) -> tuple[float, float]:
+    """Multiply-adds of one natural-gradient solve (dense, other), with the solver that
+    :func:`~geomcore.optim.fisher.natural_gradient_step` picks (the same tests)."""
+    primal = P <= m
+    if primal:
+        fits = P <= MAX_DENSE_SIZE and m * P <= MAX_G_ENTRIES
+        direct = P ** 2 * m + P ** 3 / 3
+    else:
+        fits = m <= MAX_DENSE_SIZE
+        direct = m ** 2 * widths + m ** 3 / 3
+    solver = spec["solver"]
+    if solver == "auto":
+        solver = "exact" if fits and direct <= DIRECT_COST_LIMIT and (
+            primal or spec["damping"] > 0) else "cg"
+    if solver == "exact":
+        if not fits:
+            return 0.0, 0.0  # too large: the run fails at its first step
+        # The primal Gram GᵀG is symmetric and only its lower half is formed (lower_gram).
+        return (P ** 2 * m / 2 + P ** 3 / 3 if primal else direct), 0.0
+    # A CG iteration multiplies by G and Gᵀ: 2mP at matrix speed, and per-sample work on
+    # the b inputs (2bP) that does not batch as well (fitted on moons and digits).
+    iters = float(spec["cg_iters"])
+    return iters * 2 * m * P, iters * 2 * b * P
+
+
+def check_budget(task: Task, sizes: list[int] | tuple[int, ...],
+                 optimizers: Mapping[str, Mapping[str, Any]], steps: int,
+                 batch_size: int | None, max_seconds: float, *, trainings: int = 1) -> None:
+    """Raise :class:`TrainingError` if ``trainings`` runs of :func:`compare` would take more
+    than ``max_seconds`` by :func:`training_seconds`, naming the most steps that fit (or saying
+    that not even one does)."""
+    seconds = trainings * training_seconds(task, sizes, optimizers, steps, batch_size)
+    if seconds <= max_seconds:
+        return
+    fit = int(max_seconds // (seconds / steps))
+    hint = f"use at most {fit} steps" if fit >= 1 else "not even one step fits"
+    runs = f"{len(optimizers)} optimizer(s)" + (f" × {trainings} trainings" if trainings > 1
+                                                 else "")
+    raise TrainingError(
+        f"{runs} × {steps} steps on {task.n_train} points with this network would take about "
+        f"{seconds:.0f} s of computing, over the {max_seconds:.0f} s one request may use: "
+        f"{hint}, or choose fewer points, a smaller network, mini-batches or fewer optimizers "
+        "(an exact NGD solve on many points is the dearest)")
 
 
 @contextlib.contextmanager
