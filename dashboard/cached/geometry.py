@@ -6,12 +6,14 @@ metric); ``st.cache_data`` holds results (geodesics, transports), which are pick
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import streamlit as st
 
+from dashboard.cached.common import in_worker
 from geomcore.geometry import analysis, geodesics, metrics, surfaces
 
 Space = surfaces.ParametricSurface | metrics.RiemannianMetric
@@ -151,10 +153,36 @@ def geodesic_for(cfg: SpaceConfig, p: tuple[float, float], angle: float,
 @st.cache_data(max_entries=64, show_spinner="Integrating the spray…")
 def spray_for(cfg: SpaceConfig, p: tuple[float, float], n_directions: int, length: float,
               n_circles: int) -> tuple[list[geodesics.Geodesic], list[analysis.GeodesicCircle]]:
+    """The spray of ``n_directions`` geodesics from ``p`` to ``length`` and ``n_circles`` of its
+    geodesic circles. Up to :data:`MAX_SPRAY_DIRECTIONS` it can take seconds, so it runs in
+    the server's worker pool; a visitor's own surface (compiled here, from formulas derived
+    under limits) is sprayed here."""
     check_spray(n_directions, length)
-    space = space_for(cfg)
+    if cfg.kind == "custom":
+        return _spray(space_for(cfg), p, n_directions, length, n_circles)
+    return in_worker(_spray_in_worker, cfg, p, n_directions, length, n_circles)
+
+
+def _spray(space: Space, p: tuple[float, float], n_directions: int, length: float,
+           n_circles: int) -> tuple[list[geodesics.Geodesic], list[analysis.GeodesicCircle]]:
     spray = geodesics.spray(space, p, n_directions, length, n_points=121)
     return spray, analysis.geodesic_circles(spray, n_circles)
+
+
+@functools.lru_cache(maxsize=8)
+def _catalog_space(cfg: SpaceConfig) -> Space:
+    """A catalog surface or statistical manifold, built once per worker process (compiled
+    functions do not pickle, so the worker builds its own)."""
+    if cfg.kind == "catalog":
+        return surfaces.get(cfg.name, **dict(cfg.params))
+    return metrics.get(cfg.name)
+
+
+def _spray_in_worker(cfg: SpaceConfig, p: tuple[float, float], n_directions: int,
+                     length: float, n_circles: int, progress: object = None
+                     ) -> tuple[list[geodesics.Geodesic], list[analysis.GeodesicCircle]]:
+    """:func:`spray_for`'s work in a worker (``progress`` unused: one solver call)."""
+    return _spray(_catalog_space(cfg), p, n_directions, length, n_circles)
 
 
 @st.cache_data(max_entries=64, show_spinner="Solving the two-point problem…")

@@ -92,3 +92,25 @@ def test_pool_failures_are_shown_in_words_and_the_page_goes_on():
         "an answer",
         "Could not compute the sweep: it ran past its limit of 120 s of computing"]
     assert at.markdown[0].value == "the rest of the page"
+
+
+def test_spray_from_the_pool_equals_spray_inline(monkeypatch):
+    from dashboard.cached import geometry as cached
+
+    cfg = cached.SpaceConfig("catalog", "ellipsoid")
+    st.cache_data.clear()
+    inline, inline_circles = cached.spray_for(cfg, (0.3, 0.4), 12, 2.0, 3)
+    st.cache_data.clear()
+    monkeypatch.setenv("DIFFGEO_WORKERS", "1")
+    pool = worker_pool()
+    assert pool is not None
+    try:
+        pooled, pooled_circles = cached.spray_for(cfg, (0.3, 0.4), 12, 2.0, 3)
+        assert pool.worker_pids(), "the spray was not computed in a worker"
+    finally:
+        pool.shutdown()
+        st.cache_resource.clear()
+    assert len(pooled) == len(inline) == 12 and len(pooled_circles) == len(inline_circles)
+    for a, b in zip(inline, pooled, strict=True):
+        np.testing.assert_allclose(b.coords, a.coords, rtol=0, atol=1e-12)
+        assert b.status == a.status
