@@ -61,8 +61,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/riemannian.py
 	$(BIN)/python benchmarks/latent.py
 	$(BIN)/python benchmarks/duality.py
+	$(BIN)/python benchmarks/worst_case.py
 	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/serving.py cpu
+	$(BIN)/python benchmarks/serving.py load --sessions 30 --seconds 60
+	$(BIN)/python benchmarks/serving_faults.py all
 
 clean:
 	rm -rf $(VENV) test-artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis
