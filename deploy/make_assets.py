@@ -6,7 +6,7 @@
    watcher) and waits until ``/_stcore/health`` answers;
 2. opens each lab of ``dashboard/labs.py`` in headless Chromium (Debian's ``/usr/bin/chromium``
    through Playwright) at 1400×1000, waits for the page to finish running and its first Plotly
-   chart to draw, screenshots that chart and writes it, fitted into ``THUMB_SIZE`` on white, to
+   chart to draw, screenshots that chart and writes it, trimmed and fitted into ``THUMB_SIZE``, to
    ``assets/<slug>.png``;
 3. opens Home (which now shows the new thumbnails) and writes the window, 1400×1000, to
    ``assets/home.png`` for the README.
@@ -29,8 +29,9 @@ import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
+import numpy as np
 from PIL import Image
 
 from dashboard.labs import ASSETS, LABS
@@ -133,27 +134,58 @@ def trim(image: Image.Image, margin: int = 8) -> Image.Image:
 
 def fit(png: bytes, size: tuple[int, int]) -> Image.Image:
     """The screenshot, trimmed of its white margins, scaled to fit inside ``size`` (aspect
-    kept) and centred on white.
+    kept) and centred on its background colour.
 
     Every thumbnail has the same size so that the gallery's cards line up."""
     shot = trim(Image.open(io.BytesIO(png)).convert("RGB"))
     scale = min(size[0] / shot.width, size[1] / shot.height)
     inner = (max(1, round(shot.width * scale)), max(1, round(shot.height * scale)))
-    canvas = Image.new("RGB", size, "white")
+    # Padded with the figure's own background (the page's near-white), not a brighter white.
+    canvas = Image.new("RGB", size, cast(tuple[int, int, int], shot.getpixel((0, 0))))
     canvas.paste(shot.resize(inner, Image.Resampling.LANCZOS),
                  ((size[0] - inner[0]) // 2, (size[1] - inner[1]) // 2))
     return canvas
 
 
+def to_palette(image: Image.Image, exact: int = 96) -> Image.Image:
+    """``image`` with a 256-colour palette (a PNG about a third the size).
+
+    The ``exact`` most frequent colours (the white page, text, each trace's own colour) are
+    kept exactly; the octree fills the rest of the palette for gradients, and error diffusion
+    keeps a shaded 3-D surface smooth rather than banded. A palette from the octree alone
+    turned the white page into off-white, and median cut merged a pink line into a grey one."""
+    if image.width * image.height == 0:
+        raise ValueError("cannot save an empty image: the screenshot has no pixels")
+    rgb = image.convert("RGB")
+    counts = rgb.getcolors(maxcolors=rgb.width * rgb.height) or []
+    # An RGB image's colours are (r, g, b) tuples; Pillow types them more loosely.
+    common = [cast(tuple[int, int, int], colour)
+              for _, colour in sorted(counts, key=lambda c: c[0], reverse=True)[:exact]]
+    fill = rgb.quantize(colors=256 - len(common), method=Image.Quantize.FASTOCTREE)
+    entries = [v for colour in common for v in colour]
+    entries += (fill.getpalette() or [])[: 3 * (256 - len(common))]
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(entries)
+    out = rgb.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)
+    # Pillow finds a pixel's palette entry through a coarse colour cache, which sent the white
+    # page to a near-white entry; pixels of a kept colour get that colour's own entry back.
+    pixels = np.asarray(rgb, dtype=np.int64)
+    keys = (pixels[..., 0] << 16) | (pixels[..., 1] << 8) | pixels[..., 2]
+    kept = np.array([(r << 16) | (g << 8) | b for r, g, b in common], dtype=np.int64)
+    order = np.argsort(kept)
+    where = np.clip(np.searchsorted(kept[order], keys), 0, len(kept) - 1)
+    hit = kept[order][where] == keys
+    index = np.asarray(out).copy()
+    index[hit] = order[where[hit]]
+    fixed = Image.frombytes("P", out.size, index.astype(np.uint8).tobytes())
+    fixed.putpalette(entries)
+    return fixed
+
+
 def save_png(image: Image.Image, path: Path) -> int:
     """Write ``image`` as an optimised PNG; returns its size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # A 256-colour palette makes the file about a third the size. The octree keeps every
-    # trace's own colour (median cut merged a pink line into a grey one); mapping onto it with
-    # error diffusion keeps a shaded 3-D surface smooth instead of banded (exact colours, the
-    # flat areas and lines, are unaffected).
-    colours = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE)
-    palette = image.quantize(palette=colours, dither=Image.Dither.FLOYDSTEINBERG)
+    palette = to_palette(image)
     palette.save(path, format="PNG", optimize=True)
     return path.stat().st_size
 
