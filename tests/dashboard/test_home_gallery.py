@@ -4,13 +4,14 @@ shows one card per lab with its picture and a link that opens the lab."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from dashboard.labs import ASSETS, LABS
-from deploy.make_assets import HOME_PNG, HOME_SIZE, THUMB_SIZE
+from deploy.make_assets import HOME_PNG, HOME_SIZE, THUMB_SIZE, fit, to_palette
 from tests.dashboard.conftest import problems, run_page
 
 # Files of assets/ that are not lab thumbnails.
@@ -61,3 +62,26 @@ def test_home_shows_one_card_per_lab():
     captions = [c.value for c in at.caption]
     for lab in LABS:
         assert any(lab.what_you_see in c for c in captions), lab.slug
+
+
+def test_thumbnail_pipeline_keeps_the_figure_and_its_colours():
+    """`make assets` trims the white margins, fits the figure into THUMB_SIZE with its aspect
+    kept, and the palette PNG keeps the page's and the traces' exact colours."""
+    page, ink, line = (252, 252, 252), (27, 31, 36), (230, 159, 0)
+    shot = Image.new("RGB", (900, 700), page)
+    shot.paste(ink, (300, 200, 500, 300))  # a 200×100 figure in wide margins
+    shot.paste(line, (320, 240, 480, 250))
+    shot.paste((0, 0, 0), (300, 200, 301, 201))
+    buf = io.BytesIO()
+    shot.save(buf, format="PNG")
+    thumb = fit(buf.getvalue(), THUMB_SIZE)
+    assert thumb.size == THUMB_SIZE
+    box = thumb.convert("L").point(lambda v: 255 if v < 128 else 0).getbbox()
+    assert box is not None
+    left, top, right, bottom = box
+    # Trimmed to the figure plus 8 px, then scaled by 640/216: the figure spans ~592 px.
+    assert right - left == pytest.approx(200 * 640 / 216, abs=3)
+    assert bottom - top == pytest.approx(100 * 640 / 216, abs=3)
+    assert thumb.getpixel((0, 0)) == page  # padded with the figure's own background
+    colours = {c for _, c in to_palette(thumb).convert("RGB").getcolors(1 << 20) or []}
+    assert {page, ink, line} <= colours

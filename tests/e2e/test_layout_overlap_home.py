@@ -2,7 +2,7 @@
 (1024×768): one card per lab in a grid (three across at 1400 px, two at 1024 px), every
 thumbnail loaded, no two cards or texts overlapping, nothing wider than the window, nothing
 fetched from outside 127.0.0.1, and a card's title opens its lab. Screenshots go to
-``test-artifacts/home-layout-<size>.png`` to be looked at."""
+``test-artifacts/home-layout-<size>[-end].png`` to be looked at."""
 
 from __future__ import annotations
 
@@ -56,7 +56,11 @@ def test_gallery_reads_at_both_sizes(sized_page, app_url):
     page, size, outside = sized_page
     cards = _open_home(page, app_url)
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"home-layout-{size}.png"), full_page=True)
+    # Streamlit scrolls inside its own container: one shot at the top, one at the last card.
+    page.screenshot(path=str(ARTIFACTS / f"home-layout-{size}.png"))
+    page.locator('[data-testid="stImage"]').last.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(ARTIFACTS / f"home-layout-{size}-end.png"))
     assert error_texts(page) == []
 
     # The link's text starts with its icon's ligature name (e.g. "public").
