@@ -21,7 +21,7 @@ REFERENCE_NO_DEPS := backpack-for-pytorch unfoldNd einops nngeometry \
 	GraphRicciCurvature networkit python-louvain stochman
 PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt
 
-.PHONY: install run serve-class test lint bench e2e clean
+.PHONY: install run serve-class test lint bench e2e assets clean
 
 # Reinstalls only when pyproject.toml, constraints.txt or this file changed (the stamp).
 $(STAMP): pyproject.toml constraints.txt Makefile
@@ -50,6 +50,11 @@ test: lint
 
 e2e: $(STAMP)
 	$(BIN)/python -m pytest -m e2e -p no:xdist --timeout 600 tests/e2e
+
+# The Home page's thumbnails (assets/<slug>.png) and the README's assets/home.png, drawn from
+# each lab's default page in headless Chromium (needs Debian's chromium); commit the result.
+assets: $(STAMP)
+	$(BIN)/python -m deploy.make_assets
 
 # The benchmarks' reference libraries are the tests' (installed with the stamp).
 bench: $(STAMP)

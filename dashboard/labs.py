@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+# Shipped images (favicon, the Home page's thumbnails); `make assets` redraws the thumbnails.
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
 
 
 @dataclass(frozen=True)
@@ -12,6 +16,11 @@ class Lab:
     icon: str
     page_file: str
     what_you_see: str
+
+    @property
+    def thumbnail(self) -> Path:
+        """``assets/<slug>.png``: the lab's first default figure, drawn by ``make assets``."""
+        return ASSETS / f"{self.slug}.png"
 
 
 LABS: tuple[Lab, ...] = (

@@ -1,22 +1,25 @@
-"""Home: what DiffGeo Lab is, and a link to each lab."""
+"""Home: a gallery with one card per lab (thumbnail, title linking to the lab, what it shows)."""
 
 import streamlit as st
 
 from dashboard.labs import LABS
 
+# Cards of a fixed width in a wrapping row: three side by side at 1400 px, two on a 1024 px
+# projector (the main column is then 564 px wide beside the sidebar), one on a phone, without
+# the page having to know the window's width.
+CARD_WIDTH = 265
+
 st.title("DiffGeo Lab")
 st.markdown(
-    "An interactive laboratory for **differential geometry at work in deep learning**. "
-    "Every picture is computed live from the formulas (metric, Christoffel symbols, "
-    "curvature, Fisher information), so you can change a parameter and watch the geometry "
-    "respond. Everything runs offline on your own machine."
+    "Differential geometry at work in deep learning, computed live from the formulas: "
+    "pick a lab, change a parameter and watch the geometry respond (everything runs offline)."
 )
-st.subheader("Labs")
-for lab in LABS:
-    with st.container(border=True):
-        st.page_link(f"views/{lab.page_file}", label=lab.title, icon=lab.icon)
-        st.caption(f"What you will see: {lab.what_you_see}.")
-st.caption(
-    "Tip for lecturers: each page opens with sensible defaults and every plot carries its own "
-    "title, axis labels and colour bar, so it can be projected as it opens."
-)
+
+with st.container(horizontal=True, gap="small", horizontal_alignment="distribute"):
+    for lab in LABS:
+        with st.container(border=True, width=CARD_WIDTH):
+            # A lab added before `make assets` was rerun still gets its card, without a picture.
+            if lab.thumbnail.is_file():
+                st.image(str(lab.thumbnail), width="stretch", alt=f"{lab.title}: default figure")
+            st.page_link(f"views/{lab.page_file}", label=f"**{lab.title}**", icon=lab.icon)
+            st.caption(f"What you will see: {lab.what_you_see}.")
