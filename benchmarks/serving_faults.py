@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
 import re
 import signal
 import statistics
@@ -36,7 +35,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable
 
-from serving import SCENARIOS
+from serving import SCENARIOS, load
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from deploy.stclient import (
@@ -205,32 +204,18 @@ async def burst(server: Server, n_sessions: int = 10, changes: int = 10) -> str:
 
 
 async def heavy_load(server: Server, n_sessions: int = 30, seconds: float = 60.0) -> str:
-    rng = random.Random(0)
-    change = SCENARIOS["geometry: direction"][1]
-    latencies: list[float] = []
-    stop_at = time.perf_counter() + seconds
-
-    async def student(k: int) -> None:
-        await asyncio.sleep(rng.uniform(0, 3))
-        s = await Session.open(server.port)
-        await s.goto("geometry")
-        i = 0
-        while time.perf_counter() < stop_at:
-            await asyncio.sleep(rng.uniform(2, 6))
-            latencies.append(await change(s, i + 7 * k))
-            i += 1
-        await s.close()
-
     async def heavy() -> str:
         s = await heavy_optim(server.port)
         await s.send()
         start = time.perf_counter()
-        statuses, alerts = await s.drain(seconds + 120)
+        _, alerts = await s.drain(seconds + 120)
         await s.close()
         return (f"the heavy job ran {time.perf_counter() - start:.0f} s"
                 + (f" and ended with {alerts}" if alerts else ""))
 
-    outcome, *_ = await asyncio.gather(heavy(), *(student(k) for k in range(n_sessions)))
+    job = asyncio.create_task(heavy())
+    latencies = await load(server, n_sessions, seconds, "geometry")
+    outcome = await job
     q = statistics.quantiles(latencies, n=20)
     return (f"{n_sessions} sessions on /geometry (2–6 s think) while one visitor trains the "
             f"heaviest /optim job: {len(latencies)} changes, p50 {statistics.median(latencies):.2f}"

@@ -20,12 +20,8 @@ from __future__ import annotations
 import argparse
 import io
 import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,9 +31,9 @@ import numpy as np
 from PIL import Image
 
 from dashboard.labs import ASSETS, LABS
+from deploy.stclient import start_server
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = ROOT / "dashboard" / "app.py"
 THUMB_SIZE = (640, 400)
 HOME_SIZE = (1400, 1000)
 HOME_PNG = ASSETS / "home.png"
@@ -52,13 +48,6 @@ _SETTLE_MS = 1500
 _WHITE = 250
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def chromium_path() -> str:
     """Debian's Chromium, or a clear error saying how to install it."""
     for name in ("/usr/bin/chromium", "chromium", "chromium-browser"):
@@ -69,42 +58,13 @@ def chromium_path() -> str:
 
 
 @contextmanager
-def serve_app(start_timeout: float = 90.0) -> Iterator[str]:
+def serve_app() -> Iterator[str]:
     """Run the app on 127.0.0.1:<free port> for the ``with`` block; yields its base URL."""
-    port = free_port()
-    log = tempfile.NamedTemporaryFile("w+", prefix="make-assets-", suffix=".log", delete=False)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(APP),
-         "--server.address", "127.0.0.1", "--server.port", str(port),
-         "--server.headless", "true", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+    server = start_server(["server.fileWatcherType=none"])
     try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with {proc.returncode}; see {log.name}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not answer in {start_timeout:.0f} s; "
-                                   f"see {log.name}")
-            time.sleep(0.5)
-        yield url
+        yield f"http://127.0.0.1:{server.port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        server.stop()
 
 
 def settle(page: Any, url: str, *, chart: bool, timeout_ms: float) -> None:
