@@ -31,7 +31,8 @@ import os
 import re
 import signal
 import statistics
-import threading
+import subprocess
+import sys
 import time
 from collections.abc import Awaitable, Callable
 
@@ -98,18 +99,21 @@ async def replace(server: Server) -> str:
     if not await until_busy(server):
         return "replace: no job started"
     await asyncio.sleep(3)
-    s.stage("optim_steps", 20)  # a short training replaces it
+    s.stage("optim_task", 0)  # back to the first (2-D) task: a training of a second or two
+    changed = time.perf_counter()
     await s.send()
     statuses, alerts = await s.drain(120)
+    shown = time.perf_counter() - changed
     idle = await seconds_until_idle(server)
     await s.close()
-    return (f"setting replaced 3 s into the heaviest training: the short run finished "
-            f"({len(statuses)} runs ended, errors {alerts or 'none'}); workers idle "
-            f"{idle:.1f} s after it")
+    return (f"task changed 3 s into the heaviest training: the new page was drawn "
+            f"{shown:.1f} s later (errors: {alerts or 'none'}), and the workers were idle "
+            f"{shown + idle:.1f} s after the change")
 
 
 async def killed_worker(server: Server) -> str:
     s = await heavy_optim(server.port)
+    s.stage("optim_steps", 10)  # a job of its own (an earlier scenario's may be finished)
     await s.send()
     if not await until_busy(server):
         return "killed worker: no job started"
@@ -151,28 +155,40 @@ TTL_S = 125.0
 """A little more than the time Streamlit keeps a disconnected session for a reconnect."""
 
 
+_PROBE = """
+import sys, time, urllib.request
+url = sys.argv[1]
+while True:
+    start = time.perf_counter()
+    try:
+        urllib.request.urlopen(url, timeout=30).read()
+        print(time.perf_counter() - start, flush=True)
+    except OSError:
+        print("inf", flush=True)
+    time.sleep(0.1)
+"""
+
+
 class HealthProbe:
-    """Polls the health endpoint every 0.1 s in a thread; records each answer's latency."""
+    """Polls the health endpoint every 0.1 s from a process of its own (this one is busy
+    parsing the sessions' messages, which would delay a probe thread here); records each
+    answer's latency in seconds."""
 
     def __init__(self, server: Server) -> None:
-        self.server, self.latencies, self._stop = server, [], threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.latencies.append(self.server.health_seconds())
-            except OSError:
-                self.latencies.append(float("inf"))
-            time.sleep(0.1)
+        self.url = f"http://127.0.0.1:{server.port}/_stcore/health"
+        self.latencies: list[float] = []
 
     def __enter__(self) -> HealthProbe:
-        self._thread.start()
+        self._proc = subprocess.Popen([sys.executable, "-c", _PROBE, self.url],
+                                      stdout=subprocess.PIPE, text=True)
+        assert self._proc.stdout is not None
+        self._proc.stdout.readline()  # a first answer, before the load: imports, connection
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        self._proc.terminate()
+        out, _ = self._proc.communicate(timeout=30)
+        self.latencies = [float(line) for line in out.split()]
 
 
 async def burst(server: Server, n_sessions: int = 10, changes: int = 10) -> str:
