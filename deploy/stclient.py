@@ -111,6 +111,7 @@ class Session:
     widgets: dict[str, Widget] = field(default_factory=dict)  # by user key
     states: dict[str, WidgetState] = field(default_factory=dict)  # by widget id
     received: int = 0
+    progress_texts: list[str] = field(default_factory=list)  # see drain()
 
     @classmethod
     async def open(cls, port: int) -> Session:
@@ -201,7 +202,8 @@ class Session:
 
     async def drain(self, limit: float) -> tuple[list[int], list[str]]:
         """Read messages for up to ``limit`` seconds, until a run finishes successfully;
-        return the statuses of the runs that ended and the texts of the error boxes drawn."""
+        return the statuses of the runs that ended and the texts of the error boxes drawn.
+        The texts of progress bars go to :attr:`progress_texts`."""
         statuses: list[int] = []
         alerts: list[str] = []
         end = time.perf_counter() + limit
@@ -217,6 +219,8 @@ class Session:
                 el = fwd.delta.new_element
                 if el.WhichOneof("type") == "alert" and el.alert.format == Alert.ERROR:
                     alerts.append(el.alert.body)
+                elif el.WhichOneof("type") == "progress":
+                    self.progress_texts.append(el.progress.text)
             elif kind == "script_finished":
                 statuses.append(fwd.script_finished)
                 if fwd.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY:

@@ -86,3 +86,25 @@ def test_a_killed_worker_is_reported_in_words_and_replaced(server):
     assert statuses and statuses[-1] == 0, "the next training did not finish"  # successfully
     assert after == []
     assert time.perf_counter() - start < 180
+
+
+def test_a_waiting_visitor_sees_the_queue_then_the_progress(server):
+    async def scenario() -> tuple[list[str], list[int], list[str]]:
+        first = await _optim(server.port)
+        first.stage("optim_steps", LONG_STEPS - 20)
+        await first.send()
+        assert await until_busy(server, 60), "the long training never started in a worker"
+        second = await _optim(server.port)
+        second.stage("optim_steps", 200)  # another training: it waits for the one worker
+        await second.send()
+        await second.drain(1.5)  # still queued: the first job runs for seconds more
+        first.abort()  # the first visitor leaves; its job is cancelled, the second starts
+        statuses, alerts = await second.drain(120)
+        await second.close()
+        return second.progress_texts, statuses, alerts
+
+    texts, statuses, alerts = asyncio.run(scenario())
+    queued = [t for t in texts if t.startswith("Queued")]
+    assert queued and "yours starts next" in queued[0], texts
+    assert any(t.startswith("Training") for t in texts[texts.index(queued[-1]):]), texts
+    assert statuses and statuses[-1] == 0 and alerts == []
