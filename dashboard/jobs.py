@@ -44,11 +44,13 @@ import logging
 import multiprocessing as mp
 import os
 import pickle
+import sys
 import threading
 import time
 import traceback
 from collections import OrderedDict, deque
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -166,8 +168,6 @@ def _run_job(conn: Connection, job_id: int, payload: bytes, progress_kw: str | N
 
 
 def _single_thread_torch() -> None:
-    import sys
-
     torch = sys.modules.get("torch")
     if torch is not None and torch.get_num_threads() != 1:
         torch.set_num_threads(1)
@@ -593,7 +593,8 @@ class WorkerPool:
         ours, theirs = self._ctx.Pipe()
         process = self._ctx.Process(target=_worker_main, args=(theirs, self.nice), daemon=True,
                                     name="diffgeo-worker")
-        process.start()
+        with _main_hidden():
+            process.start()
         theirs.close()
         worker = _Worker(process, ours)
         self._workers.append(worker)
@@ -602,3 +603,33 @@ class WorkerPool:
 
 def _always() -> bool:
     return True
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextmanager
+def _main_hidden() -> Iterator[None]:
+    """Start a spawned process without making it run this process's main script.
+
+    ``spawn`` re-imports the parent's ``__main__`` in the child (by path, or by module name
+    under ``python -m``), so that functions defined there can be unpickled. Our workers only
+    run module-level functions of importable modules, and re-running an arbitrary main script
+    is harmful: one without an ``if __name__ == "__main__"`` guard would run again in every
+    worker (the page script Streamlit's AppTest leaves as ``__main__`` fails there). With
+    neither ``__file__`` nor ``__spec__`` the child imports nothing, as for an interactive
+    session.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    with _MAIN_LOCK:
+        saved = {k: main.__dict__.pop(k) for k in ("__file__",) if k in main.__dict__}
+        spec = getattr(main, "__spec__", None)
+        main.__spec__ = None
+        try:
+            yield
+        finally:
+            main.__dict__.update(saved)
+            main.__spec__ = spec

@@ -185,3 +185,23 @@ def test_asking_again_while_a_cancel_is_under_way_starts_a_new_job(pool):
     assert new is not old
     assert new.wait(20) and new.result() == "rested"
     assert old.state == "cancelled"
+
+
+def test_workers_never_run_the_main_script(tmp_path, monkeypatch):
+    """A main script without an ``if __name__ == "__main__"`` guard (AppTest leaves the page
+    script as ``__main__``) must not run again in the workers."""
+    import sys
+    import types
+
+    script = tmp_path / "unguarded.py"
+    script.write_text("raise SystemExit('the main script ran in a worker')\n")
+    main = types.ModuleType("__main__")
+    main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", main)
+    p = WorkerPool(1, poll_s=0.05, nice=0)
+    try:
+        job = p.submit(tasks.count, (3, 0.0), owner="a")
+        assert job.wait(30) and job.result() == 3
+    finally:
+        p.shutdown()
+    assert main.__file__ == str(script)  # put back

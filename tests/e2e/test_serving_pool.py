@@ -12,7 +12,9 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 
@@ -26,6 +28,7 @@ from deploy.stclient import (
 )
 
 pytestmark = pytest.mark.e2e
+T = TypeVar("T")
 
 LONG_STEPS = 1000
 """Training steps of a job long enough to interrupt (about 11 s of CPU for the default
@@ -37,6 +40,13 @@ def server() -> Iterator[Server]:
     srv = start_server(env={"DIFFGEO_WORKERS": "1"})
     yield srv
     srv.stop()
+
+
+def _run(scenario: Coroutine[Any, Any, T]) -> T:
+    """Run a scenario on a thread with an event loop of its own (the browser tests that ran
+    before in this process leave Playwright's loop running on the main thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, scenario).result()
 
 
 async def _optim(port: int) -> Session:
@@ -56,7 +66,7 @@ def test_a_closed_tab_stops_its_training(server):
         s.abort()
         return await seconds_until_idle(server, 30), health
 
-    idle, health = asyncio.run(scenario())
+    idle, health = _run(scenario())
     # 2 s of grace (a rerun may ask again), the 0.5 s liveness check, then the cancel
     assert idle < 8.0, f"the abandoned training went on for {idle:.1f} s"
     assert health < 2.0
@@ -79,7 +89,7 @@ def test_a_killed_worker_is_reported_in_words_and_replaced(server):
         return alerts, statuses, after
 
     start = time.perf_counter()
-    alerts, statuses, after = asyncio.run(scenario())
+    alerts, statuses, after = _run(scenario())
     assert alerts == ["Could not compute the training: the worker process computing this "
                       "stopped without an answer (it was killed, or ran out of memory); "
                       "try again"]
@@ -103,7 +113,7 @@ def test_a_waiting_visitor_sees_the_queue_then_the_progress(server):
         await second.close()
         return second.progress_texts, statuses, alerts
 
-    texts, statuses, alerts = asyncio.run(scenario())
+    texts, statuses, alerts = _run(scenario())
     queued = [t for t in texts if t.startswith("Queued")]
     assert queued and "yours starts next" in queued[0], texts
     assert any(t.startswith("Training") for t in texts[texts.index(queued[-1]):]), texts
