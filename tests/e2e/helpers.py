@@ -58,12 +58,15 @@ def open_and_settle(page, url: str, *, min_charts: int = 0, timeout: float = 120
 
 
 def wait_idle(page, timeout: float = 120_000) -> None:
-    """Wait until the script-running indicator is gone (twice, to ride out a quick rerun)."""
+    """Wait until the script-running indicator, every spinner and every progress bar are gone
+    (twice, to ride out a quick rerun): a computation waiting for a worker process shows its
+    spinner or bar while the status widget may already look idle."""
     for _ in range(2):
         page.wait_for_timeout(600)
         page.wait_for_function(
             "() => !document.querySelector('[data-testid=\"stStatusWidget\"] "
-            "[data-testid=\"stStatusWidgetRunningIcon\"]')", timeout=timeout,
+            "[data-testid=\"stStatusWidgetRunningIcon\"], [data-testid=\"stSpinner\"], "
+            "[data-testid=\"stProgress\"]')", timeout=timeout,
         )
 
 
