@@ -41,6 +41,13 @@ LABEL_BOX = dict(bgcolor="rgba(255,255,255,0.88)", bordercolor="#1B1F24", border
                  borderpad=2, font=dict(size=13, color="#1B1F24"))
 SEQUENTIAL_SCALE = "Cividis"
 
+PLOT_CONFIG: dict[str, Any] = {
+    "displaylogo": False,
+    # the camera button saves a PNG at twice the size on screen: sharp on a projector or a slide
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+"""Plotly config of every chart the pages draw (``st.plotly_chart(..., config=PLOT_CONFIG)``)."""
+
 FONT = dict(family="Inter, Segoe UI, Helvetica, Arial, sans-serif", size=14, color="#1B1F24")
 
 

@@ -3,21 +3,19 @@ layers, checked against surfaces whose Gaussian curvature is known."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import streamlit as st
 
 from dashboard.cached import curvature as cached
 from dashboard.cached.common import ProgressBar, cached_figure
 from dashboard.figures import curvature as figs
+from dashboard.figures.theme import PLOT_CONFIG
 from dashboard.widgets import guarded, parse_hidden
 from geomcore.curvature import POINT_METHODS, PointCurvature
 from geomcore.curvature.sampling import shape_names
 from geomcore.embedding import DATASET_NAMES
 from geomcore.geometry import surfaces
 
-PLOT_CONFIG: dict[str, Any] = {"displaylogo": False}
 SOURCES = {"surface": "Sampled surface (known K)", "embedding": "Dataset and its embeddings",
            "network": "Layers of a network"}
 VIEWS = {

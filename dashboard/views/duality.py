@@ -3,14 +3,13 @@ mirror descent = natural gradient, EM as alternating projections."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import streamlit as st
 
 from dashboard.cached import duality as cached
 from dashboard.cached.common import cached_figure
 from dashboard.figures import duality as figs
+from dashboard.figures.theme import PLOT_CONFIG
 from dashboard.widgets import guarded
 from geomcore.duality import METHODS
 
@@ -23,7 +22,6 @@ VIEWS = {
 LOSS_NAMES = {"cross_entropy": "cross-entropy", "squared": "squared distance",
               "linear": "a linear cost"}
 LEARNING_RATES = [0.01, 0.03, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0]
-PLOT_CONFIG: dict[str, Any] = {"displaylogo": False}
 
 st.title("Dual geometry")
 st.caption(

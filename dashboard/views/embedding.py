@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import streamlit as st
 
 from dashboard.cached import embedding as cached
 from dashboard.cached.common import ProgressBar
 from dashboard.figures import embedding as figs
+from dashboard.figures.theme import PLOT_CONFIG
 from dashboard.widgets import guarded
 from geomcore.embedding import DATASET_NAMES, METHOD_NAMES, OUT_OF_SAMPLE
 
@@ -32,7 +32,6 @@ NOISE_MAX = {"swiss_roll": 2.0, "swiss_roll_hole": 2.0, "s_curve": 0.3, "sphere_
 GDE_EPOCHS = [20, 50, 100, 200, cached.MAX_GDE_EPOCHS]
 WEIGHTS = [0.0, 0.1, 0.3, 1.0, 3.0, 10.0]
 COLLAPSE_EPOCHS = 60
-PLOT_CONFIG: dict[str, Any] = {"displaylogo": False}
 # Side-by-side panels keep this width and wrap: two a row on a laptop, one on a projector's
 # 1024 px, never squeezed below what a scatter plot needs to be read.
 PANEL_WIDTH = 440

@@ -8,6 +8,7 @@ import streamlit as st
 
 from dashboard.cached import geometry as cached
 from dashboard.figures import geometry as figs
+from dashboard.figures.theme import PLOT_CONFIG
 from dashboard.widgets import apply_click, guarded
 from geomcore.geometry import metrics, surfaces
 
@@ -20,7 +21,6 @@ MODES = {
 KINDS = {"catalog": "Surface catalog", "custom": "Custom surface", "statistical":
          "Statistical manifold"}
 CUSTOM_DEFAULT = ("(2 + 0.8*cos(u))*cos(v)", "(2 + 0.8*cos(u))*sin(v)", "0.8*sin(u) + 0.3*cos(2*v)")
-PLOT_CONFIG = {"displaylogo": False}
 MAX_FORMULA_CHARS = 300
 _ELLIPSES = (
     "**Reading the picture.** Each grey ellipse is a unit circle of the metric, all drawn at "

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import streamlit as st
 
 from dashboard.cached import latent as cached
 from dashboard.cached.common import ProgressBar
 from dashboard.figures import latent as figs
+from dashboard.figures.theme import PLOT_CONFIG
 from dashboard.widgets import apply_click, clamp, guarded
 
 TITLES = {"digits": "8×8 digits (64-D)", "swiss_roll": "swiss roll (3-D)",
@@ -21,7 +20,6 @@ METHODS = {"energy": "energy (L-BFGS)", "bvp": "boundary-value problem"}
 OUTCOMES = {"ok": "converged", "not_converged": "did not converge",
             "singular": "stopped where the metric is singular", "failed": "failed"}
 """A curve's status in words (the page never shows the internal code)."""
-PLOT_CONFIG: dict[str, Any] = {"displaylogo": False}
 N_FRAMES = 10
 
 st.title("Latent geometry")

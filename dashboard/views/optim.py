@@ -9,6 +9,7 @@ import streamlit as st
 from dashboard.cached import optim as cached
 from dashboard.cached.common import ProgressBar, cached_figure, freeze_specs
 from dashboard.figures import optim as figs
+from dashboard.figures.theme import PLOT_CONFIG
 from dashboard.widgets import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, guarded, parse_hidden
 from geomcore.optim import DEFAULT_OPTIMIZERS, TASK_NAMES, Task, TrainingHistory, summary_table
 from geomcore.optim.fisher import FisherKind, Solver
@@ -37,7 +38,6 @@ BATCHES: list[str | int] = ["full", 16, 32, 64, 128, 256]
 TARGETS = [0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01]
 KL_BUDGETS = [None, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0]
 CURVATURE_KINDS = ("ngd", "kfac")
-PLOT_CONFIG: dict[str, Any] = {"displaylogo": False}
 
 st.title("Natural gradient")
 st.caption(

@@ -3,13 +3,12 @@ whose clients live on one."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import streamlit as st
 
 from dashboard.cached import riemannian as cached
 from dashboard.cached.common import ProgressBar
 from dashboard.figures import riemannian as figs
+from dashboard.figures.theme import PLOT_CONFIG
 from dashboard.widgets import guarded
 from geomcore.riemannian.demos import METHOD_LABELS
 
@@ -24,7 +23,6 @@ STEP_SIZES = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.0, 1.5, 2.0]
 SPD_KINDS = {"equal_determinants": "equal determinants (rotated diag(3, 1/3))",
              "random": "random", "custom": "my own (type them)"}
 ALGORITHMS = {"rfedavg": "RFedAvg", "rfedsvrg": "RFedSVRG", "centralised": "centralised GD"}
-PLOT_CONFIG: dict[str, Any] = {"displaylogo": False}
 
 st.title("Riemannian optimisation")
 st.caption(
