@@ -58,9 +58,10 @@ def color(i: int) -> str:
 
 def wrap_title(text: str, width: int) -> str:
     """Break a title into lines of at most ``width`` characters at spaces (Plotly's ``<br>``),
-    so that a narrow figure shows the whole title instead of cutting it off."""
+    so that a narrow figure shows the whole title instead of cutting it off. A setting such
+    as ``α = 0.5`` is never split across lines (its spaces become non-breaking)."""
     lines: list[str] = []
-    for word in text.split(" "):
+    for word in text.replace(" = ", "\u00a0=\u00a0").split(" "):
         if lines and len(lines[-1]) + 1 + len(word) <= width:
             lines[-1] += " " + word
         else:

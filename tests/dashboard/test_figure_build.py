@@ -59,3 +59,11 @@ def test_a_reused_mesh_draws_the_same_surface_as_a_fresh_one():
     gaussian = geo_figs.make_parameter_map(torus, field="gaussian").data[0].z
     mean = geo_figs.make_parameter_map(torus, field="mean").data[0].z
     assert not np.allclose(gaussian, mean)  # the field is part of the key
+
+
+def test_wrap_title_keeps_settings_on_one_line():
+    title = "Torus, 600 points: Ollivier (exact transport), k = 30, α = 0.5, uniform mass"
+    for width in range(12, len(title)):
+        lines = theme.wrap_title(title, width).split("<br>")
+        assert not any(line.endswith("=") or line.startswith("=") for line in lines), width
+        assert " ".join(lines).replace("\u00a0", " ") == title
