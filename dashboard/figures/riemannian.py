@@ -45,14 +45,31 @@ SPHERE_SCENE = dict(xaxis=dict(title="x", range=[-1.3, 1.3]),
                     aspectmode="cube", camera=dict(eye=dict(x=1.5, y=1.3, z=0.9)))
 
 
+MAX_CAMERA_ELEVATION = np.radians(35.0)
+"""Highest camera above the equator: from higher up the box's tick labels crowd together."""
+MIN_AXIS_ANGLE = np.radians(25.0)
+"""Smallest horizontal angle between the camera and a coordinate axis."""
+
+
 def _camera_towards(*points: np.ndarray, distance: float = 1.9) -> dict:
     """A camera looking at the sphere from the side where ``points`` are (their mean
-    direction, lifted a little), so that the paths are on the visible hemisphere."""
+    direction, lifted a little), so that the paths are on the visible hemisphere; its
+    elevation stays within ±:data:`MAX_CAMERA_ELEVATION` and its heading at least
+    :data:`MIN_AXIS_ANGLE` away from the x and y axes."""
     d = np.sum([p / max(np.linalg.norm(p), 1e-12) for p in points], axis=0)
     if np.linalg.norm(d) < 1e-6:
         d = np.array([1.0, 1.0, 0.6])
     d = d / np.linalg.norm(d) + np.array([0.0, 0.0, 0.35])
-    d = distance * d / np.linalg.norm(d)
+    across = float(np.hypot(d[0], d[1]))
+    azimuth = float(np.arctan2(d[1], d[0])) if across > 1e-9 else np.pi / 4
+    # looking along an axis foreshortens its tick labels into a crowd: turn 25° away from it
+    axis = np.round(azimuth / (np.pi / 2)) * (np.pi / 2)
+    if abs(azimuth - axis) < MIN_AXIS_ANGLE:
+        azimuth = axis + (MIN_AXIS_ANGLE if azimuth >= axis else -MIN_AXIS_ANGLE)
+    heading = np.array([np.cos(azimuth), np.sin(azimuth)])
+    elevation = float(np.clip(np.arctan2(d[2], across), -MAX_CAMERA_ELEVATION,
+                              MAX_CAMERA_ELEVATION))
+    d = distance * np.array([*(np.cos(elevation) * heading), np.sin(elevation)])
     return dict(eye=dict(x=float(d[0]), y=float(d[1]), z=float(d[2])))
 
 

@@ -109,3 +109,19 @@ def test_stiefel_and_federated_figures():
     assert gap.layout.yaxis.type == "log" and gap.layout.xaxis.title.text == "round"
     floor = figs.make_floor_figure(np.array([[1e-3, 1e-2]]), [5], [0.1, 0.2])
     assert floor.layout.xaxis.type == "log" and floor.data[0].name == "τ = 5"
+
+
+@pytest.mark.parametrize("eigenvalues", [(3.0, 1.0, 1.0), (3.0, 1.0, -1.0), (1.0, 1.0, 3.0),
+                                         (-1.0, 1.0, 3.0), (1.0, 3.0, 1.0)])
+def test_sphere_camera_faces_the_paths_without_looking_down(eigenvalues):
+    demo = sphere_demo(eigenvalues, lr=0.2, steps=30, seed=1)
+    fig = figs.make_sphere_figure(demo, iteration=0, arrows_run=METHOD_LABELS["projection"])
+    eye = fig.layout.scene.camera.eye
+    e = np.array([eye.x, eye.y, eye.z])
+    elevation = np.degrees(np.arcsin(e[2] / np.linalg.norm(e)))
+    assert abs(elevation) <= 35.0 + 1e-9  # tick labels stay apart
+    azimuth = np.degrees(np.arctan2(e[1], e[0])) % 90.0
+    assert 25.0 - 1e-9 <= azimuth <= 65.0 + 1e-9  # never along the x or y axis
+    first = next(iter(demo.runs.values())).iterates
+    middle = first[0] / np.linalg.norm(first[0]) + first[-1] / np.linalg.norm(first[-1])
+    assert middle @ e > 0  # the paths are on the side that faces the camera
