@@ -224,6 +224,9 @@ class Job:
         assert self._result is not None
         return pickle.loads(self._result)  # our own worker's answer
 
+    def _cancel(self, reason: str = "") -> None:
+        self._finish("cancelled", error=JobCancelled(reason or _NOBODY_WAITS))
+
     def _finish(self, state: JobState, *, result: bytes | None = None,
                 error: BaseException | None = None) -> None:
         self.state, self._result, self._error = state, result, error
@@ -393,12 +396,11 @@ class WorkerPool:
         with self._lock:
             self._closed = True
             for job in list(self._queue):
-                job._finish("cancelled", error=JobCancelled("the server is shutting down"))
+                job._cancel("the server is shutting down")
             self._queue.clear()
             for worker in self._workers:
                 if worker.job is not None:
-                    worker.job._finish("cancelled",
-                                       error=JobCancelled("the server is shutting down"))
+                    worker.job._cancel("the server is shutting down")
                 worker.process.kill()
             self._workers.clear()
             self._live.clear()
@@ -477,7 +479,7 @@ class WorkerPool:
                         exc.add_note("raised in a worker process:\n" + trace)
                     job._finish("failed", error=exc)
                 else:
-                    job._finish("cancelled", error=JobCancelled(_NOBODY_WAITS))
+                    job._cancel()
         except (EOFError, OSError):
             self._lost(worker)
 
@@ -492,7 +494,7 @@ class WorkerPool:
         if job is not None and not job.finished:
             self._unlist(job)
             if worker.cancel_sent_at is not None:
-                job._finish("cancelled", error=JobCancelled(_NOBODY_WAITS))
+                job._cancel()
             else:
                 _log.warning("worker %s ended with exit code %s during job %s",
                              worker.process.pid, worker.process.exitcode, job.key)
@@ -507,7 +509,7 @@ class WorkerPool:
         if job is not None and not job.finished:
             self._unlist(job)
             if job_error is None:
-                job._finish("cancelled", error=JobCancelled(_NOBODY_WAITS))
+                job._cancel()
             else:
                 job._finish("failed", error=job_error)
         worker.job = None
@@ -528,7 +530,7 @@ class WorkerPool:
             if queued.orphaned_at is not None and now - queued.orphaned_at >= self.grace_s:
                 self._queue.remove(queued)
                 self._unlist(queued)
-                queued._finish("cancelled", error=JobCancelled(_NOBODY_WAITS))
+                queued._cancel()
         for worker in list(self._workers):
             job = worker.job
             if job is None or job.orphaned_at is None or now - job.orphaned_at < self.grace_s:
