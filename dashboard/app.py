@@ -23,18 +23,57 @@ _PAGES = Path(__file__).parent / "views"
 # A file shipped with the app: a ":material/…:" page icon is fetched from a font server as the
 # favicon, which fails offline.
 FAVICON = _ROOT / "assets" / "favicon.png"
+# Projector mode: larger page text (the figures are enlarged by widgets.chart).
+PROJECTOR_CSS = """<style>
+section[data-testid="stMain"] { font-size: 1.2rem; }
+section[data-testid="stMain"] h1 { font-size: 2.6rem; }
+</style>"""
+
+from dashboard import i18n, lessons, links  # noqa: E402
+from dashboard.i18n import t  # noqa: E402
+from dashboard.widgets import PROJECTOR_KEY, projector_on  # noqa: E402
+
+links.begin()
+# The language first: every title below is drawn in it. A link's ?lang= wins, then the choice
+# made in this session, then the browser's language.
+with st.sidebar:
+    lang = links.selectbox(
+        t("common.language"), list(i18n.LANGUAGES),
+        i18n.language_from_locale(st.context.locale), key="lang", always=True,
+        format_func=i18n.LANGUAGES.__getitem__)
+i18n.set_session_language(st.session_state, lang)
 
 st.set_page_config(
     page_title="DiffGeo Lab",
     page_icon=str(FAVICON),
     layout="wide",
-    initial_sidebar_state="expanded",
+    # projector mode gives the figures the whole width; the arrow at the top left reopens it
+    initial_sidebar_state="collapsed" if projector_on() else "expanded",
 )
 
-home = st.Page(str(_PAGES / "home.py"), title="Home", icon=":material/home:", default=True)
+home = st.Page(str(_PAGES / "home.py"), title=t("common.nav_home"), icon=":material/home:",
+               default=True)
 labs = [
     st.Page(str(_PAGES / lab.page_file), title=lab.title, icon=lab.icon, url_path=lab.slug)
     for lab in LABS
 ]
-page = st.navigation({"DiffGeo Lab": [home], "Labs": labs})
-page.run()
+page = st.navigation({"DiffGeo Lab": [home], t("common.nav_labs"): labs})
+slug = page.url_path
+links.enter(slug)
+with st.sidebar:
+    lesson = lessons.selector(slug) if slug else None
+    links.toggle(t("common.projector"), False, key=PROJECTOR_KEY,
+                 help=t("common.projector_help"))
+    links.copy_link_button()
+if projector_on():
+    st.html(PROJECTOR_CSS)
+lesson_slot = st.empty()
+try:
+    page.run()
+finally:
+    # also after st.stop(): the URL and the lesson must follow what the page did show
+    links.finish()
+    if slug:
+        lessons.remember_widgets(slug)
+    if lesson is not None:
+        lessons.show_panel(lesson, lesson_slot)

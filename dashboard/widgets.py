@@ -1,13 +1,18 @@
-"""Shared widgets and page helpers: error boundaries and click-to-choose points."""
+"""Shared widgets and page helpers: error boundaries, charts, click-to-choose points."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
+import plotly.graph_objects as go
 import streamlit as st
 
+from dashboard.figures.presenting import curves_csv, enlarge
+from dashboard.figures.theme import PLOT_CONFIG
+from dashboard.i18n import t
 from dashboard.jobs import JobError
 
 log = logging.getLogger("diffgeo.dashboard")
@@ -25,10 +30,34 @@ def guarded(what: str, *, warning: bool = False) -> Iterator[None]:
     try:
         yield
     except (ValueError, JobError) as exc:
-        (st.warning if warning else st.error)(f"Could not compute {what}: {exc}")
+        (st.warning if warning else st.error)(t("common.errors.could_not", what=what,
+                                                 reason=str(exc)))
     except Exception as exc:  # noqa: BLE001 - the page must survive anything
         log.exception("unexpected error while computing %s", what)
-        st.error(f"Could not compute {what} ({type(exc).__name__}). Try other settings.")
+        st.error(t("common.errors.unexpected", what=what, kind=type(exc).__name__))
+
+
+PROJECTOR_KEY = "projector"
+"""The frame's projector toggle (``?projector=1``)."""
+
+
+def projector_on() -> bool:
+    """Whether the visitor switched projector mode on."""
+    return bool(st.session_state.get(PROJECTOR_KEY, False))
+
+
+def chart(fig: go.Figure, *, csv: str | None = None, **kwargs: Any) -> Any:
+    """Draw a figure as every page does: the app's Plotly config (PNG export at twice the
+    size), enlarged in projector mode, and with ``csv`` (a file name without extension) a
+    "Download CSV" button for its curves beneath. ``kwargs`` go to ``st.plotly_chart``."""
+    shown = enlarge(fig) if projector_on() else fig
+    result = st.plotly_chart(shown, config=PLOT_CONFIG, **kwargs)
+    if csv is not None:
+        st.download_button(t("common.download_csv"), data=lambda: curves_csv(fig),
+                           file_name=f"{csv}.csv", mime="text/csv",
+                           key=f"{kwargs.get('key') or csv}__csv", type="tertiary",
+                           icon=":material/download:", on_click="ignore")
+    return result
 
 
 def clamp(value: float, lo: float, hi: float) -> float:
@@ -78,12 +107,12 @@ def parse_hidden(text: str) -> tuple[int, ...]:
     try:
         widths = tuple(int(p) for p in parts)
     except ValueError:
-        raise ValueError(f"hidden widths {text!r} must be whole numbers separated by commas, "
-                         "e.g. '16, 16'") from None
+        raise ValueError(t("common.errors.hidden_not_numbers", text=repr(text))) from None
     if len(widths) > MAX_HIDDEN_LAYERS:
-        raise ValueError(f"{len(widths)} hidden layers requested; use at most "
-                         f"{MAX_HIDDEN_LAYERS}")
+        raise ValueError(t("common.errors.hidden_too_many", n=len(widths),
+                           max=MAX_HIDDEN_LAYERS))
     bad = [w for w in widths if not 1 <= w <= MAX_HIDDEN_WIDTH]
     if bad:
-        raise ValueError(f"hidden width {bad[0]} is out of range; use 1..{MAX_HIDDEN_WIDTH}")
+        raise ValueError(t("common.errors.hidden_out_of_range", width=bad[0],
+                           max=MAX_HIDDEN_WIDTH))
     return widths

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from dashboard.i18n import t
 from dashboard.labs import LABS
 
 # Cards of a fixed width in a wrapping row: three side by side at 1400 px, two on a 1024 px
@@ -9,17 +10,15 @@ from dashboard.labs import LABS
 # the page having to know the window's width.
 CARD_WIDTH = 265
 
-st.title("DiffGeo Lab")
-st.markdown(
-    "Differential geometry at work in deep learning, computed live from the formulas: "
-    "pick a lab, change a parameter and watch the geometry respond (everything runs offline)."
-)
+st.title(t("common.home.title"))
+st.markdown(t("common.home.intro"))
 
 with st.container(horizontal=True, gap="small", horizontal_alignment="distribute"):
     for lab in LABS:
         with st.container(border=True, width=CARD_WIDTH):
             # A lab added before `make assets` was rerun still gets its card, without a picture.
             if lab.thumbnail.is_file():
-                st.image(str(lab.thumbnail), width="stretch", alt=f"{lab.title}: default figure")
+                st.image(str(lab.thumbnail), width="stretch",
+                         alt=t("common.home.thumbnail_alt", title=lab.title))
             st.page_link(f"views/{lab.page_file}", label=f"**{lab.title}**", icon=lab.icon)
-            st.caption(f"What you will see: {lab.what_you_see}.")
+            st.caption(t("common.home.what_you_will_see", what=lab.what_you_see))

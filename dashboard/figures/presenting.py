@@ -1,0 +1,126 @@
+"""A figure for the back row and a figure as data: projector scaling and CSV export.
+
+Both work on any built figure, so that no builder needs a projector variant or an export path.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+
+from dashboard.figures.theme import FONT
+
+PROJECTOR_FONT = 1.45
+"""Projector mode multiplies every font size by this (14 px text becomes 20 px)."""
+PROJECTOR_MARKS = 1.7
+"""… and marker sizes and line widths by this."""
+_FONT_KEYS = frozenset({"font", "tickfont", "textfont", "titlefont", "insidetextfont",
+                        "outsidetextfont", "hoverlabel"})
+_LINE_TRACES = frozenset({"scatter", "scattergl", "scatter3d", "scatterpolar",
+                          "scatterternary"})
+_PLOTLY_LINE_WIDTH = 2.0
+_PLOTLY_MARKER_SIZE = 6.0
+
+
+def _scale(value: Any, factor: float) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return value * factor
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = np.asarray(value, dtype=float)
+        return (arr * factor).tolist()
+    return value
+
+
+def _scale_fonts(node: Any, factor: float) -> None:
+    """Multiply the ``size`` of every font dictionary below ``node``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in _FONT_KEYS and isinstance(value, dict) and "size" in value:
+                value["size"] = _scale(value["size"], factor)
+            _scale_fonts(value, factor)
+    elif isinstance(node, list):
+        for item in node:
+            _scale_fonts(item, factor)
+
+
+def _scale_trace(trace: dict[str, Any], marks: float) -> None:
+    kind = trace.get("type", "scatter")
+    mode = trace.get("mode", "lines+markers" if kind in _LINE_TRACES else "")
+    if kind in _LINE_TRACES:
+        if "lines" in mode:
+            line = trace.setdefault("line", {})
+            line["width"] = _scale(line.get("width", _PLOTLY_LINE_WIDTH), marks)
+        if "markers" in mode:
+            marker = trace.setdefault("marker", {})
+            marker["size"] = _scale(marker.get("size", _PLOTLY_MARKER_SIZE), marks)
+            if isinstance(marker.get("line"), dict) and "width" in marker["line"]:
+                marker["line"]["width"] = _scale(marker["line"]["width"], marks)
+    elif isinstance(trace.get("line"), dict) and "width" in trace["line"]:
+        trace["line"]["width"] = _scale(trace["line"]["width"], marks)
+
+
+def enlarge(fig: go.Figure, *, font: float = PROJECTOR_FONT,
+            marks: float = PROJECTOR_MARKS) -> go.Figure:
+    """A copy of ``fig`` for a projector: fonts ×``font`` (titles, ticks, legends, colour bars,
+    annotations), markers and lines ×``marks``, margins grown to fit the larger text."""
+    spec = fig.to_dict()
+    layout = spec.setdefault("layout", {})
+    _scale_fonts(layout, font)
+    base = layout.setdefault("font", {})
+    if "size" not in base:
+        base["size"] = float(FONT["size"]) * font  # type: ignore[arg-type]
+    margin = layout.get("margin")
+    if isinstance(margin, dict):
+        for side in ("l", "r", "t", "b"):
+            if isinstance(margin.get(side), (int, float)):
+                margin[side] = margin[side] * (1 + (font - 1) * 0.6)
+    if isinstance(layout.get("height"), (int, float)):
+        layout["height"] = layout["height"] * 1.1
+    for trace in spec.get("data", []):
+        _scale_fonts(trace, font)
+        _scale_trace(trace, marks)
+    for frame in spec.get("frames", []) or []:
+        for trace in frame.get("data", []):
+            _scale_fonts(trace, font)
+            _scale_trace(trace, marks)
+    return go.Figure(spec)
+
+
+def _column(values: Any) -> list[Any]:
+    if values is None:
+        return []
+    return list(np.asarray(values).ravel().tolist())
+
+
+def curves_csv(fig: go.Figure, *, traces: Iterable[int] | None = None) -> str:
+    """The figure's curves and point sets as CSV, one row per point:
+    ``trace,x,y[,z]``, traces named by their legend entry (2-D and 3-D scatter traces; a
+    heat map or surface is a grid, not a curve, and is left out)."""
+    wanted = None if traces is None else set(traces)
+    rows: list[list[Any]] = []
+    has_z = False
+    for i, trace in enumerate(fig.data):
+        if wanted is not None and i not in wanted:
+            continue
+        kind = trace.type
+        if kind not in ("scatter", "scattergl", "scatter3d"):
+            continue
+        xs, ys = _column(trace.x), _column(trace.y)
+        zs = _column(getattr(trace, "z", None)) if kind == "scatter3d" else []
+        has_z = has_z or bool(zs)
+        name = trace.name or f"trace {i}"
+        for j in range(min(len(xs), len(ys))):
+            rows.append([name, xs[j], ys[j], zs[j] if j < len(zs) else ""])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["trace", "x", "y", "z"] if has_z else ["trace", "x", "y"])
+    for row in rows:
+        writer.writerow(row if has_z else row[:3])
+    return out.getvalue()
