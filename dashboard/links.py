@@ -417,21 +417,36 @@ def notice_shown() -> list[str]:
 
 
 COPY_BUTTON = """
-<button class="diffgeo-copy-link" type="button" onclick="
-  const url = window.location.href, button = this;
+<button class="diffgeo-copy-link" id="diffgeo-copy-link" type="button">{label}</button>
+<script>
+(() => {{
+  const button = document.getElementById('diffgeo-copy-link');
+  if (!button || button.dataset.ready) return;
+  button.dataset.ready = '1';
   const done = () => {{
-    button.innerText = '{copied}'; setTimeout(() => button.innerText = '{label}', 2000);
+    button.innerText = '{copied}';
+    setTimeout(() => {{ button.innerText = '{label}'; }}, 2000);
   }};
-  const fallback = () => {{
-    const area = document.createElement('textarea'); area.value = url;
-    document.body.appendChild(area); area.select();
-    try {{ document.execCommand('copy'); done(); }} catch (e) {{ window.prompt('{label}', url); }}
+  const fallback = url => {{
+    const area = document.createElement('textarea');
+    area.value = url;
+    document.body.appendChild(area);
+    area.select();
+    let ok = false;
+    try {{ ok = document.execCommand('copy'); }} catch (e) {{ ok = false; }}
     area.remove();
+    if (ok) done(); else window.prompt('{label}', url);
   }};
-  if (navigator.clipboard && window.isSecureContext) {{
-    navigator.clipboard.writeText(url).then(done, fallback);
-  }} else {{ fallback(); }}
-">{label}</button>
+  button.addEventListener('click', () => {{
+    const url = window.location.href;
+    if (navigator.clipboard && window.isSecureContext) {{
+      navigator.clipboard.writeText(url).then(done, () => fallback(url));
+    }} else {{
+      fallback(url);
+    }}
+  }});
+}})();
+</script>
 <style>
 .diffgeo-copy-link {{ width: 100%; padding: 0.4rem 0.75rem; border-radius: 0.5rem;
   border: 1px solid rgba(49, 51, 63, 0.2); background: white; color: #1B1F24;
