@@ -248,9 +248,8 @@ def _publish(key: str) -> None:
     run = _run()
     name = run.params[key]
     value = st.session_state.get(key)
-    if value is None:
-        return
-    if value == run.defaults[key] and key not in run.always:
+    # None: a segmented control clicked off; the link then reopens the default
+    if value is None or value == run.defaults[key] and key not in run.always:
         if name in st.query_params:
             del st.query_params[name]
         return
