@@ -44,9 +44,9 @@ def test_simplex_loss_figure_draws_every_path_and_overlays_eg(paths):
                                         target=np.array([0.2, 0.3, 0.5]))
     names = [t.name for t in fig.data]
     for method in METHODS:
-        assert figs.METHOD_TITLES[method] in names
-    eg = next(t for t in fig.data if t.name == figs.METHOD_TITLES["mirror_descent"])
-    ngd = next(t for t in fig.data if t.name == figs.METHOD_TITLES["ngd_natural"])
+        assert figs.method_title(method) in names
+    eg = next(t for t in fig.data if t.name == figs.method_title("mirror_descent"))
+    ngd = next(t for t in fig.data if t.name == figs.method_title("ngd_natural"))
     assert eg.mode == "markers" and ngd.mode == "lines"
     np.testing.assert_allclose(eg.x, ngd.x, atol=1e-12)
     np.testing.assert_allclose(eg.y, ngd.y, atol=1e-12)
@@ -72,7 +72,7 @@ def test_geodesic_figures_join_the_two_points():
     curves = {k: fam.geodesic(p, q, k, n_points=31).points for k in ("e", "m", "fisher_rao")}
     fig = figs.make_simplex_geodesics_figure(curves, p, q)
     for trace in fig.data:
-        if trace.name in (figs.CURVE_TITLES[k] for k in curves):
+        if trace.name in (figs.curve_title(k) for k in curves):
             np.testing.assert_allclose([trace.x[0], trace.y[0]], figs.to_xy(p), atol=1e-14)
             np.testing.assert_allclose([trace.x[-1], trace.y[-1]], figs.to_xy(q), atol=1e-14)
     g = Gaussian1D()
