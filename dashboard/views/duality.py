@@ -18,7 +18,7 @@ from dashboard import lessons, links
 from dashboard.cached import duality as cached
 from dashboard.cached.common import cached_figure
 from dashboard.figures import duality as figs
-from dashboard.i18n import language, options, t
+from dashboard.i18n import options, t
 from dashboard.widgets import chart, guarded
 from geomcore.duality import METHODS
 
@@ -92,11 +92,10 @@ def _optimisers_view() -> None:
             lessons.fact(f"final_gap_{path.method}", float(path.loss[-1] - floor))
         if "ngd_expectation" in paths:
             lessons.fact("ngd_eta_left", paths["ngd_expectation"].status == "left_simplex")
-        lang = language()
-        # built once per setting and language, and shared (a contour of 161 × 139 nodes and
-        # five paths)
+        # built once per setting (and language) and shared: a contour of 161 × 139 nodes and
+        # five paths
         simplex_fig = cached_figure(
-            ("dual_simplex", cfg, show_contours, lang),
+            ("dual_simplex", cfg, show_contours),
             lambda: figs.make_simplex_loss_figure(
                 x, y, z, paths, loss_name=t(f"duality.loss_names.{kind}"),
                 show_contours=show_contours, target=loss_cfg.minimiser()))
@@ -114,7 +113,7 @@ def _optimisers_view() -> None:
         else:
             st.info(t("duality.optimisers.choose_both"))
         curves_fig = cached_figure(
-            ("dual_loss_curves", cfg, lang),
+            ("dual_loss_curves", cfg),
             lambda: figs.make_loss_curves_figure(paths, floor=floor))
         chart(curves_fig, csv="duality-loss-curves", key="dual_loss_curves")
         st.caption(t("duality.optimisers.caption"))
@@ -237,8 +236,8 @@ def _em_view() -> None:
                             key="dual_em_step")
         chart(figs.make_em_fit_figure(x, res, int(step)), csv="duality-em-fit",
               key="dual_em_fit")
-        # the divergence does not depend on the step shown: built once per run and language
-        chart(cached_figure(("dual_em_div", em_cfg, language()),
+        # the divergence does not depend on the step shown: built once per run
+        chart(cached_figure(("dual_em_div", em_cfg),
                             lambda: figs.make_em_divergence_figure(res)),
               csv="duality-em-divergence", key="dual_em_div")
         rises = np.diff(res.divergence)
