@@ -5,6 +5,7 @@ recomputes the paths."""
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -242,3 +243,69 @@ def test_a_link_beyond_the_run_falls_back_and_a_shorter_run_clamps_the_step_show
     assert at.slider(key="dual_em_step").value == 4
     assert "The mixture after EM step 4" in [
         json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+VIEW_KEYS = ("optimisers", "geodesics", "pythagoras", "em")
+
+
+@pytest.mark.parametrize("view", VIEW_KEYS)
+def test_every_view_is_complete_in_chinese(view, caplog):
+    """The shared test reads the default view; here every view, in Chinese: no missing key,
+    no English word left (formulas and names aside)."""
+    from tests.dashboard.teaching import open_page, untranslated
+
+    caplog.set_level(logging.WARNING, logger="diffgeo.i18n")
+    at = open_page("duality", {"lang": "zh", "dual_view": view})
+    assert not problems(at) and not errors(at), errors(at)
+    assert at.radio(key="dual_view").value == view
+    assert [r.getMessage() for r in caplog.records if r.name == "diffgeo.i18n"] == []
+    assert untranslated(at) == []
+
+
+@pytest.mark.parametrize("view", VIEW_KEYS)
+def test_a_link_reopens_every_widget_of_a_view(view):
+    """Within one view, a link that moves every widget at once reopens each at the link's value
+    (the shared round trip also switches the view, which hides the other views' widgets)."""
+    from tests.dashboard.teaching import open_page
+
+    first = open_page("duality", {"dual_view": view})
+    run = first.session_state["_links"]
+    params = {"dual_view": view}
+    wanted = {}
+    for key, default in run.defaults.items():
+        if key in ("lang", "projector", "duality_lesson", "dual_view"):
+            continue
+        value = run.codecs[key].other(default)
+        if value != default:
+            wanted[key] = value
+            params[run.params[key]] = run.codecs[key].encode(value)
+    assert len(wanted) >= 3
+    at = open_page("duality", params)
+    assert not problems(at)
+    again = at.session_state["_links"]
+    assert again.rejected == []
+    assert {k: at.session_state[k] for k in wanted} == wanted
+    url = dict(at.query_params)
+    assert {k: url.get(again.params[k]) for k in wanted} == {
+        k: params[again.params[k]] for k in wanted}
+
+
+@pytest.mark.parametrize("view", VIEW_KEYS)
+def test_hostile_values_for_a_view_fall_back_to_its_defaults(view):
+    from tests.dashboard.teaching import open_page
+
+    first = open_page("duality", {"dual_view": view})
+    run = first.session_state["_links"]
+    defaults = {k: first.session_state[k] for k in run.defaults}
+    garbage = ("nan", "-inf", "1e308", "-5", "=cmd|' /C calc'!A0", "x" * 3000,
+               "__import__('os')", "mirror_descent,mirror_descent", "0x10")
+    params = {"dual_view": view, "no_such_setting": "1"}
+    for i, key in enumerate(sorted(run.defaults)):
+        if key not in ("lang", "projector", "duality_lesson", "dual_view"):
+            params[run.params[key]] = garbage[i % len(garbage)]
+    at = open_page("duality", params)
+    assert not problems(at) and not errors(at), errors(at)
+    assert {k: at.session_state[k] for k in defaults} == defaults
+    notices = [i.value for i in at.info if "link" in i.value]
+    assert len(notices) == 1
+    assert set(dict(at.query_params)) <= {"dual_view", "lang"}  # lang: always written
