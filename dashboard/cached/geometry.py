@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.cached.common import in_worker
+from geomcore.duality import families
 from geomcore.geometry import analysis, geodesics, metrics, surfaces
 
 Space = surfaces.ParametricSurface | metrics.RiemannianMetric
@@ -200,3 +201,55 @@ def transport_for(cfg: SpaceConfig, loop: tuple) -> analysis.Transport:
     else:
         path = geodesics.coordinate_loop(space, loop[1], n_points=361)
     return analysis.transport_around(space, path)
+
+
+# -- numbers the page publishes for its lessons ----------------------------------------------------
+
+def circle_length(space: Space, circle: analysis.GeodesicCircle) -> float:
+    """Length of a geodesic circle drawn as its closed polyline: in R³ on a surface, with the
+    metric at the segments' midpoints otherwise. NaN when a geodesic of the spray stopped
+    before the circle's radius (the circle has a gap)."""
+    if circle.xyz is not None:
+        pts = np.asarray(circle.xyz, float)
+        if not np.all(np.isfinite(pts)):
+            return float("nan")
+        return float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum())
+    pts = np.asarray(circle.coords, float)
+    if not np.all(np.isfinite(pts)):
+        return float("nan")
+    steps = np.diff(pts, axis=0)
+    mids = 0.5 * (pts[1:] + pts[:-1])
+    metric = space if isinstance(space, metrics.RiemannianMetric) else None
+    if metric is None:
+        return float(np.linalg.norm(steps, axis=1).sum())
+    return float(np.sum(metric.norm(mids, steps)))
+
+
+def circle_cusps(circle: analysis.GeodesicCircle) -> int:
+    """How many times a geodesic circle (closed polyline, one vertex per direction of the
+    spray) turns back on itself: consecutive segments pointing in opposite directions. A
+    smooth circle has none; past the first conjugate points the circle folds and grows cusps
+    along the caustic. Gaps (NaN vertices) count nothing."""
+    pts = np.asarray(circle.xyz if circle.xyz is not None else circle.coords, float)
+    steps = np.diff(pts, axis=0)
+    following = np.roll(steps, -1, axis=0)
+    dots = np.einsum("ij,ij->i", steps, following)
+    return int(np.sum(np.isfinite(dots) & (dots < 0)))
+
+
+def fisher_rao_distance(name: str, p: tuple[float, float],
+                        q: tuple[float, float]) -> float | None:
+    """The closed-form distance between two points of a statistical manifold, from the
+    duality lab's exponential families (an implementation independent of this page's geodesic
+    solver): ``√2 arccosh(1 + (Δμ²/2 + Δσ²)/(2σ₁σ₂))`` for the normal family,
+    ``2 arccos Σ √(pᵢqᵢ)`` for three outcomes, ``arccosh(1 + |p − q|²/(2 y₁ y₂))`` for the
+    half-plane. None for any other space."""
+    a, b = np.asarray(p, float), np.asarray(q, float)
+    if name == "gaussian":
+        return float(families.Gaussian1D().fisher_rao_distance(a, b))
+    if name == "categorical":
+        probs = metrics.categorical_probabilities(np.stack([a, b]))
+        return float(families.Categorical(3).fisher_rao_distance(probs[0], probs[1]))
+    if name == "poincare":
+        return float(np.arccosh(1.0 + float(np.sum((a - b) ** 2)) / (2.0 * a[1] * b[1])))
+    return None
