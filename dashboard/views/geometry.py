@@ -289,6 +289,9 @@ with guarded(t(f"geometry.what.{mode}")):
             lessons.fact("inner_circle_radius", circles[0].radius)
             lessons.fact("outer_circle_radius", circles[-1].radius)
             lessons.fact("inner_circle_ratio", ratios[0])
+            # Bertrand–Diguet–Puiseux: C(r) = 2πr − (π/3) K r³ + O(r⁴), so the shortfall of the
+            # smallest circle estimates K at the centre
+            lessons.fact("inner_circle_curvature", 6 * (1 - ratios[0]) / circles[0].radius ** 2)
             lessons.fact("outer_circle_ratio", ratios[-1])
             lessons.fact("inner_circle_cusps", cached.circle_cusps(circles[0]))
             lessons.fact("outer_circle_cusps", cached.circle_cusps(circles[-1]))
@@ -314,6 +317,8 @@ with guarded(t(f"geometry.what.{mode}")):
             if reference is not None:
                 _metric("closed_form", f"{reference:.4f}", t("geometry.metrics.closed_form_help"))
                 lessons.fact("closed_form_distance", reference)
+            if cfg.name == "gaussian" and res.ok:
+                lessons.fact("path_max_sigma", float(np.max(geo.coords[:, 1])))
         stat_path = geo.coords if res.ok else None
     else:
         loop = ("circle", p[0], p[1], radius) if loop_kind == "circle" else ("parallel", p[0])
