@@ -89,6 +89,8 @@ with st.sidebar:
             for k in spec.params
         )
         cfg = cached.SpaceConfig("catalog", name, params=params)
+        for param_name, param_value in params:
+            lessons.fact(f"param_{param_name}", param_value)
         st.caption(t(f"geometry.surfaces.{name}.description"))
     elif kind == "custom":
         st.caption(t("geometry.sidebar.custom_caption"))
@@ -211,6 +213,8 @@ def _point_sliders(prefix: str, title: str) -> tuple[float, float]:
 with st.sidebar:
     st.header(t("geometry.sidebar.controls"))
     p = _point_sliders("p", t("geometry.sidebar.start_point"))
+    lessons.fact("start_u", p[0])
+    lessons.fact("start_v", p[1])
     if mode == "geodesic":
         angle = links.slider(t("geometry.sidebar.direction"), 0, 359, start.angle,
                              key="geo_angle", help=t("geometry.sidebar.direction_help"))
@@ -225,6 +229,8 @@ with st.sidebar:
         n_circles = links.slider(t("geometry.sidebar.circles"), 0, 8, 4, key="geo_ncircles")
     elif mode == "shortest":
         q = _point_sliders("q", t("geometry.sidebar.end_point"))
+        lessons.fact("end_u", q[0])
+        lessons.fact("end_v", q[1])
         links.radio(t("geometry.sidebar.click_sets"), ["start", "end"], horizontal=True,
                     key="geo_click_target", format_func=options("geometry.click").get)
     else:
