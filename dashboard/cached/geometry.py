@@ -1,5 +1,8 @@
 """Caching for the Surfaces & geodesics lab (``dashboard/views/geometry.py``).
 
+No cached function draws its own spinner: a spinner's text is fixed when the module is
+imported, in one language; the page wraps the calls in ``st.spinner`` with translated text.
+
 ``st.cache_resource`` holds objects with compiled functions that are never mutated (a surface, a
 metric); ``st.cache_data`` holds results (geodesics, transports), which are pickled per caller.
 """
@@ -74,7 +77,7 @@ CUSTOM_TIMEOUT_S = 10.0  # seconds of computing in the worker (a CPU-time limit,
 CUSTOM_MEMORY_BYTES = 2 * 1024**3
 
 
-@st.cache_resource(max_entries=48, show_spinner="Deriving the metric and curvature…")
+@st.cache_resource(max_entries=48, show_spinner=False)
 def space_for(cfg: SpaceConfig) -> Space:
     """The surface or metric for ``cfg`` (symbolic derivation happens once per family).
 
@@ -101,10 +104,7 @@ class CustomRefusal:
     message: str
 
 
-@st.cache_resource(
-    max_entries=48,
-    show_spinner=f"Deriving the metric, Christoffel symbols and curvature of your surface "
-                 f"(in a separate process, at most {CUSTOM_TIMEOUT_S:.0f} s)…")
+@st.cache_resource(max_entries=48, show_spinner=False)
 def custom_surface_for(formulas: tuple[str, str, str], u_range: tuple[float, float],
                        v_range: tuple[float, float], periodic: tuple[bool, bool]
                        ) -> surfaces.ParametricSurface | CustomRefusal:
@@ -125,7 +125,7 @@ def custom_surface_for(formulas: tuple[str, str, str], u_range: tuple[float, flo
                          "try again in a moment") from exc
 
 
-@st.cache_data(max_entries=48, show_spinner="Simplifying the formulas…")
+@st.cache_data(max_entries=48, show_spinner=False)
 def latex_for(cfg: SpaceConfig) -> dict[str, str]:
     return space_for(cfg).latex()
 
@@ -151,7 +151,7 @@ def geodesic_for(cfg: SpaceConfig, p: tuple[float, float], angle: float,
     return geodesics.exp_map(space, p, v, 1.0, n_points=300)
 
 
-@st.cache_data(max_entries=64, show_spinner="Integrating the spray…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def spray_for(cfg: SpaceConfig, p: tuple[float, float], n_directions: int, length: float,
               n_circles: int) -> tuple[list[geodesics.Geodesic], list[analysis.GeodesicCircle]]:
     """The spray of ``n_directions`` geodesics from ``p`` to ``length`` and ``n_circles`` of its
@@ -186,13 +186,13 @@ def _spray_in_worker(cfg: SpaceConfig, p: tuple[float, float], n_directions: int
     return _spray(_catalog_space(cfg), p, n_directions, length, n_circles)
 
 
-@st.cache_data(max_entries=64, show_spinner="Solving the two-point problem…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def shortest_for(cfg: SpaceConfig, p: tuple[float, float],
                  q: tuple[float, float]) -> analysis.ShortestPath:
     return analysis.shortest_path(space_for(cfg), p, q)
 
 
-@st.cache_data(max_entries=64, show_spinner="Transporting the vector…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def transport_for(cfg: SpaceConfig, loop: tuple) -> analysis.Transport:
     """``loop`` is ("circle", u, v, radius) or ("parallel", u0)."""
     space = space_for(cfg)

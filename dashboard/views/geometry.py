@@ -144,7 +144,9 @@ with guarded(t("geometry.errors.this_surface")):
             if len(text) > MAX_FORMULA_CHARS:
                 raise ValueError(t("geometry.errors.formula_too_long", axis=axis, n=len(text),
                                    max=MAX_FORMULA_CHARS))
-    space = cached.space_for(cfg)
+    with st.spinner(t("geometry.spinners.custom", seconds=cached.CUSTOM_TIMEOUT_S)
+                    if cfg.kind == "custom" else t("geometry.spinners.space")):
+        space = cached.space_for(cfg)
 
 if space is None:
     st.info(t("geometry.errors.fix_surface"))
@@ -277,7 +279,8 @@ with guarded(t(f"geometry.what.{mode}")):
             st.warning(figs.stop_sentence(geo))
         stat_path = geo.coords
     elif mode == "spray":
-        spray, circles = cached.spray_for(cfg, p, n_dirs, length, n_circles)
+        with st.spinner(t("geometry.spinners.spray")):
+            spray, circles = cached.spray_for(cfg, p, n_dirs, length, n_circles)
         curves.append(figs.join_curves([(g.coords, g.xyz) for g in spray],
                                        t("geometry.curves.geodesics")))
         if circles:
@@ -303,7 +306,8 @@ with guarded(t(f"geometry.what.{mode}")):
             lessons.fact("outer_circle_cusps", cached.circle_cusps(circles[-1]))
     elif mode == "shortest":
         points.append((q, t("geometry.figure.end")))
-        res = cached.shortest_for(cfg, p, q)
+        with st.spinner(t("geometry.spinners.shortest")):
+            res = cached.shortest_for(cfg, p, q)
         geo = res.geodesic
         if res.ok:
             curves.append(figs.Curve(geo.coords, t("geometry.curves.shortest"), geo.xyz, 0))
@@ -328,7 +332,8 @@ with guarded(t(f"geometry.what.{mode}")):
         stat_path = geo.coords if res.ok else None
     else:
         loop = ("circle", p[0], p[1], radius) if loop_kind == "circle" else ("parallel", p[0])
-        tr = cached.transport_for(cfg, loop)
+        with st.spinner(t("geometry.spinners.transport")):
+            tr = cached.transport_for(cfg, loop)
         curves.append(figs.Curve(tr.loop, t("geometry.curves.loop"), tr.loop_xyz, 3))
         drawing = figs.transport_drawing(tr)
         if loop_kind == "circle":
