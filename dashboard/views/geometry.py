@@ -60,15 +60,6 @@ def _check_formula(text: str) -> None:
     parse_expression(text, ("u", "v"), ())
 
 
-def _formula_input(label: str, value: str, *, key: str) -> str:
-    """A formula field kept in the URL, like ``links.text_input`` but without Streamlit's
-    ``max_chars``: its character counter is drawn over the end of the formula. The URL value
-    is still bounded (:data:`MAX_FORMULA_CHARS`, then the parser); typed text longer than that
-    is refused below with a sentence."""
-    codec = links.text_codec(MAX_FORMULA_CHARS, _check_formula)
-    return str(links._widget("text_input", key, value, codec, None, None, False, (label,), {}))
-
-
 st.title(t("geometry.lab.title"))
 st.caption(t("geometry.page.caption"))
 
@@ -95,8 +86,9 @@ with st.sidebar:
     elif kind == "custom":
         st.caption(t("geometry.sidebar.custom_caption"))
         fx, fy, fz = (
-            _formula_input(t("geometry.sidebar.formula", axis=axis), default,
-                           key=f"geo_custom_{axis}")
+            links.text_input(t("geometry.sidebar.formula", axis=axis), default,
+                             key=f"geo_custom_{axis}", max_chars=MAX_FORMULA_CHARS,
+                             validate=_check_formula, counter=False)
             for axis, default in zip("xyz", CUSTOM_DEFAULT, strict=True)
         )
         c1, c2 = st.columns(2)
@@ -357,35 +349,30 @@ with guarded(t(f"geometry.what.{mode}")):
 
 
 # -- draw ------------------------------------------------------------------------------------------
-def _chart_with_curves(fig: Any, csv: str, *, key: str, **kwargs: Any) -> None:
-    """``widgets.chart`` plus a CSV of the curves and points only: ``chart(csv=…)`` would also
-    write the casing under every line and the clickable grid (thousands of rows)."""
-    chart(fig, key=key, **kwargs)
-    st.download_button(t("common.download_csv"),
-                       data=lambda: curves_csv(fig, traces=figs.curve_traces(fig)),
-                       file_name=f"{csv}.csv", mime="text/csv", key=f"{key}__csv",
-                       type="tertiary", icon=":material/download:", on_click="ignore")
+def _curves_only(fig: Any) -> str:
+    """The CSV of the curves and points only: every trace would also write the casing under
+    each line and the clickable grid (thousands of rows)."""
+    return curves_csv(fig, traces=figs.curve_traces(fig))
 
 
 left, right = st.container(key="geo_figures").columns(2)
 csv_name = f"geometry-{mode}"
 if isinstance(space, surfaces.ParametricSurface):
     with left, guarded(t("geometry.what.surface_view")):
-        _chart_with_curves(figs.make_surface_figure(space, field=field, curves=curves,
-                                                    points=points, arrows=arrows,
-                                                    transport=drawing),
-                           f"{csv_name}-3d", key=f"geo_surface_{cfg.key}")
+        chart(figs.make_surface_figure(space, field=field, curves=curves, points=points,
+                                       arrows=arrows, transport=drawing),
+              csv=f"{csv_name}-3d", export=_curves_only, key=f"geo_surface_{cfg.key}")
     with right, guarded(t("geometry.what.parameter_map")):
-        _chart_with_curves(figs.make_parameter_map(space, field=field, curves=curves,
-                                                   points=points, arrows=arrows,
-                                                   transport=drawing),
-                           csv_name, key=map_key, on_select="rerun", selection_mode="points")
+        chart(figs.make_parameter_map(space, field=field, curves=curves, points=points,
+                                      arrows=arrows, transport=drawing),
+              csv=csv_name, export=_curves_only, key=map_key, on_select="rerun",
+              selection_mode="points")
 else:
     with left, guarded(t("geometry.what.coordinate_plane")):
-        _chart_with_curves(figs.make_metric_plane(space, curves=curves, points=points,
-                                                  arrows=arrows, transport=drawing,
-                                                  manifold=cfg.name),
-                           csv_name, key=map_key, on_select="rerun", selection_mode="points")
+        chart(figs.make_metric_plane(space, curves=curves, points=points, arrows=arrows,
+                                     transport=drawing, manifold=cfg.name),
+              csv=csv_name, export=_curves_only, key=map_key, on_select="rerun",
+              selection_mode="points")
     with right:
         if cfg.name == "gaussian" and stat_path is not None:
             with guarded(t("geometry.what.densities")):
