@@ -91,9 +91,12 @@ def _sphere_view() -> None:
         for message in figs.sphere_warnings(demo):
             st.warning(message)
         methods = list(METHOD_LABELS)
+        # labels resolved now, in the session's language (a format_func that looked them up
+        # later would run outside the script, e.g. in AppTest, and speak English)
+        method_names = {k: figs.method_name(label) for k, label in METHOD_LABELS.items()}
         shown_keys = links.multiselect(t("riemannian.sphere.shown"), methods, methods,
                                        key="riem_sphere_shown",
-                                       format_func=lambda k: figs.method_name(METHOD_LABELS[k]))
+                                       format_func=method_names.__getitem__)
         shown = [METHOD_LABELS[k] for k in methods if k in shown_keys]
         arrows_run = METHOD_LABELS["projection"]
         n_its = demo.runs[arrows_run].iterates.shape[0]
