@@ -15,6 +15,7 @@ out (no Streamlit).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -37,6 +38,7 @@ __all__ = [
     "make_stiefel_figure",
     "make_tree_figure",
     "method_name",
+    "run_message",
 ]
 
 _METHOD_KEYS = {label: key for key, label in METHOD_LABELS.items()}
@@ -196,6 +198,22 @@ def sphere_warnings(demo: SphereDemo) -> list[str]:
                          first=float(tr.gap[0]), last=float(tr.gap[-1]), lr=demo.lr,
                          spread=spread))
     return out
+
+
+def run_message(tr: Trace) -> str:
+    """What happened to a sphere run, in the reader's language, from its record (the
+    solver's own message is English): diverged, left the manifold, stayed on it, or NaN."""
+    steps = max(int(tr.f.size) - 1, 0)
+    off = float(tr.off_manifold[-1]) if tr.off_manifold.size else math.nan
+    if tr.status == "diverged":
+        return t("riemannian.runs.diverged", f=float(tr.f[-1]), k=steps, off=off)
+    if tr.status == "off_manifold":
+        return t("riemannian.runs.off_manifold", k=steps, off=off)
+    if tr.status in ("max_iter", "ok"):
+        return t("riemannian.runs.on_manifold", k=steps, off=off)
+    if tr.status == "nan":
+        return t("riemannian.runs.nan", k=steps)
+    return tr.message
 
 
 def make_convergence_figure(runs: Mapping[str, Trace], *, title: str,

@@ -117,7 +117,7 @@ def _sphere_view() -> None:
             key="riem_sphere_curves", csv="riemannian-sphere-convergence")
         off = float(ambient.off_manifold[-1])
         st.info(t("riemannian.sphere.ambient_info", name=figs.method_name(ambient.name),
-                  message=ambient.message, f_star=demo.f_star, off=off))
+                  message=figs.run_message(ambient), f_star=demo.f_star, off=off))
         st.caption(t("riemannian.sphere.arrows_caption"))
         runs = {key: demo.runs[label] for key, label in METHOD_LABELS.items()}
         for key in ("exp", "projection", "renormalise"):
