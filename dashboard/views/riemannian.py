@@ -264,7 +264,8 @@ def _federated_view() -> None:
     with guarded(t("riemannian.federated.what_sphere")):
         sphere = cached.federated_sphere_for(cfg)
         if sphere.status != "ok":
-            st.warning(sphere.message)
+            st.warning(t("riemannian.warnings.run", name=algorithms[algorithm],
+                         message=sphere.message))
         if sphere.rounds < 1:
             raise ValueError(t("riemannian.federated.no_round"))
         _keep_within("riem_fed_round", sphere.rounds)

@@ -163,6 +163,12 @@ def test_page_in_chinese():
     assert "矩阵" in at.dataframe[0].value.columns and "行列式" in at.dataframe[0].value.columns
     assert any("膨胀" in m.value for m in at.markdown)
     assert "⟦" not in _figure(at, 0)["layout"]["title"]["text"]
+    at = _open(lang="zh", riem_view="poincare")
+    assert not problems(at) and not errors(at)
+    assert [m.label for m in at.metric] == ["失真度（越低越好）", "平均精度均值 MAP（越高越好）"]
+    # Streamlit reads a delta's direction from its first character
+    assert all(m.proto.delta[0] in "+-" for m in at.metric)
+    assert _figure(at, 0)["layout"]["title"]["text"].startswith("同一棵树的二维嵌入")
 
 
 def test_a_link_with_custom_matrices_reopens_their_means():
