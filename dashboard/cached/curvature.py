@@ -266,7 +266,24 @@ def surface_facts(res: SurfaceResult, s: CurvatureSettings) -> dict[str, float]:
         "kappa_where_k_negative": _mean_or_nan(kappa[K < 0]),
         "flat_mean_kappa": float(res.flat.mean) if res.flat is not None else float("nan"),
         "degree_forman": degree_forman(pc),
+        **boundary_facts(res),
     }
+
+
+def boundary_facts(res: SurfaceResult) -> dict[str, float]:
+    """On the plane patch: mean edge curvature of the edges with an end within ε (the mean
+    neighbourhood radius) of the patch's border, and of the others; NaN on other surfaces.
+    The plane is (u, v, 0), so the distance to the border is read off the parameters."""
+    if res.sample.name != "plane":
+        return {"boundary_mean_kappa": float("nan"), "interior_mean_kappa": float("nan")}
+    uv, pc = res.sample.uv, res.curvature
+    lo, hi = uv.min(axis=0), uv.max(axis=0)
+    to_border = np.min(np.hstack([uv - lo, hi - uv]), axis=1)
+    inner = to_border > res.law.epsilon
+    interior = inner[pc.edges[:, 0]] & inner[pc.edges[:, 1]]
+    kappa = np.asarray(pc.edge_curvature, dtype=float)
+    return {"boundary_mean_kappa": _mean_or_nan(kappa[~interior]),
+            "interior_mean_kappa": _mean_or_nan(kappa[interior])}
 
 
 def network_facts(res: NetworkResult) -> dict[str, float]:
