@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dashboard.figures import curvature as figs
+from dashboard.i18n import use_language
 from geomcore.curvature import EpsilonLaw, layer_curvature, point_curvature
 from geomcore.optim import mlp
 
@@ -89,3 +90,30 @@ def test_histogram_and_layer_figures():
     rows = figs.layer_summary_rows(runs[-1])
     assert [r["layer"] for r in rows] == ["input", "hidden 1 (width 6)"]
     assert all(r["status"] == "ok" for r in rows)
+
+
+def test_figures_speak_chinese():
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    y = (X[:, 0] > 0).astype(int)
+    runs = [layer_curvature(mlp([2, 6, 2], seed=s), X, y, 6, step=10 * s) for s in (0, 1)]
+    law = EpsilonLaw(epsilon=0.6, predicted=0.045, measured=0.05, intercept=0.01,
+                     correlation=0.9, how="slope")
+    with use_language("zh"):
+        scatter = figs.make_k_scatter(np.array([-1.0, 0.0, 1.0]), np.array([-0.1, 0.0, 0.1]),
+                                      law, title="t")
+        curves = figs.make_layer_curves(runs, title="t")
+        rows = figs.layer_summary_rows(runs[-1])
+        hist = figs.make_histogram({"a": np.array([0.1, 0.2])}, title="t")
+        assert figs.method_title("forman_augmented") == "Forman 增广版（计入三角形）"
+    assert scatter.layout.xaxis.title.text == "真实高斯曲率 K"
+    assert scatter.data[1].name.startswith("ε² 规律")
+    assert [trace.name for trace in curves.data[::2]] == ["输入层", "隐藏层 1（宽度 6）"]
+    assert "第 %{x} 步" in curves.data[0].hovertemplate
+    assert [r["层"] for r in rows] == ["输入层", "隐藏层 1（宽度 6）"]
+    assert all(r["状态"] == "正常" for r in rows)
+    assert hist.layout.xaxis.title.text == "边曲率 κ" and hist.data[0].name == "a（均值 0.15）"
+
+
+def test_layer_titles_leave_unknown_names_alone():
+    assert figs.layer_title("hidden 2 (width 16)") == "hidden 2 (width 16)"
+    assert figs.layer_title("output") == "output"
