@@ -3,6 +3,7 @@ layers, checked against surfaces whose Gaussian curvature is known."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,7 +14,7 @@ from dashboard import lessons, links
 from dashboard.cached import curvature as cached
 from dashboard.cached.common import ProgressBar, cached_figure
 from dashboard.figures import curvature as figs
-from dashboard.i18n import language, t
+from dashboard.i18n import t
 from dashboard.widgets import chart, guarded, parse_hidden
 from geomcore.curvature import POINT_METHODS, PointCurvature
 from geomcore.curvature.sampling import shape_names
@@ -122,9 +123,23 @@ def _explain() -> None:
         st.markdown(t("curvature.explain.law"))
 
 
+# geomcore's words for a Sinkhorn that stopped early (geomcore/curvature/ollivier.py); read
+# back so that the page can say it in the visitor's language
+_SINKHORN_STOPPED = re.compile(
+    r"Sinkhorn stopped after (?P<iters>\d+) iterations with a marginal error of (?P<error>\S+) "
+    r"\(tolerance (?P<tol>[^)]+)\); the curvatures are approximate\. Raise epsilon \(now "
+    r"(?P<eps>[^·]+)·h\) or max_iter, or use the exact method")
+
+
+def _message(message: str) -> str:
+    """A curvature result's message in the current language (as it is if not recognised)."""
+    m = _SINKHORN_STOPPED.fullmatch(message)
+    return t("curvature.status.sinkhorn_stopped", **m.groupdict()) if m else message
+
+
 def _status(pc: PointCurvature, what: str) -> None:
     if pc.status != "ok":
-        st.warning(t("curvature.status.problem", what=what, message=pc.message))
+        st.warning(t("curvature.status.problem", what=what, message=_message(pc.message)))
 
 
 def _metrics(pc: PointCurvature) -> None:
@@ -165,7 +180,7 @@ def _surface_page() -> None:
         title = t("curvature.titles.surface", surface=t(f"curvature.surfaces.{surface}"), n=n,
                   setting=_setting_text(settings))
         if view == "graph":
-            fig = cached_figure(("curv_graph", cfg, language()), lambda: figs.make_graph_figure(
+            fig = cached_figure(("curv_graph", cfg), lambda: figs.make_graph_figure(
                 res.sample.X, pc.edges, pc.edge_curvature, title=title))
             chart(fig, key="curv_graph", csv="curvature-graph")
             st.caption(t("curvature.captions.graph"))
@@ -229,7 +244,7 @@ def _embedding_page() -> None:
                       else "curvature.titles.embedding_graph_2d", dataset=data_name,
                       representation=t(f"curvature.representations.{shown}"),
                       setting=_setting_text(settings))
-            fig = cached_figure(("curv_emb_graph", cfg, shown, language()),
+            fig = cached_figure(("curv_emb_graph", cfg, shown),
                                 lambda: figs.make_graph_figure(pc.X, pc.edges,
                                                                pc.edge_curvature, title=title))
             chart(fig, key="curv_emb_graph", csv="curvature-embedding-graph")
@@ -259,7 +274,7 @@ def _network_page() -> None:
             for lc in layers:
                 if lc.status != "ok":
                     st.warning(t("curvature.status.layer", step=lc.step,
-                                 name=figs.layer_title(lc.name), message=lc.message))
+                                 name=figs.layer_title(lc.name), message=_message(lc.message)))
         steps_list = [layers[0].step for layers in res.runs]
         title = t("curvature.titles.network", task=t(f"curvature.tasks.{task_name}"), n=n,
                   setting=_setting_text(settings))
@@ -286,7 +301,7 @@ def _network_page() -> None:
             lc = res.runs[steps_list.index(step)][layer]
             if lc.status == "failed":
                 return
-            fig = cached_figure(("curv_layer_graph", cfg, step, layer, language()),
+            fig = cached_figure(("curv_layer_graph", cfg, step, layer),
                                 lambda: figs.make_graph_figure(
                                     lc.projection, lc.edges, lc.edge_curvature,
                                     labels=res.labels,

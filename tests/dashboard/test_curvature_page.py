@@ -176,6 +176,17 @@ def test_the_page_in_chinese():
     assert not any("⟦" in m.value for m in at.markdown)
 
 
+def test_a_sinkhorn_that_stopped_early_is_said_in_chinese():
+    """geomcore words it in English; the page reads its numbers back and says it in the
+    visitor's language (the English page keeps geomcore's sentence, see above)."""
+    with use_language("zh"):
+        at = _open({"lang": "zh", "curv_n_surface": "200", "curv_k_surface": "12",
+                    "curv_method": "sinkhorn", "curv_eps": "0.01", "curv_iters": "20"})
+    assert not problems(at) and not errors(at), errors(at)
+    assert any("Sinkhorn 迭代 20 次后停止" in w and "当前为 0.01·h" in w for w in warnings(at)), \
+        warnings(at)
+
+
 def test_a_link_reopens_the_sphere_against_its_flat_torus():
     at = _open({"curv_surface": "sphere", "curv_n_surface": "300", "curv_k_surface": "20",
                 "curv_alpha": "0.7", "curv_view_surface": "scatter"})
