@@ -87,6 +87,33 @@ def edge_polyline(P: np.ndarray, edges: np.ndarray, values: np.ndarray
     return xyz.reshape(-1, 3), vals
 
 
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+_CJK_BREAK = re.compile(r"(?<=[，：；。）])")
+
+
+def _display_width(text: str) -> int:
+    """Width in Latin characters: a Chinese character or full-width sign takes two."""
+    return len(text) + len(_CJK.findall(text))
+
+
+def _apply_layout(fig: go.Figure, title: str, *, height: int, title_width: int) -> None:
+    """:func:`dashboard.figures.theme.apply_layout`, with Chinese titles broken into lines too.
+
+    The theme wraps at spaces, counting characters; a Chinese title has almost no spaces and
+    its characters are twice as wide, so it ran off the figure. Here it breaks after
+    full-width punctuation (，：；。）) at the same display width, Latin titles as before."""
+    if not _CJK.search(title):
+        apply_layout(fig, title, height=height, title_width=title_width)
+        return
+    lines = [""]
+    for part in _CJK_BREAK.split(title.replace(" = ", "\u00a0=\u00a0")):
+        if lines[-1] and _display_width(lines[-1]) + _display_width(part) > title_width:
+            lines.append(part)
+        else:
+            lines[-1] += part
+    apply_layout(fig, "<br>".join(lines), height=height)
+
+
 def _colorbar(title: str) -> dict:
     # The title runs along the bar: above it, it would meet the top tick label.
     return dict(title=dict(text=title, side="right"), thickness=14, len=0.75, nticks=7,
@@ -151,7 +178,7 @@ def make_graph_figure(X: np.ndarray, edges: np.ndarray, edge_values: np.ndarray,
                    camera=dict(eye=dict(x=1.05, y=1.05, z=0.85))),
         legend=dict(orientation="h", x=0.0, y=0.0, xanchor="left", yanchor="top"),
     )
-    apply_layout(fig, title, height=height, title_width=60)
+    _apply_layout(fig, title, height=height, title_width=60)
     fig.update_layout(margin=dict(l=10, r=10, b=10))
     return fig
 
@@ -192,7 +219,7 @@ def make_k_scatter(K: np.ndarray, node_curvature: np.ndarray, law: EpsilonLaw, *
     fig.update_yaxes(title_text=t("curvature.fig.node_kappa"))
     fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.2, xanchor="left",
                                   yanchor="top"))
-    apply_layout(fig, title, height=height, title_width=60)
+    _apply_layout(fig, title, height=height, title_width=60)
     fig.update_layout(margin=dict(b=120))
     return fig
 
@@ -226,7 +253,7 @@ def make_histogram(groups: Mapping[str, np.ndarray], *, title: str,
                                   yanchor="top"))
     fig.update_xaxes(title_text=value_name)
     fig.update_yaxes(title_text=t("curvature.fig.share"))
-    apply_layout(fig, title, height=height, title_width=60)
+    _apply_layout(fig, title, height=height, title_width=60)
     fig.update_layout(margin=dict(b=110))
     return fig
 
@@ -258,7 +285,7 @@ def make_layer_curves(runs: Sequence[Sequence[LayerCurvature]], *, title: str,
     fig.update_yaxes(title_text=t("curvature.fig.silhouette"), row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.25, xanchor="left",
                                   yanchor="top"))
-    apply_layout(fig, title, height=height, title_width=70)
+    _apply_layout(fig, title, height=height, title_width=70)
     fig.update_layout(margin=dict(b=110))
     return fig
 

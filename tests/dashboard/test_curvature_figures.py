@@ -117,3 +117,16 @@ def test_figures_speak_chinese():
 def test_layer_titles_leave_unknown_names_alone():
     assert figs.layer_title("hidden 2 (width 16)") == "hidden 2 (width 16)"
     assert figs.layer_title("output") == "output"
+
+
+def test_a_long_chinese_title_is_broken_into_lines_that_fit():
+    title = ("边曲率：环面，600 个点：Ollivier（精确最优传输），k = 30，α = 0.5，均匀质量"
+             "（画出 20,000 条边中的 12,000 条）")
+    with use_language("zh"):
+        fig = figs.make_histogram({"a": np.array([0.1, 0.2])}, title=title)
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) >= 2
+    assert "".join(lines).replace("\u00a0", " ") == title
+    # a Chinese character is about twice as wide as a Latin one
+    assert all(len(line) + sum(ch >= "\u3000" for ch in line) <= 60 for line in lines), lines
+    assert all(not line.startswith(("，", "：")) for line in lines)
