@@ -88,7 +88,12 @@ def edge_polyline(P: np.ndarray, edges: np.ndarray, values: np.ndarray
 
 
 _CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-_CJK_BREAK = re.compile(r"(?<=[，：；。）])")
+# after a full-width comma, colon or full stop, or after a closing bracket that no such sign
+# follows (a line never starts with "，")
+_CJK_BREAK = re.compile(r"(?<=[，：；。])|(?<=）)(?![，：；。）])")
+CJK_TITLE_WIDTH = 56
+"""Most display width of a Chinese title line (Latin characters; a Chinese one counts two):
+bold Chinese glyphs are a full em, a little wider than two Latin letters on average."""
 
 
 def _display_width(text: str) -> int:
@@ -101,13 +106,15 @@ def _apply_layout(fig: go.Figure, title: str, *, height: int, title_width: int) 
 
     The theme wraps at spaces, counting characters; a Chinese title has almost no spaces and
     its characters are twice as wide, so it ran off the figure. Here it breaks after
-    full-width punctuation (，：；。）) at the same display width, Latin titles as before."""
+    full-width punctuation (，：；。）) at a display width of at most
+    :data:`CJK_TITLE_WIDTH`; Latin titles as before."""
     if not _CJK.search(title):
         apply_layout(fig, title, height=height, title_width=title_width)
         return
+    width = min(title_width, CJK_TITLE_WIDTH)
     lines = [""]
     for part in _CJK_BREAK.split(title.replace(" = ", "\u00a0=\u00a0")):
-        if lines[-1] and _display_width(lines[-1]) + _display_width(part) > title_width:
+        if lines[-1] and _display_width(lines[-1]) + _display_width(part) > width:
             lines.append(part)
         else:
             lines[-1] += part

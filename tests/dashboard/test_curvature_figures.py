@@ -128,5 +128,6 @@ def test_a_long_chinese_title_is_broken_into_lines_that_fit():
     assert len(lines) >= 2
     assert "".join(lines).replace("\u00a0", " ") == title
     # a Chinese character is about twice as wide as a Latin one
-    assert all(len(line) + sum(ch >= "\u3000" for ch in line) <= 60 for line in lines), lines
-    assert all(not line.startswith(("，", "：")) for line in lines)
+    assert all(len(line) + sum(ch >= "\u3000" for ch in line) <= figs.CJK_TITLE_WIDTH
+               for line in lines), lines
+    assert all(not line.startswith(("，", "：", "）")) for line in lines), lines
