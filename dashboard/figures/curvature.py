@@ -6,6 +6,8 @@ Curvature is always drawn on the diverging scale of :mod:`dashboard.figures.them
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Mapping, Sequence
 
@@ -27,6 +29,8 @@ __all__ = [
     "MAX_DRAWN_EDGES",
     "METHODS",
     "edge_polyline",
+    "edges_csv",
+    "histogram_csv",
     "layer_title",
     "layer_summary_rows",
     "make_graph_figure",
@@ -313,3 +317,27 @@ def layer_summary_rows(layers: Sequence[LayerCurvature]) -> list[dict[str, objec
         col("variance"): f"{lc.explained:.0%}",
         col("status"): col("ok") if lc.status == "ok" else lc.message,
     } for lc in layers]
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def edges_csv(edges: np.ndarray, edge_values: np.ndarray) -> str:
+    """The graph as data: one row per edge, its two nodes (row numbers of the points) and its
+    curvature (what the 3-D graph colours; column names in the current language)."""
+    values = np.asarray(edge_values, dtype=float)
+    return _csv([t("curvature.csv.node_a"), t("curvature.csv.node_b"), t("curvature.csv.kappa")],
+                [(int(u), int(v), float(k)) for (u, v), k in zip(edges, values, strict=True)])
+
+
+def histogram_csv(fig: go.Figure) -> str:
+    """The values behind a :func:`make_histogram` figure: one row per edge, its group (the
+    legend entry) and its curvature."""
+    rows = [(trace.name, float(x)) for trace in fig.data if trace.type == "histogram"
+            for x in (trace.x if trace.x is not None else ())]
+    return _csv([t("curvature.csv.group"), t("curvature.csv.kappa")], rows)

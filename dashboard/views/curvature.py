@@ -182,7 +182,8 @@ def _surface_page() -> None:
         if view == "graph":
             fig = cached_figure(("curv_graph", cfg), lambda: figs.make_graph_figure(
                 res.sample.X, pc.edges, pc.edge_curvature, title=title))
-            chart(fig, key="curv_graph", csv="curvature-graph")
+            chart(fig, key="curv_graph", csv="curvature-edges",
+                  export=lambda _: figs.edges_csv(pc.edges, pc.edge_curvature))
             st.caption(t("curvature.captions.graph"))
         elif view == "scatter":
             law = res.law
@@ -211,7 +212,7 @@ def _surface_page() -> None:
                 groups[t("curvature.titles.flat_group")] = res.flat.edge_curvature
             chart(figs.make_histogram(groups,
                                       title=t("curvature.titles.surface_histogram", title=title)),
-                  key="curv_hist")
+                  key="curv_hist", csv="curvature-edge-histogram", export=figs.histogram_csv)
 
 
 def _embedding_page() -> None:
@@ -247,13 +248,15 @@ def _embedding_page() -> None:
             fig = cached_figure(("curv_emb_graph", cfg, shown),
                                 lambda: figs.make_graph_figure(pc.X, pc.edges,
                                                                pc.edge_curvature, title=title))
-            chart(fig, key="curv_emb_graph", csv="curvature-embedding-graph")
+            chart(fig, key="curv_emb_graph", csv="curvature-embedding-edges",
+                  export=lambda _: figs.edges_csv(pc.edges, pc.edge_curvature))
         else:
             groups = {t(f"curvature.representations.{name}"): pc.edge_curvature
                       for name, pc in res.curvature.items()}
             chart(figs.make_histogram(
                 groups, title=t("curvature.titles.embedding_histogram", dataset=data_name,
-                                setting=_setting_text(settings))), key="curv_emb_hist")
+                                setting=_setting_text(settings))), key="curv_emb_hist",
+                csv="curvature-embedding-histogram", export=figs.histogram_csv)
         st.caption(t("curvature.captions.embedding"))
 
 
@@ -308,7 +311,8 @@ def _network_page() -> None:
                                     title=t("curvature.titles.layer_graph",
                                             layer=figs.layer_title(lc.name), step=step,
                                             explained=lc.explained)))
-            chart(fig, key="curv_layer_graph", csv="curvature-layer-graph")
+            chart(fig, key="curv_layer_graph", csv="curvature-layer-edges",
+                  export=lambda _: figs.edges_csv(lc.edges, lc.edge_curvature))
             st.caption(t("curvature.captions.layer_graph", mean=lc.mean_curvature,
                          same=lc.same_class_edges, silhouette=lc.silhouette))
             return
@@ -319,7 +323,7 @@ def _network_page() -> None:
         chart(figs.make_histogram(
             {figs.layer_title(lc.name): lc.edge_curvature for lc in layers},
             title=t("curvature.titles.network_histogram", step=step, title=title)),
-            key="curv_net_hist")
+            key="curv_net_hist", csv="curvature-layer-histogram", export=figs.histogram_csv)
 
 
 {"surface": _surface_page, "embedding": _embedding_page, "network": _network_page}[source]()

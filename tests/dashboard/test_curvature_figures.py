@@ -131,3 +131,23 @@ def test_a_long_chinese_title_is_broken_into_lines_that_fit():
     assert all(len(line) + sum(ch >= "\u3000" for ch in line) <= figs.CJK_TITLE_WIDTH
                for line in lines), lines
     assert all(not line.startswith(("，", "：", "）")) for line in lines), lines
+
+
+def test_edges_and_histograms_export_their_values(cloud):
+    import csv
+    import io
+
+    X, pc = cloud
+    rows = list(csv.reader(io.StringIO(figs.edges_csv(pc.edges, pc.edge_curvature))))
+    assert rows[0] == ["node_a", "node_b", "edge_curvature"]
+    assert len(rows) == len(pc.edges) + 1
+    assert [int(rows[1][0]), int(rows[1][1])] == list(pc.edges[0])
+    assert float(rows[1][2]) == pytest.approx(pc.edge_curvature[0])
+    fig = figs.make_histogram({"a": np.array([-0.1, 0.2]), "b": np.array([0.5, np.nan])},
+                              title="h")
+    rows = list(csv.reader(io.StringIO(figs.histogram_csv(fig))))
+    assert rows[0] == ["group", "edge_curvature"]
+    assert [(r[0], float(r[1])) for r in rows[1:]] == [
+        ("a (mean 0.05)", -0.1), ("a (mean 0.05)", 0.2), ("b (mean 0.5)", 0.5)]
+    with use_language("zh"):
+        assert figs.histogram_csv(fig).splitlines()[0] == "分组,边曲率"
