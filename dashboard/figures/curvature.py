@@ -91,40 +91,6 @@ def edge_polyline(P: np.ndarray, edges: np.ndarray, values: np.ndarray
     return xyz.reshape(-1, 3), vals
 
 
-_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
-# after a full-width comma, colon or full stop, or after a closing bracket that no such sign
-# follows (a line never starts with "，")
-_CJK_BREAK = re.compile(r"(?<=[，：；。])|(?<=）)(?![，：；。）])")
-CJK_TITLE_WIDTH = 56
-"""Most display width of a Chinese title line (Latin characters; a Chinese one counts two):
-bold Chinese glyphs are a full em, a little wider than two Latin letters on average."""
-
-
-def _display_width(text: str) -> int:
-    """Width in Latin characters: a Chinese character or full-width sign takes two."""
-    return len(text) + len(_CJK.findall(text))
-
-
-def _apply_layout(fig: go.Figure, title: str, *, height: int, title_width: int) -> None:
-    """:func:`dashboard.figures.theme.apply_layout`, with Chinese titles broken into lines too.
-
-    The theme wraps at spaces, counting characters; a Chinese title has almost no spaces and
-    its characters are twice as wide, so it ran off the figure. Here it breaks after
-    full-width punctuation (，：；。）) at a display width of at most
-    :data:`CJK_TITLE_WIDTH`; Latin titles as before."""
-    if not _CJK.search(title):
-        apply_layout(fig, title, height=height, title_width=title_width)
-        return
-    width = min(title_width, CJK_TITLE_WIDTH)
-    lines = [""]
-    for part in _CJK_BREAK.split(title.replace(" = ", "\u00a0=\u00a0")):
-        if lines[-1] and _display_width(lines[-1]) + _display_width(part) > width:
-            lines.append(part)
-        else:
-            lines[-1] += part
-    apply_layout(fig, "<br>".join(lines), height=height)
-
-
 def _colorbar(title: str) -> dict:
     # The title runs along the bar: above it, it would meet the top tick label.
     return dict(title=dict(text=title, side="right"), thickness=14, len=0.75, nticks=7,
@@ -189,7 +155,7 @@ def make_graph_figure(X: np.ndarray, edges: np.ndarray, edge_values: np.ndarray,
                    camera=dict(eye=dict(x=1.05, y=1.05, z=0.85))),
         legend=dict(orientation="h", x=0.0, y=0.0, xanchor="left", yanchor="top"),
     )
-    _apply_layout(fig, title, height=height, title_width=60)
+    apply_layout(fig, title, height=height, title_width=60)
     fig.update_layout(margin=dict(l=10, r=10, b=10))
     return fig
 
@@ -230,7 +196,7 @@ def make_k_scatter(K: np.ndarray, node_curvature: np.ndarray, law: EpsilonLaw, *
     fig.update_yaxes(title_text=t("curvature.fig.node_kappa"))
     fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.2, xanchor="left",
                                   yanchor="top"))
-    _apply_layout(fig, title, height=height, title_width=60)
+    apply_layout(fig, title, height=height, title_width=60)
     fig.update_layout(margin=dict(b=120))
     return fig
 
@@ -264,7 +230,7 @@ def make_histogram(groups: Mapping[str, np.ndarray], *, title: str,
                                   yanchor="top"))
     fig.update_xaxes(title_text=value_name)
     fig.update_yaxes(title_text=t("curvature.fig.share"))
-    _apply_layout(fig, title, height=height, title_width=60)
+    apply_layout(fig, title, height=height, title_width=60)
     fig.update_layout(margin=dict(b=110))
     return fig
 
@@ -296,7 +262,7 @@ def make_layer_curves(runs: Sequence[Sequence[LayerCurvature]], *, title: str,
     fig.update_yaxes(title_text=t("curvature.fig.silhouette"), row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.25, xanchor="left",
                                   yanchor="top"))
-    _apply_layout(fig, title, height=height, title_width=70)
+    apply_layout(fig, title, height=height, title_width=70)
     fig.update_layout(margin=dict(b=110))
     return fig
 
