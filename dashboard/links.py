@@ -248,9 +248,8 @@ def _publish(key: str) -> None:
     run = _run()
     name = run.params[key]
     value = st.session_state.get(key)
-    if value is None:
-        return
-    if value == run.defaults[key] and key not in run.always:
+    # None: a segmented control clicked off; the link then reopens the default
+    if value is None or value == run.defaults[key] and key not in run.always:
         if name in st.query_params:
             del st.query_params[name]
         return
@@ -403,7 +402,8 @@ def finish() -> None:
         del st.query_params[name]
     if not run.first_run:
         return
-    ignored = sorted(set(run.rejected) | set(unknown))
+    # unknown names first: they are the likeliest typo in a hand-written link
+    ignored = sorted(set(unknown)) + sorted(set(run.rejected) - set(unknown))
     if ignored and run.notice is not None:
         shown = [name if len(name) <= 40 else name[:37] + "…" for name in ignored[:8]]
         more = len(ignored) - len(shown)
@@ -417,21 +417,36 @@ def notice_shown() -> list[str]:
 
 
 COPY_BUTTON = """
-<button class="diffgeo-copy-link" type="button" onclick="
-  const url = window.location.href, button = this;
+<button class="diffgeo-copy-link" id="diffgeo-copy-link" type="button">{label}</button>
+<script>
+(() => {{
+  const button = document.getElementById('diffgeo-copy-link');
+  if (!button || button.dataset.ready) return;
+  button.dataset.ready = '1';
   const done = () => {{
-    button.innerText = '{copied}'; setTimeout(() => button.innerText = '{label}', 2000);
+    button.innerText = '{copied}';
+    setTimeout(() => {{ button.innerText = '{label}'; }}, 2000);
   }};
-  const fallback = () => {{
-    const area = document.createElement('textarea'); area.value = url;
-    document.body.appendChild(area); area.select();
-    try {{ document.execCommand('copy'); done(); }} catch (e) {{ window.prompt('{label}', url); }}
+  const fallback = url => {{
+    const area = document.createElement('textarea');
+    area.value = url;
+    document.body.appendChild(area);
+    area.select();
+    let ok = false;
+    try {{ ok = document.execCommand('copy'); }} catch (e) {{ ok = false; }}
     area.remove();
+    if (ok) done(); else window.prompt('{label}', url);
   }};
-  if (navigator.clipboard && window.isSecureContext) {{
-    navigator.clipboard.writeText(url).then(done, fallback);
-  }} else {{ fallback(); }}
-">{label}</button>
+  button.addEventListener('click', () => {{
+    const url = window.location.href;
+    if (navigator.clipboard && window.isSecureContext) {{
+      navigator.clipboard.writeText(url).then(done, () => fallback(url));
+    }} else {{
+      fallback(url);
+    }}
+  }});
+}})();
+</script>
 <style>
 .diffgeo-copy-link {{ width: 100%; padding: 0.4rem 0.75rem; border-radius: 0.5rem;
   border: 1px solid rgba(49, 51, 63, 0.2); background: white; color: #1B1F24;
