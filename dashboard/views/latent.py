@@ -87,6 +87,12 @@ def _explain() -> None:
         st.markdown(t("latent.explain.variance"))
 
 
+def _number(value: float, spec: str) -> str:
+    """A number as the page shows it; "—" where there is none (NaN: an empty band, a zero
+    length), never "nan"."""
+    return format(value, spec) if np.isfinite(value) else "—"
+
+
 def _outcome(status: str) -> str:
     """A curve's status in words (the page never shows the internal code)."""
     key = f"latent.outcomes.{status}"
@@ -172,9 +178,10 @@ with guarded(t("latent.what.metric")):
     if grid.singular_fraction > 0:
         st.warning(t("latent.messages.singular", fraction=grid.singular_fraction))
     lessons.fact("singular_fraction", grid.singular_fraction)
-    lessons.fact("mag_on_data", regions.on_data)
-    lessons.fact("mag_edge", regions.edge)
-    lessons.fact("mag_far", regions.far)
+    for name, value in (("mag_on_data", regions.on_data), ("mag_edge", regions.edge),
+                        ("mag_far", regions.far)):
+        if np.isfinite(value):  # an empty band has no median: its claims cannot be checked
+            lessons.fact(name, value)
 paths: cached.Paths | None = None
 with guarded(t("latent.what.paths")):
     with st.spinner(t("latent.progress.geodesic")):
@@ -190,7 +197,7 @@ if paths is not None:
     summary[1].metric(t("latent.summary.geodesic"), f"{geo.length:.4g}",
                       help=t("latent.summary.geodesic_help", method=methods[method],
                              n=n_points, outcome=_outcome(geo.status)))
-    summary[2].metric(t("latent.summary.ratio"), f"{paths.ratio:.3f}",
+    summary[2].metric(t("latent.summary.ratio"), _number(paths.ratio, ".3f"),
                       help=t("latent.summary.ratio_help"))
     summary[3].metric(t("latent.summary.mse"), f"{trained.reconstruction_mse:.3g}",
                       help=t("latent.summary.mse_help", pca=trained.pca_mse))
@@ -235,8 +242,9 @@ with st.container(key="latent_figures"), guarded(t("latent.what.plane")):
             ellipses=ellipses, title=t("latent.plane.title", metric=metric_names[metric_kind])),
             map_key)
         if regions is not None:
-            st.caption(t("latent.plane.regions", on=regions.on_data, edge=regions.edge,
-                         far=regions.far, near=cached.ON_DATA, beyond=cached.OFF_DATA))
+            st.caption(t("latent.plane.regions", on=_number(regions.on_data, ".2f"),
+                         edge=_number(regions.edge, ".2f"), far=_number(regions.far, ".2f"),
+                         near=cached.ON_DATA, beyond=cached.OFF_DATA))
 if digits and paths is not None:
     with guarded(t("latent.what.strips")):
         chart(figs.make_image_strips([
