@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.figures.presenting import curves_csv
 from dashboard.figures.theme import SEQUENTIAL_SCALE, apply_layout, color
 from dashboard.i18n import t
 
@@ -205,6 +206,11 @@ def plane_csv_traces(fig: go.Figure) -> list[int]:
     circles' polyline)."""
     return [i for i, tr in enumerate(fig.data)
             if tr.type == "scatter" and tr.showlegend is not False and tr.hoverinfo != "skip"]
+
+
+def plane_csv(fig: go.Figure) -> str:
+    """A latent plane's CSV (``widgets.chart(export=…)``): :func:`plane_csv_traces` only."""
+    return curves_csv(fig, traces=plane_csv_traces(fig))
 
 
 def _mosaic(images: np.ndarray, side: int) -> np.ndarray:

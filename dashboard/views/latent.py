@@ -10,14 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import lessons, links
 from dashboard.cached import latent as cached
 from dashboard.cached.common import ProgressBar
 from dashboard.figures import latent as figs
-from dashboard.figures.presenting import curves_csv
 from dashboard.i18n import options, t
 from dashboard.widgets import apply_click, chart, clamp, guarded
 
@@ -98,17 +96,6 @@ def _outcome(status: str) -> str:
     key = f"latent.outcomes.{status}"
     return t(key) if status in ("ok", "not_converged", "singular", "failed") \
         else t("latent.outcomes.unknown")
-
-
-def _plane_chart(fig: go.Figure, key: str) -> None:
-    """The latent plane, clickable, with a CSV of its data, paths and end points (the click
-    grid, the paths' casings and the unit circles' polyline left out)."""
-    chart(fig, key=key, on_select="rerun", selection_mode="points")
-    traces = figs.plane_csv_traces(fig)
-    st.download_button(t("common.download_csv"),
-                       data=lambda: curves_csv(fig, traces=traces),
-                       file_name="latent-plane.csv", mime="text/csv", key=f"{key}__csv",
-                       type="tertiary", icon=":material/download:", on_click="ignore")
 
 
 # -- training -------------------------------------------------------------------------------------
@@ -236,11 +223,12 @@ with st.container(key="latent_figures"), guarded(t("latent.what.plane")):
             cell = min(box[0][1] - box[0][0], box[1][1] - box[1][0]) / (cached.INDICATRIX_GRID
                                                                       + 1)
             ellipses = figs.ellipse_polyline(grid.ellipse_centers, grid.ellipse_vectors, cell)
-        _plane_chart(figs.make_latent_plane(
+        chart(figs.make_latent_plane(
             grid.u, grid.v, grid.log_magnification, trained.Z, trained.color, classes=digits,
             color_title=color_title, paths=drawn, ends=(np.array(z0), np.array(z1)),
             ellipses=ellipses, title=t("latent.plane.title", metric=metric_names[metric_kind])),
-            map_key)
+            csv="latent-plane", export=figs.plane_csv, key=map_key, on_select="rerun",
+            selection_mode="points")
         if regions is not None:
             st.caption(t("latent.plane.regions", on=_number(regions.on_data, ".2f"),
                          edge=_number(regions.edge, ".2f"), far=_number(regions.far, ".2f"),

@@ -140,3 +140,14 @@ def test_figure_texts_in_chinese():
     assert fig.layout.title.text.startswith("隐平面")
     assert fig.layout.xaxis.title.text == "隐变量 z₁"
     assert strips.layout.title.text == "沿两条路径解码出的图像"
+
+
+def test_plane_csv_rows_are_the_drawn_points():
+    labels = np.repeat(np.arange(3), 10)
+    fig = figs.make_latent_plane(U, V, LOG_MAG, Z, labels, classes=True, color_title="digit",
+                                 paths=[_path("geodesic")],
+                                 ends=(np.array([-1.0, -0.5]), np.array([1.0, 0.5])))
+    lines = figs.plane_csv(fig).splitlines()
+    assert lines[0] == "trace,x,y"
+    assert len(lines) == 1 + len(Z) + 9 + 2
+    assert lines[-1] == "end,1.0,0.5"

@@ -175,3 +175,24 @@ def test_the_boundary_value_solve_is_checked_against_the_energy_method():
                               "latent_method": "bvp"})
     assert not problems(at) and not errors(at)
     assert any("Check against the energy method" in c.value for c in at.caption)
+
+
+def test_a_lesson_chosen_after_exploring_sets_its_model_and_its_points():
+    """Choosing a lesson in the sidebar resets every widget to the lesson's settings; the
+    point inputs then take the lesson model's own default points, and its claims hold."""
+    from dashboard.lessons import CHECKS
+
+    at = run_page("latent", timeout=300)
+    at.number_input(key="latent_ax").set_value(0.123)
+    at.run()
+    at.selectbox(key="latent_lesson").set_value("collapse")
+    at.run()
+    assert not problems(at) and not errors(at)
+    assert at.selectbox(key="latent_data").value == "swiss_roll"
+    assert at.slider(key="latent_epochs").value == 30
+    cfg = cached_latent.ModelConfig(dataset="swiss_roll", n=1000, epochs=30, beta=1.0)
+    start, end = cached_latent.default_points(cached_latent.model_for(cfg))
+    assert (at.number_input(key="latent_ax").value, at.number_input(key="latent_ay").value,
+            at.number_input(key="latent_bx").value, at.number_input(key="latent_by").value) \
+        == pytest.approx((*start, *end))
+    assert at.session_state[CHECKS] == {"worse_than_pca": True, "collapsed": True, "flat": True}
