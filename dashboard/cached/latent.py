@@ -5,6 +5,9 @@ session (``st.cache_resource``) and never changed after training (``geomcore.lat
 freezes them). Everything computed from them (the metric on the latent grid, the two paths) is
 plain data in ``st.cache_data``, keyed on frozen configs and primitives, so a view-only change
 (indicatrices on/off) reruns the page against cache hits and never retrains or recomputes.
+
+No cached function shows a spinner of its own: a spinner's text is fixed when the function is
+decorated, in one language; the page wraps the calls in spinners that speak the visitor's.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
+import torch
+from scipy.spatial import cKDTree
 from sklearn.decomposition import PCA
 
 from dashboard.cached.common import in_worker
@@ -53,6 +58,15 @@ INDICATRIX_GRID = 9
 INDICATRIX_ANGLES = 40
 MARGIN = 0.25
 """The latent plane shown extends the encoded data's bounding box by this fraction each way."""
+POINT_LIMIT = 10.0
+"""The point inputs accept coordinates in [−POINT_LIMIT, POINT_LIMIT] (widened to the plane's box
+when a model encodes beyond it), whatever the model: a saved link keeps its points when the
+model it names encodes into a slightly different box (another machine's floating point, or
+another model in the same link); a point outside the box is computed and drawn all the same."""
+ON_DATA = 0.01
+OFF_DATA = 0.08
+"""Grid cells within ``ON_DATA`` × the plane's diagonal of an encoded point are *on the data*,
+those from there to ``OFF_DATA`` × the diagonal its *edge*, those farther *far* from it."""
 
 
 @dataclass(frozen=True)
@@ -115,6 +129,18 @@ class TrainedModel:
     pca_mse: float
     final_loss: float
 
+    @property
+    def spread(self) -> float:
+        """The encoded points' standard deviation, averaged over the two latent axes (the
+        VAE's prior has 1; codes collapsed onto the prior's centre have much less)."""
+        return float(np.mean(self.Z.std(axis=0)))
+
+    @property
+    def diagonal(self) -> float:
+        """The length of the plane's diagonal (the unit of the page's latent distances)."""
+        (u0, u1), (v0, v1) = self.box
+        return float(np.hypot(u1 - u0, v1 - v0))
+
 
 @st.cache_resource(max_entries=6, show_spinner=False)
 def model_for(cfg: ModelConfig, _progress: Callable[[float], None] | None = None
@@ -141,7 +167,7 @@ def _train_model(cfg: ModelConfig, progress: Callable[[float], None] | None = No
     return TrainedModel(vae, data.X, data.color, Z, box, mse, pca_mse, float(vae.losses[-1]))
 
 
-@st.cache_resource(max_entries=6, show_spinner="Fitting the RBF variance network…")
+@st.cache_resource(max_entries=6, show_spinner=False)
 def variance_for(cfg: MetricConfig) -> RBFVariance | None:
     """The variance network of Arvanitidis et al. (None for the deterministic metric)."""
     if not cfg.variance:
@@ -171,7 +197,7 @@ class MetricGrid:
     decoded: np.ndarray | None
 
 
-@st.cache_data(max_entries=16, show_spinner="Evaluating the pullback metric…")
+@st.cache_data(max_entries=16, show_spinner=False)
 def metric_grid_for(cfg: MetricConfig) -> MetricGrid:
     trained = model_for(cfg.model)
     var = variance_for(cfg)
@@ -188,8 +214,6 @@ def metric_grid_for(cfg: MetricConfig) -> MetricGrid:
         vectors = indicatrices(decoder, centers, variance=var, n_angles=INDICATRIX_ANGLES)
         decoded = None
         if trained.X.shape[1] == 3:
-            import torch
-
             with torch.no_grad():
                 decoded = decoder(torch.as_tensor(grid)).numpy()
     with np.errstate(divide="ignore"):
@@ -197,10 +221,43 @@ def metric_grid_for(cfg: MetricConfig) -> MetricGrid:
     return MetricGrid(u, v, log_mag, float(np.mean(~(mag > 0))), centers, vectors, decoded)
 
 
+@dataclass(frozen=True)
+class Regions:
+    """Median log₁₀ √det M over the grid cells on the data, at its edge and far from it (NaN
+    where a band has no finite cell); see :data:`ON_DATA`."""
+
+    on_data: float
+    edge: float
+    far: float
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def regions_for(cfg: MetricConfig) -> Regions:
+    """Where the decoder stretches: the magnification on, next to and far from the data."""
+    trained = model_for(cfg.model)
+    grid = metric_grid_for(cfg)
+    cells = np.stack(np.meshgrid(grid.u, grid.v, indexing="xy"), axis=-1).reshape(-1, 2)
+    distance = cKDTree(trained.Z).query(cells)[0] / trained.diagonal
+    log_mag = grid.log_magnification.reshape(-1)
+
+    def median(sel: np.ndarray) -> float:
+        values = log_mag[sel & np.isfinite(log_mag)]
+        return float(np.median(values)) if values.size else float("nan")
+
+    return Regions(median(distance < ON_DATA),
+                   median((distance >= ON_DATA) & (distance < OFF_DATA)),
+                   median(distance >= OFF_DATA))
+
+
 @dataclass(frozen=True, eq=False)
 class Paths:
+    """The straight segment and the geodesic; with the variance-aware metric, the largest
+    decoder standard deviation ‖σ(z)‖ met along each (how far into the unknown it goes)."""
+
     straight: LatentCurve
     geodesic: LatentCurve
+    straight_sigma: float | None = None
+    geodesic_sigma: float | None = None
 
     @property
     def ratio(self) -> float:
@@ -208,7 +265,7 @@ class Paths:
             else float("nan")
 
 
-@st.cache_data(max_entries=64, show_spinner="Computing the latent geodesic…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def paths_for(cfg: MetricConfig, z0: tuple[float, float], z1: tuple[float, float],
               n_points: int, method: str) -> Paths:
     """The straight latent segment and the geodesic between two points."""
@@ -218,7 +275,28 @@ def paths_for(cfg: MetricConfig, z0: tuple[float, float], z1: tuple[float, float
         line = straight_line(trained.vae.decoder, z0, z1, n_points, variance=var)
         geo = latent_geodesic(trained.vae.decoder, z0, z1, n_points, variance=var,
                               method=method)  # type: ignore[arg-type]
-    return Paths(line, geo)
+        if var is None:
+            return Paths(line, geo)
+        with torch.no_grad():
+            sigma = [float(np.max(np.linalg.norm(var(torch.as_tensor(c.points)).numpy(), axis=1)))
+                     for c in (line, geo)]
+    return Paths(line, geo, sigma[0], sigma[1])
+
+
+def curve_gap(a: LatentCurve, b: LatentCurve, diagonal: float) -> float:
+    """The largest distance between corresponding points of two curves sampled alike (both
+    at constant speed, as the energy and boundary-value geodesics are), as a fraction of
+    ``diagonal``."""
+    if a.points.shape != b.points.shape:
+        return float("nan")
+    return float(np.max(np.linalg.norm(a.points - b.points, axis=1)) / diagonal)
+
+
+def point_bounds(box: tuple[tuple[float, float], tuple[float, float]]
+                 ) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The point inputs' bounds per axis: ±:data:`POINT_LIMIT`, widened to hold the plane's box."""
+    return tuple((min(-POINT_LIMIT, lo), max(POINT_LIMIT, hi))  # type: ignore[return-value]
+                 for lo, hi in box)
 
 
 def default_points(trained: TrainedModel) -> tuple[tuple[float, float], tuple[float, float]]:

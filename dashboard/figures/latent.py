@@ -1,5 +1,6 @@
 """Pure figure builders of the Latent-geometry lab: the latent plane over its magnification
-map, decoded digit images along two paths, and the decoded surface in 3-D."""
+map, decoded digit images along two paths, and the decoded surface in 3-D. Their words come from
+the catalogs (``latent.figures.*``) in the current language."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from dashboard.figures.presenting import curves_csv
 from dashboard.figures.theme import SEQUENTIAL_SCALE, apply_layout, color
+from dashboard.i18n import t
 
 # Ten distinguishable classes (digits): the Okabe–Ito palette and two more.
 CLASS_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442",
@@ -34,10 +37,11 @@ def _click_grid(u: np.ndarray, v: np.ndarray, n: int = 41) -> go.Scatter:
     """Faint markers covering the plane: clicking one selects that latent point."""
     a, b = np.meshgrid(np.linspace(u[0], u[-1], n), np.linspace(v[0], v[-1], n))
     return go.Scatter(
-        x=a.ravel(), y=b.ravel(), mode="markers", name="click to choose a point",
+        x=a.ravel(), y=b.ravel(), mode="markers", name=t("latent.figures.click_grid"),
         marker=dict(size=9, color="rgba(0,0,0,0)"), showlegend=False,
         selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
-        hovertemplate="z = (%{x:.3f}, %{y:.3f})<extra>click to choose</extra>",
+        hovertemplate="z = (%{x:.3f}, %{y:.3f})<extra>" + t("latent.figures.click_hover")
+                      + "</extra>",
     )
 
 
@@ -75,7 +79,7 @@ def make_latent_plane(
     paths: Sequence[LatentPath] = (),
     ends: tuple[np.ndarray, np.ndarray] | None = None,
     ellipses: np.ndarray | None = None,
-    title: str = "Latent plane: magnification factor √det M",
+    title: str | None = None,
     height: int = 720,
 ) -> go.Figure:
     """The latent plane: log₁₀ of the magnification factor as a heat map with a colour bar,
@@ -91,7 +95,11 @@ def make_latent_plane(
     Z : ndarray, shape=[n, 2]
     point_color : ndarray, shape=[n]
         Class labels (``classes=True``) or a continuous coordinate.
+    ends : (ndarray, ndarray), optional
+        The start and end points; the axes widen to show them when they lie outside the grid.
     """
+    if title is None:
+        title = t("latent.figures.plane_title")
     finite = log_magnification[np.isfinite(log_magnification)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if hi - lo < 1e-9:
@@ -101,7 +109,7 @@ def make_latent_plane(
         colorbar=dict(title=dict(text="log₁₀ √det M", side="right"), thickness=14, len=0.9,
                       x=1.01, y=0.5, nticks=6, tickformat=".2~g"),
         hovertemplate="z = (%{x:.2f}, %{y:.2f})<br>log₁₀ √det M = %{z:.3g}<extra></extra>",
-        name="magnification",
+        name=t("latent.figures.magnification"),
     ))
     fig.add_trace(_click_grid(u, v))
     if classes:
@@ -117,7 +125,7 @@ def make_latent_plane(
             ))
     else:
         fig.add_trace(go.Scatter(
-            x=Z[:, 0], y=Z[:, 1], mode="markers", name="encoded data",
+            x=Z[:, 0], y=Z[:, 1], mode="markers", name=t("latent.figures.encoded_data"),
             marker=dict(size=5, color=point_color, colorscale="Plasma", showscale=True,
                         line=dict(width=0.4, color="white"),
                         colorbar=dict(title=dict(text=color_title, side="right"),
@@ -128,7 +136,8 @@ def make_latent_plane(
         ))
     if ellipses is not None and ellipses.size:
         fig.add_trace(go.Scatter(
-            x=ellipses[:, 0], y=ellipses[:, 1], mode="lines", name="metric unit circles",
+            x=ellipses[:, 0], y=ellipses[:, 1], mode="lines",
+            name=t("latent.figures.unit_circles"),
             line=dict(color="rgba(255,255,255,0.9)", width=1.5), hoverinfo="skip",
         ))
     for path in paths:
@@ -144,18 +153,19 @@ def make_latent_plane(
             hovertemplate=path.name + "<br>z = (%{x:.2f}, %{y:.2f})<extra></extra>",
         ))
     if ends is not None:
-        for end, name, fill, symbol in ((ends[0], "start", "#FFFFFF", "circle"),
-                                         (ends[1], "end", "#1B1F24", "diamond")):
+        for end, name, fill, symbol, edge in (
+                (ends[0], t("latent.figures.start"), "#FFFFFF", "circle", "#1B1F24"),
+                (ends[1], t("latent.figures.end"), "#1B1F24", "diamond", "#FFFFFF")):
             fig.add_trace(go.Scatter(
                 x=[end[0]], y=[end[1]], mode="markers", name=name,
                 marker=dict(size=14, color=fill, symbol=symbol,
-                            line=dict(width=2.5, color="#1B1F24" if name == "start"
-                                      else "#FFFFFF")),
+                            line=dict(width=2.5, color=edge)),
                 hovertemplate=name + ": z = (%{x:.3f}, %{y:.3f})<extra></extra>",
             ))
-    fig.update_xaxes(title_text="latent z₁", range=[float(u[0]), float(u[-1])],
+    x_range, y_range = _plane_ranges(u, v, paths, ends)
+    fig.update_xaxes(title_text=t("latent.figures.axis_z1"), range=x_range,
                      constrain="domain", showgrid=False, zeroline=False)
-    fig.update_yaxes(title_text="latent z₂", range=[float(v[0]), float(v[-1])],
+    fig.update_yaxes(title_text=t("latent.figures.axis_z2"), range=y_range,
                      showgrid=False, zeroline=False)
     apply_layout(fig, title, height=height, title_width=70)
     # colour bar(s) right of the plot (titles turned upright: narrow), the legend below,
@@ -167,6 +177,40 @@ def make_latent_plane(
                                   bgcolor="rgba(200,204,210,0.55)"),
                       margin=dict(r=190 if not classes else 100, b=190))
     return fig
+
+
+def _plane_ranges(u: np.ndarray, v: np.ndarray, paths: Sequence[LatentPath],
+                  ends: tuple[np.ndarray, np.ndarray] | None
+                  ) -> tuple[list[float], list[float]]:
+    """The axes' ranges: the grid, widened (with a small pad) to show end points and paths that
+    lie outside it (points typed or linked beyond the encoded data's box)."""
+    pts = [p.points for p in paths] + ([np.asarray(ends, dtype=float)] if ends is not None
+                                        else [])
+    ranges = []
+    for axis, grid in ((0, u), (1, v)):
+        lo, hi = float(grid[0]), float(grid[-1])
+        if pts:
+            coords = np.concatenate([p[:, axis] for p in pts])
+            coords = coords[np.isfinite(coords)]
+            if coords.size and (coords.min() < lo or coords.max() > hi):
+                pad = 0.05 * (max(hi, coords.max()) - min(lo, coords.min()))
+                lo = min(lo, float(coords.min()) - pad)
+                hi = max(hi, float(coords.max()) + pad)
+        ranges.append([lo, hi])
+    return ranges[0], ranges[1]
+
+
+def plane_csv_traces(fig: go.Figure) -> list[int]:
+    """The traces of a latent plane worth a CSV: the encoded data, the paths and their end
+    points (not the heat map, the invisible click grid, the paths' dark casings, or the unit
+    circles' polyline)."""
+    return [i for i, tr in enumerate(fig.data)
+            if tr.type == "scatter" and tr.showlegend is not False and tr.hoverinfo != "skip"]
+
+
+def plane_csv(fig: go.Figure) -> str:
+    """A latent plane's CSV (``widgets.chart(export=…)``): :func:`plane_csv_traces` only."""
+    return curves_csv(fig, traces=plane_csv_traces(fig))
 
 
 def _mosaic(images: np.ndarray, side: int) -> np.ndarray:
@@ -185,7 +229,7 @@ def pick_frames(decoded: np.ndarray, n_frames: int) -> np.ndarray:
 
 
 def make_image_strips(rows: Sequence[tuple[str, np.ndarray]], *, side: int = 8,
-                      vmax: float = 16.0, title: str = "Decoded images along the two paths",
+                      vmax: float = 16.0, title: str | None = None,
                       height: int = 330) -> go.Figure:
     """One strip of decoded ``side × side`` images per path (first to last frame, left to
     right), grey scale with a colour bar of the pixel value.
@@ -195,19 +239,23 @@ def make_image_strips(rows: Sequence[tuple[str, np.ndarray]], *, side: int = 8,
     rows : sequence of (label, images)
         ``images`` of shape (k, side²), e.g. :func:`pick_frames` of a path's decoded points.
     """
+    if title is None:
+        title = t("latent.figures.strips_title")
+    ink = t("latent.figures.ink")
     fig = make_subplots(rows=len(rows), cols=1, vertical_spacing=0.12,
                         subplot_titles=[label for label, _ in rows])
     for r, (label, images) in enumerate(rows, start=1):
         fig.add_trace(go.Heatmap(
             z=_mosaic(np.clip(images, 0.0, vmax), side)[::-1], colorscale="Greys", zmin=0.0,
             zmax=vmax, showscale=r == 1, name=label,
-            colorbar=dict(title=dict(text="ink", side="top"), thickness=12, len=0.8,
+            colorbar=dict(title=dict(text=ink, side="top"), thickness=12, len=0.8,
                           nticks=5),
-            hovertemplate=label + "<br>ink %{z:.1f}<extra></extra>",
+            hovertemplate=label + "<br>" + ink + " %{z:.1f}<extra></extra>",
         ), row=r, col=1)
         fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False,
                          scaleanchor=f"y{r if r > 1 else ''}", row=r, col=1,
-                         title_text="start → end" if r == len(rows) else None)
+                         title_text=t("latent.figures.start_to_end") if r == len(rows)
+                         else None)
         fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, row=r, col=1)
     apply_layout(fig, title, height=height, title_width=60)
     fig.update_layout(margin=dict(t=90, b=40))
@@ -217,7 +265,7 @@ def make_image_strips(rows: Sequence[tuple[str, np.ndarray]], *, side: int = 8,
 def make_decoded_surface(decoded: np.ndarray, log_magnification: np.ndarray, X: np.ndarray,
                          point_color: np.ndarray, *, paths: Sequence[LatentPath] = (),
                          color_title: str = "intrinsic",
-                         title: str = "The decoded surface in data space",
+                         title: str | None = None,
                          height: int = 620) -> go.Figure:
     """The decoder's image of the latent grid as a surface coloured by log₁₀ of the
     magnification factor, the data as points, and the decoded paths.
@@ -228,18 +276,20 @@ def make_decoded_surface(decoded: np.ndarray, log_magnification: np.ndarray, X: 
     log_magnification : ndarray, shape=[nv, nu]
     X : ndarray, shape=[n, 3]
     """
+    if title is None:
+        title = t("latent.figures.surface_title")
     finite = log_magnification[np.isfinite(log_magnification)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     fig = go.Figure(go.Surface(
         x=decoded[..., 0], y=decoded[..., 1], z=decoded[..., 2],
         surfacecolor=log_magnification, colorscale=SEQUENTIAL_SCALE, cmin=lo, cmax=hi,
-        opacity=0.8, name="decoded latent plane", showlegend=True,
+        opacity=0.8, name=t("latent.figures.decoded_plane"), showlegend=True,
         colorbar=dict(title=dict(text="log₁₀ √det M", side="top"), thickness=14, len=0.7,
                       x=1.0, nticks=6, tickformat=".2~g"),
         hovertemplate="log₁₀ √det M = %{surfacecolor:.3g}<extra></extra>",
     ))
     fig.add_trace(go.Scatter3d(
-        x=X[:, 0], y=X[:, 1], z=X[:, 2], mode="markers", name="data",
+        x=X[:, 0], y=X[:, 1], z=X[:, 2], mode="markers", name=t("latent.figures.data"),
         marker=dict(size=2, color="#1B1F24", opacity=0.35),
         hovertemplate=color_title + " %{text}<extra></extra>",
         text=[f"{c:.2f}" for c in point_color],

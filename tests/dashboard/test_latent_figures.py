@@ -104,3 +104,50 @@ def test_decoded_surface_is_the_decoded_grid():
     assert surf.colorbar.title.text == "log₁₀ √det M"
     assert fig.layout.scene.xaxis.title.text == "x"
     assert [t.name for t in fig.data[1:]] == ["data", "geodesic"]
+
+
+def test_plane_csv_holds_the_data_paths_and_ends_only():
+    labels = np.repeat(np.arange(3), 10)
+    ellipses = np.array([[0.0, 0.0], [0.1, 0.0], [np.nan, np.nan]])
+    fig = figs.make_latent_plane(U, V, LOG_MAG, Z, labels, classes=True, color_title="digit",
+                                 paths=[_path("straight line", "dash"), _path("geodesic")],
+                                 ends=(np.array([-1.0, -0.5]), np.array([1.0, 0.5])),
+                                 ellipses=ellipses)
+    names = [fig.data[i].name for i in figs.plane_csv_traces(fig)]
+    assert names == ["digit 0", "digit 1", "digit 2", "straight line", "geodesic", "start", "end"]
+
+
+def test_the_axes_widen_to_show_points_beyond_the_grid():
+    inside = figs.make_latent_plane(U, V, LOG_MAG, Z, Z[:, 0], classes=False, color_title="c",
+                                    ends=(np.array([0.0, 0.0]), np.array([1.0, 0.5])))
+    assert list(inside.layout.xaxis.range) == [U[0], U[-1]]
+    assert list(inside.layout.yaxis.range) == [V[0], V[-1]]
+    outside = figs.make_latent_plane(U, V, LOG_MAG, Z, Z[:, 0], classes=False, color_title="c",
+                                     ends=(np.array([0.0, 0.0]), np.array([5.0, -3.0])))
+    lo, hi = outside.layout.xaxis.range
+    assert lo == U[0] and hi > 5.0
+    lo, hi = outside.layout.yaxis.range
+    assert lo < -3.0 and hi == V[-1]
+
+
+def test_figure_texts_in_chinese():
+    from dashboard.i18n import use_language
+
+    with use_language("zh"):
+        fig = figs.make_latent_plane(U, V, LOG_MAG, Z, Z[:, 0], classes=False,
+                                     color_title="内蕴坐标")
+        strips = figs.make_image_strips([("直线", RNG.uniform(0, 16, (3, 64)))])
+    assert fig.layout.title.text.startswith("隐平面")
+    assert fig.layout.xaxis.title.text == "隐变量 z₁"
+    assert strips.layout.title.text == "沿两条路径解码出的图像"
+
+
+def test_plane_csv_rows_are_the_drawn_points():
+    labels = np.repeat(np.arange(3), 10)
+    fig = figs.make_latent_plane(U, V, LOG_MAG, Z, labels, classes=True, color_title="digit",
+                                 paths=[_path("geodesic")],
+                                 ends=(np.array([-1.0, -0.5]), np.array([1.0, 0.5])))
+    lines = figs.plane_csv(fig).splitlines()
+    assert lines[0] == "trace,x,y"
+    assert len(lines) == 1 + len(Z) + 9 + 2
+    assert lines[-1] == "end,1.0,0.5"

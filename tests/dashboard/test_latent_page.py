@@ -4,10 +4,13 @@ never retrains or recomputes."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from dashboard.cached import latent as cached_latent
 from tests.dashboard.conftest import errors, problems, run_page, warnings
+from tests.dashboard.teaching import open_page
 
 
 @pytest.fixture()
@@ -87,8 +90,8 @@ def test_a_click_on_the_plane_moves_the_chosen_point(latent_page):
     at = latent_page
     at.radio(key="latent_click_target").set_value("end")
     at.run()
-    lo, hi = at.number_input(key="latent_bx").min, at.number_input(key="latent_bx").max
-    x = lo + 0.3 * (hi - lo)
+    # half-way between the two encoded default points: inside the plane's box
+    x = 0.5 * (at.number_input(key="latent_ax").value + at.number_input(key="latent_bx").value)
     at.session_state["latent_plane"] = {"selection": {"points": [{"x": x, "y": 0.0}]}}
     at.run()
     assert not problems(at)
@@ -122,3 +125,74 @@ def test_a_view_change_never_retrains_or_recomputes(monkeypatch):
     at.run()
     assert not problems(at)
     assert calls == {"train": 1, "geodesic": 1}
+
+
+def _plane_title(at) -> str:
+    chart = next(c for c in at.get("plotly_chart") if c.proto.id and "latent_plane" in c.proto.id)
+    return json.loads(chart.proto.spec)["layout"]["title"]["text"]
+
+
+def test_the_page_in_chinese():
+    at = open_page("latent", {"lang": "zh"})
+    assert not problems(at) and not errors(at)
+    assert at.title[0].value == "隐空间几何"
+    assert at.slider(key="latent_epochs").label == "训练轮数"
+    assert at.radio(key="latent_method").options == ["能量法（L-BFGS）", "边值问题"]
+    assert "直线长度" in _metrics(at)
+    assert _plane_title(at).replace("<br>", " ").startswith("隐平面（考虑方差的度量）")
+
+
+def test_a_link_reopens_its_points_and_metric():
+    """The point inputs keep a link's values on the page's first run (the page resets them
+    only when the model changes afterwards), and the lengths shown are those of that path
+    under that metric."""
+    params = {"latent_metric": "mean", "latent_npoints": "16", "latent_ax": "0.5",
+              "latent_ay": "-0.5", "latent_bx": "-1.25", "latent_by": "1.0"}
+    at = open_page("latent", params)
+    assert not problems(at) and not errors(at)
+    points = {k: at.number_input(key=f"latent_{k}").value for k in ("ax", "ay", "bx", "by")}
+    assert points == {"ax": 0.5, "ay": -0.5, "bx": -1.25, "by": 1.0}
+    metric = cached_latent.MetricConfig(model=cached_latent.ModelConfig(), variance=False)
+    paths = cached_latent.paths_for(metric, (0.5, -0.5), (-1.25, 1.0), 16, "energy")
+    m = _metrics(at)
+    assert m["Geodesic length"] == f"{paths.geodesic.length:.4g}"
+    assert m["Straight length"] == f"{paths.straight.length:.4g}"
+    url = dict(at.query_params)
+    assert {k: url.get(k) for k in params} == params
+    # a new model after the first run: its own default points replace the link's
+    at.slider(key="latent_epochs").set_value(20)
+    at.run()
+    assert not problems(at)
+    trained = cached_latent.model_for(cached_latent.ModelConfig(epochs=20))
+    start, end = cached_latent.default_points(trained)
+    assert (at.number_input(key="latent_ax").value, at.number_input(key="latent_ay").value,
+            at.number_input(key="latent_bx").value, at.number_input(key="latent_by").value) \
+        == pytest.approx((*start, *end))
+
+
+def test_the_boundary_value_solve_is_checked_against_the_energy_method():
+    at = open_page("latent", {"latent_data": "swiss_roll", "latent_metric": "mean",
+                              "latent_method": "bvp"})
+    assert not problems(at) and not errors(at)
+    assert any("Check against the energy method" in c.value for c in at.caption)
+
+
+def test_a_lesson_chosen_after_exploring_sets_its_model_and_its_points():
+    """Choosing a lesson in the sidebar resets every widget to the lesson's settings; the
+    point inputs then take the lesson model's own default points, and its claims hold."""
+    from dashboard.lessons import CHECKS
+
+    at = run_page("latent", timeout=300)
+    at.number_input(key="latent_ax").set_value(0.123)
+    at.run()
+    at.selectbox(key="latent_lesson").set_value("collapse")
+    at.run()
+    assert not problems(at) and not errors(at)
+    assert at.selectbox(key="latent_data").value == "swiss_roll"
+    assert at.slider(key="latent_epochs").value == 30
+    cfg = cached_latent.ModelConfig(dataset="swiss_roll", n=1000, epochs=30, beta=1.0)
+    start, end = cached_latent.default_points(cached_latent.model_for(cfg))
+    assert (at.number_input(key="latent_ax").value, at.number_input(key="latent_ay").value,
+            at.number_input(key="latent_bx").value, at.number_input(key="latent_by").value) \
+        == pytest.approx((*start, *end))
+    assert at.session_state[CHECKS] == {"worse_than_pca": True, "collapsed": True, "flat": True}

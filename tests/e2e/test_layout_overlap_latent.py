@@ -38,6 +38,10 @@ def test_ellipses_and_a_three_d_dataset(sized_page, app_url):
     pg.get_by_role("combobox", name="Dataset").click()  # a searchable list: type, then Enter
     pg.keyboard.type("swiss")
     pg.keyboard.press("Enter")
+    # The rerun may start after wait_idle's first look (a busy server): wait for the 3-D
+    # surface itself, which replaces the digits' image strips, then for the page to settle.
+    pg.wait_for_function("() => document.querySelector('.js-plotly-plot .gl-container')",
+                         timeout=240_000)
     wait_idle(pg, 240_000)
     pg.wait_for_function(
         "() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
