@@ -19,7 +19,7 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from dashboard.i18n import language
+from dashboard.i18n import language, t
 from dashboard.jobs import WorkerPool
 
 SpecItems = tuple[tuple[str, Any], ...]
@@ -53,8 +53,7 @@ class ProgressBar:
 
     def queued(self, ahead: int) -> None:
         """Say that the job waits for a free worker, behind ``ahead`` others."""
-        text = ("Queued: the server is busy with other visitors' computations; yours starts "
-                + ("next…" if ahead == 0 else f"after {ahead} more…"))
+        text = (t("common.queue.next") if ahead == 0 else t("common.queue.after", ahead=ahead))
         self._context.run(self._slot.progress, 0.0, text=text)
 
     def clear(self) -> None:
