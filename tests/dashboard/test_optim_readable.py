@@ -191,7 +191,7 @@ def test_page_kl_budget_control_reaches_the_optimizers_and_the_plot():
 def test_page_after_a_huge_learning_rate_has_no_none_or_nan():
     at = run_page("optim")
     at.slider(key="optim_steps").set_value(30)
-    at.select_slider(key="optim_kl_clip").set_value(None)
+    at.select_slider(key="optim_kl_clip").set_value(0.0)  # 0 is "off"
     at.number_input(key="optim_lr_SGD").set_value(500.0)
     at.number_input(key="optim_lr_NGD").set_value(1000.0)
     at.select_slider(key="optim_damping_NGD").set_value(1e-8)
