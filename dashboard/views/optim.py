@@ -84,8 +84,10 @@ with st.sidebar:
         validate=parse_hidden,
         help=t("optim.sidebar.hidden_help", layers=MAX_HIDDEN_LAYERS, width=MAX_HIDDEN_WIDTH),
     )
+    activation_titles = options("optim.activations")
     activation = links.selectbox(t("optim.sidebar.activation"), ACTIVATIONS,
-                                 key="optim_activation")
+                                 key="optim_activation",
+                                 format_func=lambda a: activation_titles.get(a, a))
 
     st.header(t("optim.sidebar.optimizers_header"))
     chosen = links.multiselect(t("optim.sidebar.optimizers"), list(DEFAULT_OPTIMIZERS),
@@ -370,7 +372,7 @@ def _reparam_view() -> None:
         lessons.fact("reparam_c", float(demo.c))
         setting = (t("optim.reparam.setting_linear") if model == "linear" else
                    t("optim.reparam.setting_network", damping=f"{rep.damping:g}",
-                     solver=rep.solver))
+                     solver=options("optim.solvers").get(rep.solver, rep.solver)))
         st.caption(t("optim.reparam.caption", setting=setting))
 
 
