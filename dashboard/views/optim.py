@@ -12,7 +12,7 @@ from dashboard import lessons, links
 from dashboard.cached import optim as cached
 from dashboard.cached.common import ProgressBar, cached_figure, freeze_specs
 from dashboard.figures import optim as figs
-from dashboard.i18n import language, options, t
+from dashboard.i18n import options, t
 from dashboard.widgets import (
     MAX_HIDDEN_LAYERS,
     MAX_HIDDEN_WIDTH,
@@ -180,13 +180,14 @@ kinds = _kind_facts(histories)
 
 
 def _decision_animation(cfg: cached.TrainConfig):
-    """The decision-boundary animation, built once per experiment and language for every
-    session: it is the heaviest figure on the page (one heat map per run and snapshot)."""
+    """The decision-boundary animation, built once per experiment (and language: cached_figure
+    adds it) for every session: it is the heaviest figure on the page (one heat map per run and
+    snapshot)."""
     def build():
         data = cached.decision_animation_data_for(cfg)
         return figs.make_decision_animation(data.grids, data.snapshot_steps, data.X, data.y,
                                             colors=colors, stopped=data.stopped)
-    return cached_figure(("optim_boundaries", cfg, language()), build)
+    return cached_figure(("optim_boundaries", cfg), build)
 
 
 # -- views -----------------------------------------------------------------------------------------
