@@ -333,6 +333,7 @@ def make_decision_animation(
     colors: Mapping[str, str] | None = None,
     stopped: Mapping[str, int] | None = None,
     panel_height: int = 220,
+    text_scale: float = 1.0,
 ) -> go.Figure:
     """Each optimizer's decision boundary, animated over its training snapshots.
 
@@ -371,7 +372,15 @@ def make_decision_animation(
               for name in names]
     n_cols = min(len(names), DECISION_COLUMNS)
     n_rows = -(-len(names) // n_cols)
-    top, bottom, gap = 60, 235, 70  # px: title; x-axis, slider and buttons; between rows
+    # px: title; x-axis, slider, buttons and legend; between rows. ``text_scale`` is how much
+    # larger the figure's text will be drawn (projector mode): the slider's labels grow down
+    # towards the buttons, so the rows under the panels move apart, and the panels grow so
+    # that they keep their height once the larger margins are taken from the figure.
+    grow = 1.0 + 2.0 * max(text_scale - 1.0, 0.0)
+    panel_height = int(round(panel_height * max(text_scale, 1.0)))
+    slider_y, buttons_y = 55, 55 + 95 * grow
+    legend_y = buttons_y + 45 * grow
+    top, bottom, gap = 60, int(legend_y + 40 * grow), 70
     plot_height = n_rows * panel_height + (n_rows - 1) * gap
     height = top + bottom + plot_height
     fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles,
@@ -447,7 +456,7 @@ def make_decision_animation(
     frame_args = dict(frame=dict(duration=0, redraw=True), transition=dict(duration=0),
                       mode="immediate")
     slider = dict(
-        active=len(all_steps) - 1, x=0.0, y=-55 * px, len=1.0, xanchor="left", yanchor="top",
+        active=len(all_steps) - 1, x=0.0, y=-slider_y * px, len=1.0, xanchor="left", yanchor="top",
         pad=dict(t=22, b=0, l=0, r=0),
         currentvalue=dict(prefix=t("optim.fig.decision.slider") + " ", font=dict(size=14),
                           offset=8),
@@ -455,7 +464,7 @@ def make_decision_animation(
                for s in all_steps],
     )
     play = dict(
-        type="buttons", direction="left", x=0.0, y=-150 * px, xanchor="left", yanchor="top",
+        type="buttons", direction="left", x=0.0, y=-buttons_y * px, xanchor="left", yanchor="top",
         pad=dict(r=6, t=0), showactive=False,
         buttons=[
             dict(label=t("optim.fig.decision.replay"), method="animate",
@@ -468,7 +477,7 @@ def make_decision_animation(
     apply_layout(fig, t("optim.fig.decision.title"), height=height)
     fig.update_layout(
         coloraxis=coloraxis, updatemenus=[play], sliders=[slider],
-        legend=dict(orientation="h", x=0.0, xanchor="left", y=-195 * px, yanchor="top",
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=-legend_y * px, yanchor="top",
                     font=dict(size=13)),
         margin=dict(t=top, b=bottom, r=80, l=55),
     )

@@ -12,6 +12,7 @@ from dashboard import lessons, links
 from dashboard.cached import optim as cached
 from dashboard.cached.common import ProgressBar, cached_figure, freeze_specs
 from dashboard.figures import optim as figs
+from dashboard.figures.presenting import PROJECTOR_FONT
 from dashboard.i18n import options, t
 from dashboard.widgets import (
     MAX_HIDDEN_LAYERS,
@@ -19,6 +20,7 @@ from dashboard.widgets import (
     chart,
     guarded,
     parse_hidden,
+    projector_on,
 )
 from geomcore.optim import DEFAULT_OPTIMIZERS, TASK_NAMES, Task, TrainingHistory, summary_table
 from geomcore.optim.models import ACTIVATIONS
@@ -179,15 +181,16 @@ colors = figs.colors_for(histories)
 kinds = _kind_facts(histories)
 
 
-def _decision_animation(cfg: cached.TrainConfig):
+def _decision_animation(cfg: cached.TrainConfig, text_scale: float):
     """The decision-boundary animation, built once per experiment (and language: cached_figure
     adds it) for every session: it is the heaviest figure on the page (one heat map per run and
     snapshot)."""
     def build():
         data = cached.decision_animation_data_for(cfg)
         return figs.make_decision_animation(data.grids, data.snapshot_steps, data.X, data.y,
-                                            colors=colors, stopped=data.stopped)
-    return cached_figure(("optim_boundaries", cfg), build)
+                                            colors=colors, stopped=data.stopped,
+                                            text_scale=text_scale)
+    return cached_figure(("optim_boundaries", cfg, text_scale), build)
 
 
 # -- views -----------------------------------------------------------------------------------------
@@ -199,7 +202,9 @@ def _training_view() -> None:
     curves_slot = st.container()
     if task.n_features == 2:
         with guarded(t("optim.what.boundaries")), st.spinner(t("optim.progress.boundaries")):
-            chart(_decision_animation(cfg), key="optim_boundaries")
+            # in projector mode chart() enlarges the text: the animation leaves room for it
+            scale = PROJECTOR_FONT if projector_on() else 1.0
+            chart(_decision_animation(cfg, scale), key="optim_boundaries")
     else:
         st.info(t("optim.messages.need_2d", n=task.n_features))
     _training_options(curves_slot)
