@@ -65,6 +65,25 @@ def test_boundaries_draw_the_half_probability_contour_under_light_points(task, d
     slider, play = fig.layout.sliders[0], fig.layout.updatemenus[0]
     assert play.y < slider.y and fig.layout.legend.y < play.y
     assert slider.x == 0.0 and slider.len == 1.0
+    # For a projector (text 1.45× larger) the rows under the panels move apart, measured in
+    # pixels below the plot area, and the panels grow: the slider's larger labels covered the
+    # buttons at 1024×768 before.
+    from dashboard.figures.presenting import PROJECTOR_FONT, enlarge
+
+    big = enlarge(figs.make_decision_animation(grids, steps, task.X_train, task.y_train,
+                                               text_scale=PROJECTOR_FONT))
+
+    def below_plot(f, y: float) -> float:  # px under the plot area of a paper coordinate
+        m = f.layout.margin
+        return -y * (f.layout.height - m.t - m.b)
+
+    plain = enlarge(fig)
+    gap = below_plot(big, big.layout.updatemenus[0].y) - below_plot(big, big.layout.sliders[0].y)
+    old = (below_plot(plain, plain.layout.updatemenus[0].y)
+           - below_plot(plain, plain.layout.sliders[0].y))
+    assert gap > 1.4 * old
+    assert big.layout.height - big.layout.margin.t - big.layout.margin.b >= 0.95 * (
+        fig.layout.height - fig.layout.margin.t - fig.layout.margin.b)
 
 
 # -- training curves -------------------------------------------------------------------------------
