@@ -16,6 +16,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.cached.common import in_worker
+from dashboard.i18n import t
 from geomcore.curvature import (
     EpsilonLaw,
     LayerCurvature,
@@ -119,11 +120,11 @@ def check_work(n: int, n_neighbors: int, graphs: int, method: str) -> None:
     work = graphs * n * (n_neighbors + 1) ** 2
     if work > MAX_TRANSPORT_WORK:
         k_max = max(1, int(np.sqrt(MAX_TRANSPORT_WORK / (graphs * n))) - 1)
-        what = "graph" if graphs == 1 else f"{graphs} graphs"
-        raise ValueError(
-            f"Ollivier curvature of {n} points with k = {n_neighbors} neighbours on {what} is "
-            f"too much work for one request (it grows like n·k²). Use k ≤ {k_max} at this n, "
-            "fewer points, or a Forman method.")
+        # raised before the cached call's result exists, so never cached in one language
+        what = (t("curvature.errors.one_graph") if graphs == 1
+                else t("curvature.errors.graphs", count=graphs))
+        raise ValueError(t("curvature.errors.too_much_work", n=n, k=n_neighbors, what=what,
+                           k_max=k_max))
 
 
 def _measure(X: np.ndarray, s: CurvatureSettings,
@@ -227,3 +228,76 @@ def _network_result(cfg: NetworkConfig, progress: Callable[[float], None] | None
                                    progress=_part(progress, 0.3, 1.0))
     return NetworkResult(runs, task.y_train, float(history.loss[-1]),
                          float(history.test_accuracy[-1]), history.status, history.message)
+
+
+# -- numbers the lessons cite ---------------------------------------------------------------------
+
+def _mean_or_nan(values: np.ndarray) -> float:
+    values = values[np.isfinite(values)]
+    return float(np.mean(values)) if values.size else float("nan")
+
+
+def degree_forman(pc: PointCurvature) -> float:
+    """Mean of ``4 − d_x − d_y`` over the edges: Forman curvature of the same graph with its
+    lengths forgotten (what plain Forman reduces to when the edges are about equally long)."""
+    degree = np.bincount(pc.edges.ravel(), minlength=pc.X.shape[0])
+    return float(np.mean(4.0 - degree[pc.edges[:, 0]] - degree[pc.edges[:, 1]]))
+
+
+def surface_facts(res: SurfaceResult, s: CurvatureSettings) -> dict[str, float]:
+    """What the surface source measured, by name (``lessons.fact``): mean curvature, the ε²
+    law's slopes and its constant, node curvature where K > 0 and where K < 0, the flat
+    reference and the degree-only Forman value."""
+    pc, law, K = res.curvature, res.law, res.sample.K
+    kappa = np.asarray(pc.node_curvature, dtype=float)
+    ollivier = s.method in ("exact", "sinkhorn")
+    lazy = 1.0 - s.alpha if ollivier else 1.0
+    return {
+        "mean_kappa": float(pc.mean),
+        "positive_share": float(np.mean(pc.edge_curvature > 0)),
+        "epsilon": float(law.epsilon),
+        "predicted_slope": float(law.predicted),
+        "measured_slope": float(law.measured),
+        "slope_ratio": float(law.ratio),
+        "correlation": float(law.correlation),
+        # κ ≈ c·(1 − α)·ε²·K with c = 1/8 on a surface: the constant the nodes give
+        "fitted_constant": float(law.measured / (lazy * law.epsilon ** 2)),
+        "kappa_where_k_positive": _mean_or_nan(kappa[K > 0]),
+        "kappa_where_k_negative": _mean_or_nan(kappa[K < 0]),
+        "flat_mean_kappa": float(res.flat.mean) if res.flat is not None else float("nan"),
+        "degree_forman": degree_forman(pc),
+        **boundary_facts(res),
+    }
+
+
+def boundary_facts(res: SurfaceResult) -> dict[str, float]:
+    """On the plane patch: mean edge curvature of the edges with an end within ε (the mean
+    neighbourhood radius) of the patch's border, and of the others; NaN on other surfaces.
+    The plane is (u, v, 0), so the distance to the border is read off the parameters."""
+    if res.sample.name != "plane":
+        return {"boundary_mean_kappa": float("nan"), "interior_mean_kappa": float("nan")}
+    uv, pc = res.sample.uv, res.curvature
+    lo, hi = uv.min(axis=0), uv.max(axis=0)
+    to_border = np.min(np.hstack([uv - lo, hi - uv]), axis=1)
+    inner = to_border > res.law.epsilon
+    interior = inner[pc.edges[:, 0]] & inner[pc.edges[:, 1]]
+    kappa = np.asarray(pc.edge_curvature, dtype=float)
+    return {"boundary_mean_kappa": _mean_or_nan(kappa[~interior]),
+            "interior_mean_kappa": _mean_or_nan(kappa[interior])}
+
+
+def network_facts(res: NetworkResult) -> dict[str, float]:
+    """What the network source measured, by name: accuracy, and the last hidden layer's
+    curvature and class separation at the first and the last snapshot (and the input's)."""
+    first, last = res.runs[0][-1], res.runs[-1][-1]
+    return {
+        "final_accuracy": float(res.final_accuracy),
+        "final_loss": float(res.final_loss),
+        "input_silhouette": float(res.runs[-1][0].silhouette),
+        "silhouette_start": float(first.silhouette),
+        "silhouette_end": float(last.silhouette),
+        "same_class_start": float(first.same_class_edges),
+        "same_class_end": float(last.same_class_edges),
+        "mean_kappa_start": float(first.mean_curvature),
+        "mean_kappa_end": float(last.mean_curvature),
+    }

@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard.cached.common import in_worker
+from dashboard.i18n import language, t
 from geomcore.optim.training import single_threaded
 from geomcore.riemannian import demos
 from geomcore.riemannian.federated import FederatedHistory
@@ -79,9 +80,9 @@ def trees_for(cfg: TreeConfig) -> tuple[TreeEmbedding, TreeEmbedding]:
     """The hyperbolic and the Euclidean embedding of the same tree from the same start."""
     tree = balanced_tree(cfg.depth, cfg.branching)
     if tree.n_nodes > PAGE_MAX_NODES:
-        raise ValueError(f"depth {cfg.depth} with {cfg.branching} children per node gives "
-                         f"{tree.n_nodes} nodes; the page embeds at most {PAGE_MAX_NODES} "
-                         "(choose a smaller depth or fewer children)")
+        # (an exception is never cached: the message is in the language of each call)
+        raise ValueError(t("riemannian.errors.too_many_nodes", depth=cfg.depth,
+                           branching=cfg.branching, n=tree.n_nodes, max=PAGE_MAX_NODES))
     with single_threaded():
         # 20 frames: the animation's JSON is sent on every rerun of the view
         return (embed_tree(tree, "hyperbolic", seed=cfg.seed, n_snapshots=20),
@@ -171,5 +172,6 @@ def figure_for(key: Hashable, build: Callable[[], go.Figure]) -> go.Figure:
     """The figure ``build()`` returns, built once per ``key`` and shared by every session (as
     :func:`dashboard.cached.common.cached_figure`, in this lab's own cache so that its many
     view settings do not push the other labs' figures out). Building and validating a Plotly
-    figure costs more than the rest of a rerun here; ``key`` names everything it depends on."""
-    return _figure_cache(key, build)
+    figure costs more than the rest of a rerun here; ``key`` names everything it depends on,
+    and the reader's language is added to it (the builders translate their texts)."""
+    return _figure_cache((language(), key), build)

@@ -6,6 +6,9 @@ Curvature is always drawn on the diverging scale of :mod:`dashboard.figures.them
 
 from __future__ import annotations
 
+import csv
+import io
+import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -19,28 +22,49 @@ from dashboard.figures.theme import (
     color,
     symmetric_range,
 )
+from dashboard.i18n import t
 from geomcore.curvature import EpsilonLaw, LayerCurvature
 
 __all__ = [
     "MAX_DRAWN_EDGES",
-    "METHOD_TITLES",
+    "METHODS",
     "edge_polyline",
+    "edges_csv",
+    "histogram_csv",
+    "layer_title",
     "layer_summary_rows",
     "make_graph_figure",
     "make_histogram",
     "make_k_scatter",
     "make_layer_curves",
+    "method_title",
     "to_3d",
 ]
 
-METHOD_TITLES = {
-    "exact": "Ollivier (exact transport)",
-    "sinkhorn": "Ollivier (Sinkhorn)",
-    "forman": "Forman",
-    "forman_augmented": "Forman, augmented (triangles)",
-}
+METHODS = ("exact", "sinkhorn", "forman", "forman_augmented")
+"""The estimators the page offers; :func:`method_title` names each in the current language."""
 MAX_DRAWN_EDGES = 12_000
 """Most edges drawn in one 3-D picture (a random subset beyond; the browser stays fluid)."""
+
+
+def method_title(method: str) -> str:
+    """The name of an estimator (``"exact"``, ``"sinkhorn"``, ``"forman"``…) as the page shows
+    it, in the current language."""
+    return t(f"curvature.methods.{method}")
+
+
+_HIDDEN_NAME = re.compile(r"hidden (\d+) \(width (\d+)\)")
+
+
+def layer_title(name: str) -> str:
+    """A layer's name from :mod:`geomcore.curvature.layers` (``"input"``, ``"hidden 2 (width
+    16)"``) in the current language."""
+    if name == "input":
+        return t("curvature.layers.input")
+    m = _HIDDEN_NAME.fullmatch(name)
+    if m is None:
+        return name
+    return t("curvature.layers.hidden", i=int(m.group(1)), width=int(m.group(2)))
 
 
 def to_3d(X: np.ndarray) -> np.ndarray:
@@ -65,6 +89,40 @@ def edge_polyline(P: np.ndarray, edges: np.ndarray, values: np.ndarray
     xyz[:, 0], xyz[:, 1] = P[edges[:, 0]], P[edges[:, 1]]
     vals = np.repeat(np.asarray(values, dtype=float), 3)
     return xyz.reshape(-1, 3), vals
+
+
+_CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+# after a full-width comma, colon or full stop, or after a closing bracket that no such sign
+# follows (a line never starts with "，")
+_CJK_BREAK = re.compile(r"(?<=[，：；。])|(?<=）)(?![，：；。）])")
+CJK_TITLE_WIDTH = 56
+"""Most display width of a Chinese title line (Latin characters; a Chinese one counts two):
+bold Chinese glyphs are a full em, a little wider than two Latin letters on average."""
+
+
+def _display_width(text: str) -> int:
+    """Width in Latin characters: a Chinese character or full-width sign takes two."""
+    return len(text) + len(_CJK.findall(text))
+
+
+def _apply_layout(fig: go.Figure, title: str, *, height: int, title_width: int) -> None:
+    """:func:`dashboard.figures.theme.apply_layout`, with Chinese titles broken into lines too.
+
+    The theme wraps at spaces, counting characters; a Chinese title has almost no spaces and
+    its characters are twice as wide, so it ran off the figure. Here it breaks after
+    full-width punctuation (，：；。）) at a display width of at most
+    :data:`CJK_TITLE_WIDTH`; Latin titles as before."""
+    if not _CJK.search(title):
+        apply_layout(fig, title, height=height, title_width=title_width)
+        return
+    width = min(title_width, CJK_TITLE_WIDTH)
+    lines = [""]
+    for part in _CJK_BREAK.split(title.replace(" = ", "\u00a0=\u00a0")):
+        if lines[-1] and _display_width(lines[-1]) + _display_width(part) > width:
+            lines.append(part)
+        else:
+            lines[-1] += part
+    apply_layout(fig, "<br>".join(lines), height=height)
 
 
 def _colorbar(title: str) -> dict:
@@ -94,25 +152,28 @@ def make_graph_figure(X: np.ndarray, edges: np.ndarray, edge_values: np.ndarray,
     if shown.size > MAX_DRAWN_EDGES:
         shown = np.sort(np.random.default_rng(seed).choice(shown.size, MAX_DRAWN_EDGES,
                                                            replace=False))
-        title += f" ({MAX_DRAWN_EDGES:,} of {edges.shape[0]:,} edges drawn)"
+        title += " " + t("curvature.fig.edges_drawn", drawn=f"{MAX_DRAWN_EDGES:,}",
+                         total=f"{edges.shape[0]:,}")
     half = symmetric_range(values)
     xyz, vals = edge_polyline(P, edges[shown], values[shown])
     fig = go.Figure()
     fig.add_trace(go.Scatter3d(
         x=xyz[:, 0], y=xyz[:, 1], z=xyz[:, 2], mode="lines", name="edges",
         line=dict(color=vals, colorscale=[list(s) for s in CURVATURE_SCALE_3D], cmin=-half,
-                  cmax=half, cmid=0.0, width=3, colorbar=_colorbar(f"edge {value_name}")),
+                  cmax=half, cmid=0.0, width=3,
+                  colorbar=_colorbar(t("curvature.fig.edge_colorbar", name=value_name))),
         showlegend=False, hoverinfo="skip", connectgaps=False))
     if labels is None:
         fig.add_trace(go.Scatter3d(
             x=P[:, 0], y=P[:, 1], z=P[:, 2], mode="markers", name="points",
             marker=dict(size=1.6, color="#3C4450"), showlegend=False,
-            hovertemplate="point %{pointNumber}<extra></extra>"))
+            hovertemplate=t("curvature.fig.point_hover") + " %{pointNumber}<extra></extra>"))
     else:
         for i, c in enumerate(np.unique(labels)):
             sel = labels == c
             fig.add_trace(go.Scatter3d(
-                x=P[sel, 0], y=P[sel, 1], z=P[sel, 2], mode="markers", name=f"class {c}",
+                x=P[sel, 0], y=P[sel, 1], z=P[sel, 2], mode="markers",
+                name=t("curvature.fig.class_name", c=c),
                 marker=dict(size=3, color=_CLASS_INKS[i % len(_CLASS_INKS)],
                             symbol=_CLASS_SYMBOLS[i % len(_CLASS_SYMBOLS)]),
                 hoverinfo="name"))
@@ -128,7 +189,7 @@ def make_graph_figure(X: np.ndarray, edges: np.ndarray, edge_values: np.ndarray,
                    camera=dict(eye=dict(x=1.05, y=1.05, z=0.85))),
         legend=dict(orientation="h", x=0.0, y=0.0, xanchor="left", yanchor="top"),
     )
-    apply_layout(fig, title, height=height, title_width=60)
+    _apply_layout(fig, title, height=height, title_width=60)
     fig.update_layout(margin=dict(l=10, r=10, b=10))
     return fig
 
@@ -142,42 +203,45 @@ def make_k_scatter(K: np.ndarray, node_curvature: np.ndarray, law: EpsilonLaw, *
     ok = np.isfinite(K) & np.isfinite(kappa)
     fig = go.Figure()
     fig.add_trace(go.Scattergl(
-        x=K[ok], y=kappa[ok], mode="markers", name="nodes", showlegend=False,
+        x=K[ok], y=kappa[ok], mode="markers", name=t("curvature.fig.nodes"), showlegend=False,
         marker=dict(size=5, color=kappa[ok], colorscale=CURVATURE_SCALE, cmid=0.0,
                     cmin=-symmetric_range(kappa[ok]), cmax=symmetric_range(kappa[ok]),
-                    opacity=0.65, colorbar=_colorbar("node κ")),
+                    opacity=0.65, colorbar=_colorbar(t("curvature.fig.node_colorbar"))),
         hovertemplate="K = %{x:.3g}<br>κ = %{y:.3g}<extra></extra>"))
     span = np.array([K[ok].min(), K[ok].max()]) if ok.any() else np.array([0.0, 1.0])
     if span[1] - span[0] < 1e-12:
         span = span + np.array([-0.5, 0.5]) * max(1.0, abs(span[0]))
     fig.add_trace(go.Scatter(
         x=span, y=law.intercept + law.predicted * span, mode="lines",
-        name=f"ε² law: slope (1−α)ε²/8 = {law.predicted:.3g}",
+        name=t("curvature.fig.law_line", slope=law.predicted),
         line=dict(color="#111111", width=2.5, dash="dash")))
     if law.how == "slope":
         fig.add_trace(go.Scatter(
             x=span, y=law.intercept + law.measured * span, mode="lines",
-            name=f"least squares: slope {law.measured:.3g}",
+            name=t("curvature.fig.least_squares", slope=law.measured),
             line=dict(color=color(4), width=2.5)))
     elif law.how == "flat reference":
         fig.add_trace(go.Scatter(
             x=[float(np.mean(K[ok]))], y=[float(np.mean(kappa[ok]))], mode="markers",
-            name=f"mean κ (measured slope {law.measured:.3g})",
+            name=t("curvature.fig.mean_marker", slope=law.measured),
             marker=dict(size=14, symbol="diamond", color=color(4),
                         line=dict(color="#111111", width=1.5))))
-    fig.update_xaxes(title_text="true Gaussian curvature K")
-    fig.update_yaxes(title_text="node curvature κ (mean over its edges)")
+    fig.update_xaxes(title_text=t("curvature.fig.true_k"))
+    fig.update_yaxes(title_text=t("curvature.fig.node_kappa"))
     fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.2, xanchor="left",
                                   yanchor="top"))
-    apply_layout(fig, title, height=height, title_width=60)
+    _apply_layout(fig, title, height=height, title_width=60)
     fig.update_layout(margin=dict(b=120))
     return fig
 
 
 def make_histogram(groups: Mapping[str, np.ndarray], *, title: str,
-                   value_name: str = "edge curvature κ", height: int = 420) -> go.Figure:
+                   value_name: str | None = None, height: int = 420) -> go.Figure:
     """Overlaid histograms of edge curvature, one per group (source or layer), with the line
-    κ = 0 and each group's mean in the legend."""
+    κ = 0 and each group's mean in the legend (``value_name``: the x-axis title, by default
+    "edge curvature κ" in the current language)."""
+    if value_name is None:
+        value_name = t("curvature.fig.edge_kappa")
     fig = go.Figure()
     finite = [np.asarray(v, dtype=float)[np.isfinite(v)] for v in groups.values()]
     allv = np.concatenate(finite) if finite else np.zeros(1)
@@ -190,7 +254,8 @@ def make_histogram(groups: Mapping[str, np.ndarray], *, title: str,
         v = np.asarray(v, dtype=float)
         v = v[np.isfinite(v)]
         fig.add_trace(go.Histogram(
-            x=v, name=f"{name} (mean {np.mean(v):.3g})" if v.size else name,
+            x=v, name=t("curvature.fig.group_mean", name=name, mean=float(np.mean(v)))
+            if v.size else name,
             xbins=dict(start=lo - width, end=hi + width, size=width), histnorm="probability",
             marker=dict(color=color(i), line=dict(width=0)), opacity=0.55))
     fig.add_vline(x=0.0, line=dict(color="#111111", width=1.5, dash="dot"))
@@ -198,8 +263,8 @@ def make_histogram(groups: Mapping[str, np.ndarray], *, title: str,
                       legend=dict(orientation="h", x=0.0, y=-0.22, xanchor="left",
                                   yanchor="top"))
     fig.update_xaxes(title_text=value_name)
-    fig.update_yaxes(title_text="share of edges")
-    apply_layout(fig, title, height=height, title_width=60)
+    fig.update_yaxes(title_text=t("curvature.fig.share"))
+    _apply_layout(fig, title, height=height, title_width=60)
     fig.update_layout(margin=dict(b=110))
     return fig
 
@@ -211,38 +276,68 @@ def make_layer_curves(runs: Sequence[Sequence[LayerCurvature]], *, title: str,
     # The y-axis titles name the panels: subplot titles would sit under a wrapped figure title.
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.16)
     steps = [layers[0].step for layers in runs]
+    hover_kappa, hover_silhouette = (t("curvature.fig.hover_kappa"),
+                                     t("curvature.fig.hover_silhouette"))
     for i in range(len(runs[0])):
-        name = runs[0][i].name
+        name = layer_title(runs[0][i].name)
         mean = [layers[i].mean_curvature for layers in runs]
         sil = [layers[i].silhouette for layers in runs]
         style = dict(mode="lines+markers", line=dict(color=color(i), width=2.5),
                      marker=dict(size=6), legendgroup=name)
         fig.add_trace(go.Scatter(x=steps, y=mean, name=name, **style,
-                                 hovertemplate="step %{x}: κ̄ = %{y:.3g}<extra>" + name
+                                 hovertemplate=hover_kappa + "<extra>" + name
                                  + "</extra>"), row=1, col=1)
         fig.add_trace(go.Scatter(x=steps, y=sil, name=name, showlegend=False, **style,
-                                 hovertemplate="step %{x}: %{y:.3f}<extra>" + name
+                                 hovertemplate=hover_silhouette + "<extra>" + name
                                  + "</extra>"), row=1, col=2)
     fig.add_hline(y=0.0, line=dict(color="#111111", width=1, dash="dot"), row=1, col=1)
-    fig.update_xaxes(title_text="training step")
-    fig.update_yaxes(title_text="mean edge curvature κ̄", row=1, col=1)
-    fig.update_yaxes(title_text="silhouette of the classes", row=1, col=2)
+    fig.update_xaxes(title_text=t("curvature.fig.training_step"))
+    fig.update_yaxes(title_text=t("curvature.fig.mean_kappa"), row=1, col=1)
+    fig.update_yaxes(title_text=t("curvature.fig.silhouette"), row=1, col=2)
     fig.update_layout(legend=dict(orientation="h", x=0.0, y=-0.25, xanchor="left",
                                   yanchor="top"))
-    apply_layout(fig, title, height=height, title_width=70)
+    _apply_layout(fig, title, height=height, title_width=70)
     fig.update_layout(margin=dict(b=110))
     return fig
 
 
 def layer_summary_rows(layers: Sequence[LayerCurvature]) -> list[dict[str, object]]:
-    """One table row per layer: width, mean curvature, separation, graph pieces, status."""
+    """One table row per layer: width, mean curvature, separation, graph pieces, status (the
+    column headers in the current language)."""
+    def col(name: str) -> str:
+        return t(f"curvature.table.{name}")
+
     return [{
-        "layer": lc.name,
-        "mean κ": f"{lc.mean_curvature:.3f}" if np.isfinite(lc.mean_curvature) else "–",
-        "edges joining one class": (f"{lc.same_class_edges:.1%}"
-                                    if np.isfinite(lc.same_class_edges) else "–"),
-        "silhouette": f"{lc.silhouette:.3f}" if np.isfinite(lc.silhouette) else "–",
-        "graph pieces": lc.n_components,
-        "variance in 3-D view": f"{lc.explained:.0%}",
-        "status": "ok" if lc.status == "ok" else lc.message,
+        col("layer"): layer_title(lc.name),
+        col("mean"): f"{lc.mean_curvature:.3f}" if np.isfinite(lc.mean_curvature) else "–",
+        col("same_class"): (f"{lc.same_class_edges:.1%}"
+                            if np.isfinite(lc.same_class_edges) else "–"),
+        col("silhouette"): f"{lc.silhouette:.3f}" if np.isfinite(lc.silhouette) else "–",
+        col("pieces"): lc.n_components,
+        col("variance"): f"{lc.explained:.0%}",
+        col("status"): col("ok") if lc.status == "ok" else lc.message,
     } for lc in layers]
+
+
+def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def edges_csv(edges: np.ndarray, edge_values: np.ndarray) -> str:
+    """The graph as data: one row per edge, its two nodes (row numbers of the points) and its
+    curvature (what the 3-D graph colours; column names in the current language)."""
+    values = np.asarray(edge_values, dtype=float)
+    return _csv([t("curvature.csv.node_a"), t("curvature.csv.node_b"), t("curvature.csv.kappa")],
+                [(int(u), int(v), float(k)) for (u, v), k in zip(edges, values, strict=True)])
+
+
+def histogram_csv(fig: go.Figure) -> str:
+    """The values behind a :func:`make_histogram` figure: one row per edge, its group (the
+    legend entry) and its curvature."""
+    rows = [(trace.name, float(x)) for trace in fig.data if trace.type == "histogram"
+            for x in (trace.x if trace.x is not None else ())]
+    return _csv([t("curvature.csv.group"), t("curvature.csv.kappa")], rows)

@@ -15,6 +15,7 @@ out (no Streamlit).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -22,7 +23,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.figures.theme import SEQUENTIAL_SCALE, apply_layout, color
-from geomcore.riemannian.demos import SPDMeans, SphereDemo, Trace
+from dashboard.i18n import t
+from geomcore.riemannian.demos import METHOD_LABELS, SPDMeans, SphereDemo, Trace
 from geomcore.riemannian.federated import FederatedHistory
 from geomcore.riemannian.problems import TreeEmbedding
 
@@ -35,7 +37,19 @@ __all__ = [
     "make_spd_cone_figure",
     "make_stiefel_figure",
     "make_tree_figure",
+    "method_name",
+    "run_message",
 ]
+
+_METHOD_KEYS = {label: key for key, label in METHOD_LABELS.items()}
+
+
+def method_name(label: str) -> str:
+    """A run's name in the reader's language: the sphere methods of
+    :data:`~geomcore.riemannian.demos.METHOD_LABELS` are translated, other names (RSGD, RAdam,
+    RCG) are kept."""
+    key = _METHOD_KEYS.get(label)
+    return t(f"riemannian.methods.{key}") if key is not None else label
 
 TINY = 1e-16
 """Gaps below this are drawn at it: a log axis cannot show 0 (reached to round-off)."""
@@ -134,30 +148,32 @@ def make_sphere_figure(demo: SphereDemo, *, iteration: int, arrows_run: str,
     fig.add_trace(go.Surface(
         x=xs, y=ys, z=zs, surfacecolor=rq, colorscale=SEQUENTIAL_SCALE, opacity=0.75,
         colorbar=dict(title=dict(text="xᵀAx", side="right"), thickness=12, len=0.7, x=1.0),
-        name="Rayleigh quotient", showlegend=False, hovertemplate="xᵀAx = %{surfacecolor:.3f}"
-                                                                 "<extra></extra>"))
+        name=t("riemannian.figures.sphere.rayleigh"), showlegend=False,
+        hovertemplate="xᵀAx = %{surfacecolor:.3f}<extra></extra>"))
     names = list(demo.runs) if shown is None else [n for n in demo.runs if n in shown]
     for i, name in enumerate(demo.runs):
         if name not in names:
             continue
         its = _inside_scene(demo.runs[name].iterates)
         fig.add_trace(go.Scatter3d(
-            x=its[:, 0], y=its[:, 1], z=its[:, 2], mode="lines+markers", name=name,
+            x=its[:, 0], y=its[:, 1], z=its[:, 2], mode="lines+markers", name=method_name(name),
             line=dict(color=color(i), width=5), marker=dict(size=3, color=color(i))))
     v = demo.v_max
     fig.add_trace(go.Scatter3d(x=[v[0], -v[0]], y=[v[1], -v[1]], z=[v[2], -v[2]],
-                               mode="markers", name="optimum ±v_max",
+                               mode="markers", name=t("riemannian.figures.sphere.optimum"),
                                marker=dict(size=7, color="black", symbol="diamond")))
     if arrows_run in demo.runs and demo.runs[arrows_run].iterates.shape[0] >= 2:
         s = demo.step_vectors(arrows_run, iteration)
         x = s["x"]
-        fig.add_traces(_arrow(x, s["euclidean_step"], "#D55E00", "−η∇f (Euclidean)"))
-        fig.add_traces(_arrow(x, s["tangent_step"], "#009E73", "−η grad f (tangent)"))
+        fig.add_traces(_arrow(x, s["euclidean_step"], "#D55E00",
+                              t("riemannian.figures.sphere.euclidean_step")))
+        fig.add_traces(_arrow(x, s["tangent_step"], "#009E73",
+                              t("riemannian.figures.sphere.tangent_step")))
         fig.add_traces(_arrow(s["tangent_end"], s["next"] - s["tangent_end"], "#CC79A7",
-                              "retraction back to S²", dash="dash"))
+                              t("riemannian.figures.sphere.retraction"), dash="dash"))
     first = next(iter(demo.runs.values())).iterates
     camera = _camera_towards(first[0], first[-1]) if first.shape[0] else SPHERE_SCENE["camera"]
-    apply_layout(fig, "Rayleigh quotient on the sphere: paths of four methods", height=680)
+    apply_layout(fig, t("riemannian.figures.sphere.title"), height=680)
     fig.update_layout(scene=dict(SPHERE_SCENE, camera=camera),
                       margin=dict(l=0, r=0, t=60, b=100),
                       legend=dict(orientation="h", x=0.0, y=0.0, yanchor="top",
@@ -171,35 +187,55 @@ def sphere_warnings(demo: SphereDemo) -> list[str]:
     out = []
     spread = float(demo.eigenvalues.max() - demo.eigenvalues.min())
     for name, tr in demo.runs.items():
-        if name.startswith("Euclidean GD, never"):
+        if name == METHOD_LABELS["ambient"]:
             continue
         if tr.status not in ("ok", "max_iter"):
-            out.append(f"{name}: {tr.message}")
+            out.append(t("riemannian.warnings.run", name=method_name(name),
+                         message=tr.message))
         elif (tr.gap.size > 1 and abs(tr.gap[0]) > 1e-9
               and not abs(tr.gap[-1]) < 0.5 * abs(tr.gap[0])):
-            out.append(f"{name} did not converge: f − f* went from {tr.gap[0]:.3g} to "
-                       f"{tr.gap[-1]:.3g}. The step η = {demo.lr:g} is too large for this "
-                       f"matrix (λ_max − λ_min = {spread:g}); try a smaller one.")
+            out.append(t("riemannian.warnings.did_not_converge", name=method_name(name),
+                         first=float(tr.gap[0]), last=float(tr.gap[-1]), lr=demo.lr,
+                         spread=spread))
     return out
 
 
+def run_message(tr: Trace) -> str:
+    """What happened to a sphere run, in the reader's language, from its record (the
+    solver's own message is English): diverged, left the manifold, stayed on it, or NaN."""
+    steps = max(int(tr.f.size) - 1, 0)
+    off = float(tr.off_manifold[-1]) if tr.off_manifold.size else math.nan
+    if tr.status == "diverged":
+        return t("riemannian.runs.diverged", f=float(tr.f[-1]), k=steps, off=off)
+    if tr.status == "off_manifold":
+        return t("riemannian.runs.off_manifold", k=steps, off=off)
+    if tr.status in ("max_iter", "ok"):
+        return t("riemannian.runs.on_manifold", k=steps, off=off)
+    if tr.status == "nan":
+        return t("riemannian.runs.nan", k=steps)
+    return tr.message
+
+
 def make_convergence_figure(runs: Mapping[str, Trace], *, title: str,
-                            x_title: str = "iteration") -> go.Figure:
+                            x_title: str | None = None) -> go.Figure:
     """Two panels: ``|f - f*|`` (log) and the distance from the manifold (log) per iteration."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14,
-                        subplot_titles=("|f − f*| (log scale)", "distance off the manifold"))
+                        subplot_titles=(t("riemannian.figures.convergence.gap"),
+                                        t("riemannian.figures.convergence.off")))
     for i, (name, tr) in enumerate(runs.items()):
         k = np.arange(tr.f.size)
-        fig.add_trace(go.Scatter(x=k, y=_log_gap(tr.gap), mode="lines", name=name,
-                                 legendgroup=name, line=dict(color=color(i), width=2.5)),
+        label = method_name(name)
+        fig.add_trace(go.Scatter(x=k, y=_log_gap(tr.gap), mode="lines", name=label,
+                                 legendgroup=label, line=dict(color=color(i), width=2.5)),
                       row=1, col=1)
         fig.add_trace(go.Scatter(x=k, y=np.maximum(tr.off_manifold, TINY), mode="lines",
-                                 name=name, legendgroup=name, showlegend=False,
+                                 name=label, legendgroup=label, showlegend=False,
                                  line=dict(color=color(i), width=2.5)), row=1, col=2)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1, title_text="|f − f*|")
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2,
-                     title_text="distance")
-    fig.update_xaxes(title_text=x_title)
+                     title_text=t("riemannian.figures.convergence.distance"))
+    fig.update_xaxes(title_text=t("riemannian.figures.iteration") if x_title is None
+                     else x_title)
     apply_layout(fig, title, height=440)
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"),
                       margin=dict(b=120))
@@ -212,12 +248,19 @@ def _abc(m: np.ndarray) -> np.ndarray:
     return np.stack([m[..., 0, 0], m[..., 0, 1], m[..., 1, 1]], axis=-1)
 
 
-MEAN_STYLE = {"arithmetic": ("arithmetic mean", "#D55E00", "square"),
-              "log_euclidean": ("log-Euclidean mean", "#009E73", "diamond"),
-              "affine": ("affine-invariant (Karcher) mean", "#0072B2", "circle")}
-GEODESIC_STYLE = {"euclidean": ("straight line (Euclidean)", "#D55E00", "dot"),
-                  "log_euclidean": ("log-Euclidean geodesic", "#009E73", "dash"),
-                  "affine": ("affine-invariant geodesic", "#0072B2", "solid")}
+MEAN_STYLE = {"arithmetic": ("#D55E00", "square"),
+              "log_euclidean": ("#009E73", "diamond"),
+              "affine": ("#0072B2", "circle")}
+"""Mean → (colour, marker); its name is ``riemannian.figures.spd.means.<mean>``."""
+GEODESIC_STYLE = {"euclidean": ("#D55E00", "dot"),
+                  "log_euclidean": ("#009E73", "dash"),
+                  "affine": ("#0072B2", "solid")}
+"""Metric → (colour, dash); its name is ``riemannian.figures.spd.geodesics.<metric>``."""
+
+
+def mean_name(key: str) -> str:
+    """The name of one of the three SPD means in the reader's language."""
+    return t(f"riemannian.figures.spd.means.{key}")
 
 
 def make_spd_cone_figure(means: SPDMeans) -> go.Figure:
@@ -231,24 +274,28 @@ def make_spd_cone_figure(means: SPDMeans) -> go.Figure:
     for sign in (1.0, -1.0):  # the two sheets b = ±sqrt(ac) of the boundary
         fig.add_trace(go.Surface(x=aa, y=sign * np.sqrt(aa * cc), z=cc, opacity=0.18,
                                  showscale=False, colorscale=[[0, "#8c96a0"], [1, "#8c96a0"]],
-                                 name="boundary ac = b²", legendgroup="boundary",
+                                 name=t("riemannian.figures.spd.boundary"),
+                                 legendgroup="boundary",
                                  showlegend=sign > 0, hoverinfo="skip"))
-    for key, (label, ink, dash) in GEODESIC_STYLE.items():
+    for key, (ink, dash) in GEODESIC_STYLE.items():
+        label = t(f"riemannian.figures.spd.geodesics.{key}")
         for j, curve in enumerate(means.geodesics[key]):
             q = _abc(curve)
             fig.add_trace(go.Scatter3d(x=q[:, 0], y=q[:, 1], z=q[:, 2], mode="lines",
                                        name=label, legendgroup=label, showlegend=j == 0,
                                        line=dict(color=ink, width=5, dash=dash)))
     fig.add_trace(go.Scatter3d(
-        x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], mode="markers+text", name="inputs",
+        x=pts[:, 0], y=pts[:, 1], z=pts[:, 2], mode="markers+text",
+        name=t("riemannian.figures.spd.inputs"),
         text=[f"A{i + 1}" for i in range(len(pts))], textposition="top center",
         marker=dict(size=6, color="black")))
-    for key, (label, ink, symbol) in MEAN_STYLE.items():
+    for key, (ink, symbol) in MEAN_STYLE.items():
         q = _abc(getattr(means, key))
-        fig.add_trace(go.Scatter3d(x=[q[0]], y=[q[1]], z=[q[2]], mode="markers", name=label,
+        fig.add_trace(go.Scatter3d(x=[q[0]], y=[q[1]], z=[q[2]], mode="markers",
+                                   name=mean_name(key),
                                    marker=dict(size=9, color=ink, symbol=symbol,
                                                line=dict(color="black", width=1))))
-    apply_layout(fig, "SPD(2) as the open cone {a > 0, ac > b²}: means and geodesics",
+    apply_layout(fig, t("riemannian.figures.spd.title"),
                  height=600, title_width=60)
     fig.update_layout(scene=dict(xaxis=dict(title="a"), yaxis=dict(title="b"),
                                  zaxis=dict(title="c"), aspectmode="cube",
@@ -260,11 +307,12 @@ def make_spd_cone_figure(means: SPDMeans) -> go.Figure:
 
 
 def swelling_rows(means: SPDMeans) -> list[dict[str, str]]:
-    """Table rows: each input's determinant, then each mean's."""
-    rows = [{"matrix": f"A{i + 1}", "det": f"{d:.4g}"}
+    """Table rows: each input's determinant, then each mean's (column headers in the reader's
+    language)."""
+    matrix, det = t("riemannian.figures.spd.table.matrix"), t("riemannian.figures.spd.table.det")
+    rows = [{matrix: f"A{i + 1}", det: f"{d:.4g}"}
             for i, d in enumerate(means.input_determinants)]
-    rows += [{"matrix": MEAN_STYLE[k][0], "det": f"{means.determinants[k]:.4g}"}
-             for k in MEAN_STYLE]
+    rows += [{matrix: mean_name(k), det: f"{means.determinants[k]:.4g}"} for k in MEAN_STYLE]
     return rows
 
 
@@ -273,17 +321,9 @@ def swelling_text(means: SPDMeans) -> str:
     arith = means.determinants["arithmetic"]
     geo = means.determinants["affine"]
     biggest = float(means.input_determinants.max())
-    text = (f"det of the arithmetic mean = {arith:.4g}; det of the log-Euclidean and "
-            f"affine-invariant means = {geo:.4g} (the geometric mean of the inputs' "
-            "determinants, for both).")
-    if arith > biggest * (1 + 1e-9):
-        text += (f" The arithmetic mean **swells**: its determinant exceeds every input's "
-                 f"(largest {biggest:.4g}).")
-    else:
-        text += (f" Here the arithmetic mean's determinant does not exceed every input's "
-                 f"(largest {biggest:.4g}), but it is still at least the geometric means' "
-                 "(log det is concave).")
-    return text
+    text = t("riemannian.figures.spd.swelling.dets", arith=arith, geo=geo)
+    key = "swells" if arith > biggest * (1 + 1e-9) else "no_swelling"
+    return text + " " + t(f"riemannian.figures.spd.swelling.{key}", biggest=biggest)
 
 
 # -- Poincaré disk ---------------------------------------------------------------------------------
@@ -324,13 +364,14 @@ def make_tree_figure(hyperbolic: TreeEmbedding, euclidean: TreeEmbedding) -> go.
     circle) beside its Euclidean embedding, nodes coloured by depth; animated over the
     training snapshots (▶ Replay and the slider)."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
-        f"Poincaré disk<br>distortion {hyperbolic.distortion:.3f}, "
-        f"MAP {hyperbolic.mean_average_precision:.3f}",
-        f"Euclidean plane<br>distortion {euclidean.distortion:.3f}, "
-        f"MAP {euclidean.mean_average_precision:.3f}"))
+        t("riemannian.figures.tree.disk", distortion=hyperbolic.distortion,
+          map=hyperbolic.mean_average_precision),
+        t("riemannian.figures.tree.plane", distortion=euclidean.distortion,
+          map=euclidean.mean_average_precision)))
     circle = np.linspace(0, 2 * np.pi, 200)
     fig.add_trace(go.Scatter(x=np.cos(circle), y=np.sin(circle), mode="lines",
-                             line=dict(color="#8c96a0", width=1.5), name="boundary |x| = 1",
+                             line=dict(color="#8c96a0", width=1.5),
+                             name=t("riemannian.figures.tree.boundary"),
                              hoverinfo="skip"), row=1, col=1)
     depths = hyperbolic.tree.depths
     n_frames = min(hyperbolic.snapshots.shape[0], euclidean.snapshots.shape[0])
@@ -356,7 +397,8 @@ def make_tree_figure(hyperbolic: TreeEmbedding, euclidean: TreeEmbedding) -> go.
     for j, tr in enumerate(first):
         col = 1 + j // 2
         is_nodes = j % 2 == 1
-        tr.update(name="nodes: dark root → yellow leaves" if is_nodes else "edges",
+        tr.update(name=t("riemannian.figures.tree.nodes" if is_nodes
+                         else "riemannian.figures.tree.edges"),
                   legendgroup="nodes" if is_nodes else "edges", showlegend=col == 1,
                   hovertemplate="(%{x:.3f}, %{y:.3f})<extra></extra>" if is_nodes else None,
                   hoverinfo=None if is_nodes else "skip")
@@ -374,23 +416,25 @@ def make_tree_figure(hyperbolic: TreeEmbedding, euclidean: TreeEmbedding) -> go.
                       mode="immediate")
     slider = dict(active=n_frames - 1, x=0.0, y=-55 * px, len=1.0, xanchor="left",
                   yanchor="top", pad=dict(t=22, b=0, l=0, r=0),
-                  currentvalue=dict(prefix="training snapshot ", font=dict(size=13), offset=8),
+                  currentvalue=dict(prefix=t("riemannian.figures.tree.snapshot") + " ",
+                                    font=dict(size=13), offset=8),
                   steps=[dict(label=str(k), method="animate", args=[[str(k)], frame_args])
                          for k in range(n_frames)])
     play = dict(type="buttons", direction="left", x=0.0, y=-150 * px, xanchor="left",
                 yanchor="top", pad=dict(r=6, t=0), showactive=False,
-                buttons=[dict(label="▶ Replay", method="animate",
+                buttons=[dict(label=t("riemannian.figures.tree.replay"), method="animate",
                               args=[None, dict(frame=dict(duration=150, redraw=False),
                                                fromcurrent=False, transition=dict(duration=0),
                                                mode="immediate")]),
-                         dict(label="❚❚ Pause", method="animate", args=[[None], frame_args])])
+                         dict(label=t("riemannian.figures.tree.pause"), method="animate",
+                              args=[[None], frame_args])])
     fig.update_xaxes(range=[-1.08, 1.08], row=1, col=1, title_text="x₁", nticks=5)
     fig.update_yaxes(range=[-1.08, 1.08], row=1, col=1, title_text="x₂", nticks=5,
                      scaleanchor="x", scaleratio=1, constrain="domain")
     fig.update_xaxes(row=1, col=2, title_text="x₁", nticks=5)
     fig.update_yaxes(row=1, col=2, title_text="x₂", nticks=5, scaleanchor="x2", scaleratio=1,
                      constrain="domain")
-    apply_layout(fig, "The same tree embedded in 2-D: hyperbolic vs Euclidean", height=height,
+    apply_layout(fig, t("riemannian.figures.tree.title"), height=height,
                  title_width=50)
     fig.update_layout(updatemenus=[play], sliders=[slider],
                       margin=dict(t=top, b=bottom, l=55, r=30),
@@ -404,7 +448,7 @@ def make_tree_figure(hyperbolic: TreeEmbedding, euclidean: TreeEmbedding) -> go.
 def make_stiefel_figure(runs: Mapping[str, Trace]) -> go.Figure:
     """``f - f*`` and the largest principal angle to the minimiser, per iteration, log scale."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14, subplot_titles=(
-        "f − f* (log scale)", "largest principal angle to X* (rad)"))
+        t("riemannian.figures.stiefel.gap"), t("riemannian.figures.stiefel.angle")))
     for i, (name, tr) in enumerate(runs.items()):
         k = np.arange(tr.f.size)
         fig.add_trace(go.Scatter(x=k, y=_log_gap(tr.gap), mode="lines", name=name,
@@ -414,9 +458,10 @@ def make_stiefel_figure(runs: Mapping[str, Trace]) -> go.Figure:
                                  legendgroup=name, showlegend=False,
                                  line=dict(color=color(i), width=2.5)), row=1, col=2)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1, title_text="f − f*")
-    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2, title_text="angle")
-    fig.update_xaxes(title_text="iteration")
-    apply_layout(fig, "Brockett's cost on the Stiefel manifold", height=440)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2,
+                     title_text=t("riemannian.figures.stiefel.angle_axis"))
+    fig.update_xaxes(title_text=t("riemannian.figures.iteration"))
+    apply_layout(fig, t("riemannian.figures.stiefel.title"), height=440)
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"),
                       margin=dict(b=120))
     return fig
@@ -436,26 +481,29 @@ def make_federated_sphere_figure(history: FederatedHistory, round_index: int) ->
     r = int(min(max(round_index, 1), history.rounds))
     server = history.server[: r + 1]
     fig.add_trace(go.Scatter3d(x=server[:, 0], y=server[:, 1], z=server[:, 2],
-                               mode="lines+markers", name="server, rounds 0…" + str(r),
+                               mode="lines+markers",
+                               name=t("riemannian.figures.federated.server", r=r),
                                line=dict(color="black", width=5),
                                marker=dict(size=3, color="black")))
     paths = history.client_paths[r - 1]
     for path, cid in zip(paths, history.client_ids[r - 1], strict=True):
-        label = "centralised step" if cid < 0 else f"client {int(cid) + 1}"
+        label = (t("riemannian.figures.federated.centralised_step") if cid < 0
+                 else t("riemannian.figures.federated.client", i=int(cid) + 1))
         ink = "#000000" if cid < 0 else color(int(cid) % 7)
         fig.add_trace(go.Scatter3d(x=path[:, 0], y=path[:, 1], z=path[:, 2],
                                    mode="lines+markers", name=label,
                                    line=dict(color=ink, width=6), marker=dict(size=3)))
     new = history.server[r]
     fig.add_trace(go.Scatter3d(x=[new[0]], y=[new[1]], z=[new[2]], mode="markers",
-                               name=f"aggregate after round {r}",
+                               name=t("riemannian.figures.federated.aggregate", r=r),
                                marker=dict(size=8, color="#D55E00", symbol="diamond",
                                            line=dict(color="black", width=1))))
     v = history.solution[:, 0] if history.solution.ndim == 2 else history.solution
     fig.add_trace(go.Scatter3d(x=[v[0], -v[0]], y=[v[1], -v[1]], z=[v[2], -v[2]],
-                               mode="markers", name="centralised optimum ±v",
+                               mode="markers",
+                               name=t("riemannian.figures.federated.optimum"),
                                marker=dict(size=7, color="#009E73", symbol="diamond-open")))
-    apply_layout(fig, f"Round {r}: local paths of the clients and the server's aggregate",
+    apply_layout(fig, t("riemannian.figures.federated.sphere_title", r=r),
                  height=680, title_width=55)
     fig.update_layout(scene=dict(SPHERE_SCENE, camera=_camera_towards(server[-1], new,
                                                                       distance=1.6)),
@@ -468,7 +516,7 @@ def make_federated_sphere_figure(history: FederatedHistory, round_index: int) ->
 def make_federated_gap_figure(histories: Mapping[str, FederatedHistory]) -> go.Figure:
     """``f - f*`` per round (log) for each algorithm, and the client drift."""
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.14, subplot_titles=(
-        "f − f* per round (log scale)", "client drift before averaging"))
+        t("riemannian.figures.federated.gap"), t("riemannian.figures.federated.drift")))
     for i, (name, h) in enumerate(histories.items()):
         k = np.arange(h.gap.size)
         fig.add_trace(go.Scatter(x=k, y=_log_gap(h.gap), mode="lines", name=name,
@@ -481,9 +529,9 @@ def make_federated_gap_figure(histories: Mapping[str, FederatedHistory]) -> go.F
                           row=1, col=2)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=1, title_text="f − f*")
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2,
-                     title_text="RMS spread")
-    fig.update_xaxes(title_text="round")
-    apply_layout(fig, "Federated PCA on St(n, p)", height=440)
+                     title_text=t("riemannian.figures.federated.spread"))
+    fig.update_xaxes(title_text=t("riemannian.figures.federated.round"))
+    apply_layout(fig, t("riemannian.figures.federated.gap_title"), height=440)
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.25, yanchor="top"),
                       margin=dict(b=120))
     return fig
@@ -495,9 +543,11 @@ def make_floor_figure(floors: np.ndarray, local_steps: Sequence[int],
     fig = go.Figure()
     for i, tau in enumerate(local_steps):
         fig.add_trace(go.Scatter(x=list(lrs), y=_log_gap(floors[i]), mode="lines+markers",
-                                 name=f"τ = {tau}", line=dict(color=color(i), width=2.5)))
-    fig.update_xaxes(type="log", title_text="step size η")
-    fig.update_yaxes(type="log", exponentformat="power", title_text="error floor f − f*")
-    apply_layout(fig, "RFedAvg's error floor shrinks with η and grows with τ", height=420,
+                                 name=t("riemannian.figures.floor.tau", tau=tau),
+                                 line=dict(color=color(i), width=2.5)))
+    fig.update_xaxes(type="log", title_text=t("riemannian.figures.floor.x"))
+    fig.update_yaxes(type="log", exponentformat="power",
+                     title_text=t("riemannian.figures.floor.y"))
+    apply_layout(fig, t("riemannian.figures.floor.title"), height=420,
                  title_width=60)
     return fig

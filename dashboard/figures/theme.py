@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -56,16 +57,40 @@ def color(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+_WIDE = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+_WIDE_CHAR = re.compile(f"[{_WIDE}]")
+# a word of Latin text, one Chinese character or full-width sign, or a space
+_ATOMS = re.compile(f"[{_WIDE}]|[^ {_WIDE}]+| ")
+# full-width signs that must not start a line (they close what precedes them)
+_NO_LINE_START = frozenset("，。：；、）」』！？》")
+
+
+def display_width(text: str) -> int:
+    """Width of a text in Latin characters: a Chinese character or full-width sign takes two."""
+    return len(text) + len(_WIDE_CHAR.findall(text))
+
+
 def wrap_title(text: str, width: int) -> str:
-    """Break a title into lines of at most ``width`` characters at spaces (Plotly's ``<br>``),
-    so that a narrow figure shows the whole title instead of cutting it off. A setting such
-    as ``α = 0.5`` is never split across lines (its spaces become non-breaking)."""
+    """Break a title into lines at most ``width`` Latin characters wide (Plotly's ``<br>``),
+    so that a narrow figure shows the whole title instead of cutting it off.
+
+    Latin text breaks at spaces; Chinese text between any two characters (a Chinese character
+    counts two), never before a closing sign such as "，" or "）". A setting such as
+    ``α = 0.5`` is never split across lines (its spaces become non-breaking)."""
     lines: list[str] = []
-    for word in text.replace(" = ", "\u00a0=\u00a0").split(" "):
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
+    current, space = "", False
+    for atom in _ATOMS.findall(text.replace(" = ", "\u00a0=\u00a0")):
+        if atom == " ":
+            space = True
+            continue
+        piece = (" " if space and current else "") + atom
+        if current and display_width(current + piece) > width and atom not in _NO_LINE_START:
+            lines.append(current)
+            current = atom
         else:
-            lines.append(word)
+            current += piece
+        space = False
+    lines.append(current)
     return "<br>".join(lines)
 
 

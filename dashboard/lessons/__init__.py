@@ -163,9 +163,12 @@ def selector(lab: str) -> Lesson | None:
     def on_change() -> None:
         apply(by_id.get(state[key]), page_keys)
 
+    # labels drawn now, in this run's language (Streamlit may call format_func elsewhere)
+    labels = {"": t("common.lessons.none"),
+              **{i: t(f"{lab}.lessons.{i}.title") for i in by_id}}
     current = links.selectbox(
         t("common.lessons.choose"), ["", *by_id], key=key, param="lesson", on_change=on_change,
-        format_func=lambda i: t(f"{lab}.lessons.{i}.title") if i else t("common.lessons.none"))
+        format_func=labels.__getitem__)
     lesson = by_id.get(current)
     if lesson is not None and first_visit:
         # Opened from a link: the lesson's settings, except where the link says otherwise.

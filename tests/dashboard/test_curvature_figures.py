@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dashboard.figures import curvature as figs
+from dashboard.i18n import use_language
 from geomcore.curvature import EpsilonLaw, layer_curvature, point_curvature
 from geomcore.optim import mlp
 
@@ -89,3 +90,64 @@ def test_histogram_and_layer_figures():
     rows = figs.layer_summary_rows(runs[-1])
     assert [r["layer"] for r in rows] == ["input", "hidden 1 (width 6)"]
     assert all(r["status"] == "ok" for r in rows)
+
+
+def test_figures_speak_chinese():
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    y = (X[:, 0] > 0).astype(int)
+    runs = [layer_curvature(mlp([2, 6, 2], seed=s), X, y, 6, step=10 * s) for s in (0, 1)]
+    law = EpsilonLaw(epsilon=0.6, predicted=0.045, measured=0.05, intercept=0.01,
+                     correlation=0.9, how="slope")
+    with use_language("zh"):
+        scatter = figs.make_k_scatter(np.array([-1.0, 0.0, 1.0]), np.array([-0.1, 0.0, 0.1]),
+                                      law, title="t")
+        curves = figs.make_layer_curves(runs, title="t")
+        rows = figs.layer_summary_rows(runs[-1])
+        hist = figs.make_histogram({"a": np.array([0.1, 0.2])}, title="t")
+        assert figs.method_title("forman_augmented") == "Forman 增广版（计入三角形）"
+    assert scatter.layout.xaxis.title.text == "真实高斯曲率 K"
+    assert scatter.data[1].name.startswith("ε² 规律")
+    assert [trace.name for trace in curves.data[::2]] == ["输入层", "隐藏层 1（宽度 6）"]
+    assert "第 %{x} 步" in curves.data[0].hovertemplate
+    assert [r["层"] for r in rows] == ["输入层", "隐藏层 1（宽度 6）"]
+    assert all(r["状态"] == "正常" for r in rows)
+    assert hist.layout.xaxis.title.text == "边曲率 κ" and hist.data[0].name == "a（均值 0.15）"
+
+
+def test_layer_titles_leave_unknown_names_alone():
+    assert figs.layer_title("hidden 2 (width 16)") == "hidden 2 (width 16)"
+    assert figs.layer_title("output") == "output"
+
+
+def test_a_long_chinese_title_is_broken_into_lines_that_fit():
+    title = ("边曲率：环面，600 个点：Ollivier（精确最优传输），k = 30，α = 0.5，均匀质量"
+             "（画出 20,000 条边中的 12,000 条）")
+    with use_language("zh"):
+        fig = figs.make_histogram({"a": np.array([0.1, 0.2])}, title=title)
+    lines = fig.layout.title.text.split("<br>")
+    assert len(lines) >= 2
+    assert "".join(lines).replace("\u00a0", " ") == title
+    # a Chinese character is about twice as wide as a Latin one
+    assert all(len(line) + sum(ch >= "\u3000" for ch in line) <= figs.CJK_TITLE_WIDTH
+               for line in lines), lines
+    assert all(not line.startswith(("，", "：", "）")) for line in lines), lines
+
+
+def test_edges_and_histograms_export_their_values(cloud):
+    import csv
+    import io
+
+    X, pc = cloud
+    rows = list(csv.reader(io.StringIO(figs.edges_csv(pc.edges, pc.edge_curvature))))
+    assert rows[0] == ["node_a", "node_b", "edge_curvature"]
+    assert len(rows) == len(pc.edges) + 1
+    assert [int(rows[1][0]), int(rows[1][1])] == list(pc.edges[0])
+    assert float(rows[1][2]) == pytest.approx(pc.edge_curvature[0])
+    fig = figs.make_histogram({"a": np.array([-0.1, 0.2]), "b": np.array([0.5, np.nan])},
+                              title="h")
+    rows = list(csv.reader(io.StringIO(figs.histogram_csv(fig))))
+    assert rows[0] == ["group", "edge_curvature"]
+    assert [(r[0], float(r[1])) for r in rows[1:]] == [
+        ("a (mean 0.05)", -0.1), ("a (mean 0.05)", 0.2), ("b (mean 0.5)", 0.5)]
+    with use_language("zh"):
+        assert figs.histogram_csv(fig).splitlines()[0] == "分组,边曲率"

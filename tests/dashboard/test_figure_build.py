@@ -67,3 +67,18 @@ def test_wrap_title_keeps_settings_on_one_line():
         lines = theme.wrap_title(title, width).split("<br>")
         assert not any(line.endswith("=") or line.startswith("=") for line in lines), width
         assert " ".join(lines).replace("\u00a0", " ") == title
+
+
+def test_wrap_title_breaks_chinese_between_characters():
+    title = "环面，600 个点：Ollivier 曲率（精确运输），k = 30，α = 0.5，均匀质量"
+    for width in range(14, theme.display_width(title) + 2):
+        lines = theme.wrap_title(title, width).split("<br>")
+        # only closing signs, which stay on their line, may reach past the width
+        assert all(theme.display_width(line.rstrip("，：）")) <= width for line in lines
+                   if not line.startswith("Ollivier")), (width, lines)
+        assert not any(line[0] in "，：）" for line in lines), (width, lines)
+        assert not any(line.endswith("=") for line in lines), width
+        rebuilt = "".join(lines).replace("\u00a0", " ")
+        assert rebuilt.replace(" ", "") == title.replace(" ", "")
+    assert theme.wrap_title(title, 200) == title.replace(" = ", "\u00a0=\u00a0")
+    assert theme.display_width("测地线 K") == 8

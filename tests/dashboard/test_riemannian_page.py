@@ -4,14 +4,19 @@ view-only change recomputes nothing."""
 
 from __future__ import annotations
 
+import json
 from unittest import mock
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from dashboard.cached import riemannian as cached
-from tests.dashboard.conftest import errors, problems, run_page
+from dashboard.lessons import FACTS
+from tests.dashboard.conftest import APP, errors, problems, run_page
 
 VIEWS = ["sphere", "spd", "poincare", "stiefel", "federated"]
+SPD_DEFAULT_TEXT = "2, 0.8, 1\n1, -0.5, 2\n0.5, 0, 3"
+"""The custom matrices' default (dashboard/views/riemannian.py; importing a page runs it)."""
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +126,97 @@ def test_view_only_changes_recompute_nothing(page):
         _view(at, "sphere")
     assert spy.call_count == 0
     assert not problems(at) and not errors(at)
+
+
+# -- languages and links ---------------------------------------------------------------------------
+def _open(**params: str) -> AppTest:
+    """The page opened from a link with these query parameters."""
+    at = AppTest.from_file(APP, default_timeout=120)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.switch_page("views/riemannian.py")
+    at.run()
+    return at
+
+
+def _figure(at: AppTest, i: int) -> dict:
+    return json.loads(at.get("plotly_chart")[i].proto.spec)
+
+
+def _notice(at: AppTest) -> str:
+    return " ".join(i.value for i in at.info if "link" in i.value)
+
+
+def test_page_in_chinese():
+    at = _open(lang="zh")
+    assert not problems(at) and not errors(at)
+    assert at.title[0].value == "黎曼优化"
+    assert at.radio(key="riem_view").label == "视图"
+    assert at.select_slider(key="riem_sphere_lr").label == "步长 η"
+    fig = _figure(at, 0)
+    assert fig["layout"]["title"]["text"].startswith("球面上的 Rayleigh 商")
+    names = {tr.get("name") for tr in fig["data"]}
+    assert "黎曼梯度下降（指数映射）" in names and "Riemannian GD (exp)" not in names
+    assert any("偏离球面" in i.value for i in at.info)
+    at = _open(lang="zh", riem_view="spd")
+    assert not problems(at) and not errors(at)
+    assert "矩阵" in at.dataframe[0].value.columns and "行列式" in at.dataframe[0].value.columns
+    assert any("膨胀" in m.value for m in at.markdown)
+    assert "⟦" not in _figure(at, 0)["layout"]["title"]["text"]
+    at = _open(lang="zh", riem_view="poincare")
+    assert not problems(at) and not errors(at)
+    assert [m.label for m in at.metric] == ["失真度（越低越好）", "平均精度均值 MAP（越高越好）"]
+    # Streamlit reads a delta's direction from its first character
+    assert all(m.proto.delta[0] in "+-" for m in at.metric)
+    assert _figure(at, 0)["layout"]["title"]["text"].startswith("同一棵树的二维嵌入")
+
+
+def test_a_link_with_custom_matrices_reopens_their_means():
+    # diag(1, 1) and diag(4, 4): arithmetic mean 2.5·I (det 6.25), geometric means 2·I (det 4)
+    at = _open(riem_view="spd", riem_spd_kind="custom", riem_spd_text="1, 0, 1\n4, 0, 4")
+    assert not problems(at) and not errors(at) and not _notice(at)
+    assert at.text_area(key="riem_spd_text").value == "1, 0, 1\n4, 0, 4"
+    table = at.dataframe[0].value
+    assert list(table["matrix"]) == ["A1", "A2", "arithmetic mean", "log-Euclidean mean",
+                                     "affine-invariant (Karcher) mean"]
+    assert list(table["det"]) == ["1", "16", "6.25", "4", "4"]
+    assert any("does not exceed every input's" in m.value for m in at.markdown)
+    facts = at.session_state[FACTS]
+    assert facts["spd_det_arithmetic"] == pytest.approx(6.25, rel=1e-12)
+    assert facts["spd_det_affine"] == pytest.approx(4.0, rel=1e-9)
+    # the link stays in the address bar
+    assert at.query_params["riem_spd_text"] == "1, 0, 1\n4, 0, 4"
+
+
+@pytest.mark.parametrize("text", [
+    "1, 2, 1\n2, 0, 2",                   # not positive definite: the page's parser refuses it
+    "=cmd|' /C calc'!A0",                 # formula injection
+    "1, 0, 1\n" * 200,                    # beyond the text area's max_chars
+    "1e200, 0, 1e-200\n1e-200, 0, 1e200",  # eigenvalues the means cannot take
+])
+def test_a_hostile_matrix_link_opens_the_default_matrices(text):
+    at = _open(riem_view="spd", riem_spd_kind="custom", riem_spd_text=text)
+    assert not problems(at) and not errors(at)
+    assert at.text_area(key="riem_spd_text").value == SPD_DEFAULT_TEXT
+    assert len(at.dataframe[0].value) == 3 + 3
+    assert "riem_spd_text" in _notice(at)
+
+
+def test_a_link_with_a_large_step_reopens_the_diverging_view():
+    at = _open(riem_sphere_lr="2.0", riem_sphere_shown="exp,ambient", riem_sphere_k="3")
+    assert not problems(at) and not _notice(at)
+    assert at.select_slider(key="riem_sphere_lr").value == 2.0
+    assert at.slider(key="riem_sphere_k").value == 3
+    assert any("too large" in w.value for w in at.warning)
+    paths = {tr["name"] for tr in _figure(at, 0)["data"] if tr.get("mode") == "lines+markers"}
+    assert paths == {"Riemannian GD (exp)", "Euclidean GD, never projected"}
+
+
+def test_a_tree_link_and_an_out_of_range_one():
+    at = _open(riem_view="poincare", riem_tree_depth="3")
+    assert not problems(at) and not errors(at) and not _notice(at)
+    assert any(c.value.startswith("15 nodes.") for c in at.caption)
+    at = _open(riem_view="poincare", riem_tree_depth="50", riem_tree_seed="nan")
+    assert not problems(at) and not errors(at)
+    assert any(c.value.startswith("31 nodes.") for c in at.caption)  # the default depth 4
+    assert "riem_tree_depth" in _notice(at) and "riem_tree_seed" in _notice(at)

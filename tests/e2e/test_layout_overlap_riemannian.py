@@ -75,3 +75,28 @@ def test_tree_animation_buttons_clear_of_the_slider(page, app_url, size):
     for al, at, ar, ab, bl, bt, br, bb in boxes:
         apart = ar <= bl or br <= al or ab <= bt or bb <= at
         assert apart, f"buttons {al, at, ar, ab} cover the slider {bl, bt, br, bb}"
+
+
+CHINESE_TEXT = {"sphere": "球面上的 Rayleigh 商", "spd": "SPD(2) 即开锥",
+                "poincare": "Poincaré 圆盘", "stiefel": "Brockett 损失", "federated": "联邦 PCA"}
+"""A text of each view's first figure in Chinese."""
+LABELS = {"sphere": "Sphere", "spd": "SPD(2) cone", "poincare": "Poincaré disk",
+          "stiefel": "Stiefel / PCA", "federated": "Federated"}
+
+
+@pytest.mark.parametrize("view", list(CHINESE_TEXT))
+def test_view_in_chinese_from_a_link(page, app_url, view):
+    """Each view opened from a link in Chinese at 1024×768: its figures drawn in Chinese with
+    no overlapping text."""
+    page.set_viewport_size({"width": 1024, "height": 768})
+    n = VIEWS[LABELS[view]]
+    open_and_settle(page, f"{app_url}/riemannian?lang=zh&riem_view={view}", min_charts=n)
+    wait_idle(page)
+    assert error_texts(page) == []
+    titles = page.locator(".js-plotly-plot .gtitle, .js-plotly-plot .annotation-text")
+    assert any(CHINESE_TEXT[view] in text for text in titles.all_text_contents())
+    _shot(page, f"riemannian-zh-1024x768-{view}")
+    assert text_overlaps(page) == []
+    page.locator(".js-plotly-plot").last.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    _shot(page, f"riemannian-zh-1024x768-{view}-lower")
