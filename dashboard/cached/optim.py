@@ -109,7 +109,7 @@ def decision_resolution(snapshot_steps: Mapping[str, np.ndarray]) -> int:
     return int(np.clip(math.isqrt(DECISION_CELLS // cells), 24, 60))
 
 
-@st.cache_data(max_entries=16, show_spinner="Evaluating the decision boundaries…")
+@st.cache_data(max_entries=16, show_spinner=False)
 def decision_grids_for(cfg: TrainConfig, resolution: int = 40) -> dict[str, optim.DecisionGrid]:
     """Class probabilities on a grid at every snapshot of every run (2-d tasks only)."""
     task = task_for(cfg.task)
@@ -144,7 +144,7 @@ def decision_animation_data_for(cfg: TrainConfig) -> DecisionAnimationData:
     return DecisionAnimationData(grids, steps_of, task.X_train, task.y_train, stopped)
 
 
-@st.cache_data(max_entries=32, show_spinner="Projecting the trajectories…")
+@st.cache_data(max_entries=32, show_spinner=False)
 def trajectories_for(cfg: TrainConfig, names: tuple[str, ...] | None = None
                      ) -> tuple[optim.TrajectoryPCA, tuple[str, ...]]:
     """The PCA plane of the runs ``names`` (default all) that finished (a diverged run's huge
@@ -159,7 +159,7 @@ def trajectories_for(cfg: TrainConfig, names: tuple[str, ...] | None = None
         return optim.trajectory_pca(kept, task.X_train, task.y_train), left_out
 
 
-@st.cache_data(max_entries=16, show_spinner="Computing Fisher spectra…")
+@st.cache_data(max_entries=16, show_spinner=False)
 def spectra_for(cfg: TrainConfig, kind: FisherKind
                 ) -> tuple[dict[str, optim.FisherSpectrum], tuple[str, ...]]:
     """Fisher eigenvalues at the shared initial network and at the last state of each run that
@@ -181,7 +181,7 @@ def spectra_for(cfg: TrainConfig, kind: FisherKind
     return out, tuple(name for name, h in runs.items() if h.status != "ok")
 
 
-@st.cache_data(max_entries=32, show_spinner="Fitting the best linear model…")
+@st.cache_data(max_entries=32, show_spinner=False)
 def linear_floor_for(cfg: TaskConfig) -> float:
     """The lowest training loss softmax regression reaches on the task (the plateau of a
     network without hidden layers)."""
@@ -228,7 +228,7 @@ default network's four 354×354 matrices take about 0.2 s per state on one core 
 measured on the shared 2-core machine)."""
 
 
-@st.cache_data(max_entries=32, show_spinner="Forming the Hessian, Gauss–Newton and Fisher…")
+@st.cache_data(max_entries=32, show_spinner=False)
 def curvature_for(cfg: TrainConfig, name: str) -> optim.CurvatureComparison:
     """``H``, ``G``, ``F`` and ``F̂`` compared on the first :data:`CURVATURE_POINTS` training
     inputs, at the shared initial network (``name == ""``) or at the last state of run
@@ -251,7 +251,7 @@ ADAM_TRUE_FISHER_POINTS = 256
 """Training inputs of the true-Fisher diagonal in the Adam view."""
 
 
-@st.cache_data(max_entries=16, show_spinner="Replaying the Adam run…")
+@st.cache_data(max_entries=16, show_spinner=False)
 def adam_fisher_for(cfg: TrainConfig, name: str, damping: float) -> optim.AdamFisherView:
     """The Adam run ``name`` replayed with its second moment against the Fisher diagonals at
     every snapshot (see :func:`geomcore.optim.adam_fisher_view`)."""

@@ -26,6 +26,7 @@ from dashboard.figures.theme import (
     figure,
     merge,
 )
+from dashboard.i18n import t
 from geomcore.optim import (
     AdamFisherView,
     CurvatureComparison,
@@ -100,8 +101,20 @@ def colors_for(histories: Mapping[str, TrainingHistory]) -> dict[str, str]:
     return out
 
 
+def status_text(status: str) -> str:
+    """A run's status (``ok``, ``diverged``, ``failed``) in the reader's language."""
+    key = f"optim.status.{status}"
+    return t(key) if status in ("ok", "diverged", "failed") else status
+
+
+def _hover(key: str, name: str) -> str:
+    """A hover template from the catalog, with the run's name in the hover box's side label."""
+    return t(f"optim.fig.hover.{key}") + "<extra>" + name + "</extra>"
+
+
 def _label(name: str, h: TrainingHistory) -> str:
-    return name if h.status == "ok" else f"{name} ({h.status} at step {h.steps + 1})"
+    return name if h.status == "ok" else t("optim.fig.stopped_label", name=name,
+                                           status=status_text(h.status), step=h.steps + 1)
 
 
 @functools.lru_cache(maxsize=32)
@@ -163,8 +176,8 @@ def make_training_curves(
     """
     fig = make_subplots(
         rows=1, cols=3, horizontal_spacing=0.07,
-        subplot_titles=("Training loss per step", "Training loss per second of compute",
-                        "Test accuracy per step"),
+        subplot_titles=(t("optim.fig.training.per_step"), t("optim.fig.training.per_second"),
+                        t("optim.fig.training.accuracy")),
     )
     colors = colors_for(histories)
     for name, h in histories.items():
@@ -173,15 +186,12 @@ def make_training_curves(
         common = dict(legendgroup=name, line=dict(color=colors[name], width=2.5),
                       mode="lines")
         fig.add_trace(go.Scatter(x=steps, y=loss, name=_label(name, h), **common,
-                                 hovertemplate="step %{x}: loss %{y:.4g}<extra>"
-                                 + name + "</extra>"), row=1, col=1)
+                                 hovertemplate=_hover("step_loss", name)), row=1, col=1)
         fig.add_trace(go.Scatter(x=h.elapsed, y=loss, name=name, showlegend=False, **common,
-                                 hovertemplate="%{x:.3f} s: loss %{y:.4g}<extra>"
-                                 + name + "</extra>"), row=1, col=2)
+                                 hovertemplate=_hover("time_loss", name)), row=1, col=2)
         fig.add_trace(go.Scatter(x=steps, y=np.asarray(h.test_accuracy, dtype=float),
                                  name=name, showlegend=False, **common,
-                                 hovertemplate="step %{x}: %{y:.1%}<extra>"
-                                 + name + "</extra>"), row=1, col=3)
+                                 hovertemplate=_hover("step_accuracy", name)), row=1, col=3)
         if h.status != "ok" and loss.size:
             end = dict(mode="markers", legendgroup=name, showlegend=False, hoverinfo="skip",
                        marker=dict(symbol="x", size=12, color=colors[name]))
@@ -193,20 +203,22 @@ def make_training_curves(
                           row=1, col=col)
         fig.add_annotation(x=1.0, xref="x domain", yref="y",
                            y=float(np.log10(target_loss)) if log_y else target_loss,
-                           text=f"target {target_loss:g}", showarrow=False, xanchor="right",
+                           text=t("optim.fig.training.target", target=target_loss),
+                           showarrow=False, xanchor="right",
                            yanchor="bottom", font=dict(size=12, color="#4b5563"))
-    fig.update_xaxes(title_text="step", row=1, col=1)
-    fig.update_xaxes(title_text="wall-clock time of the steps (s)", row=1, col=2)
-    fig.update_xaxes(title_text="step", row=1, col=3)
-    loss_axis = dict(title_text="training loss (cross-entropy)",
+    fig.update_xaxes(title_text=t("optim.fig.step"), row=1, col=1)
+    fig.update_xaxes(title_text=t("optim.fig.training.wall_clock"), row=1, col=2)
+    fig.update_xaxes(title_text=t("optim.fig.step"), row=1, col=3)
+    loss_axis = dict(title_text=t("optim.fig.training.loss_ce"),
                      type="log" if log_y else "linear", exponentformat="power")
     fig.update_yaxes(**loss_axis, row=1, col=1)
     fig.update_yaxes(**{**loss_axis, "title_text": None}, row=1, col=2)
-    fig.update_yaxes(title_text="test accuracy", tickformat=".0%", row=1, col=3)
+    fig.update_yaxes(title_text=t("optim.fig.training.test_accuracy"), tickformat=".0%",
+                     row=1, col=3)
     fig.update_annotations(font=dict(size=15))
-    apply_layout(fig, "Training: loss per step, per second, and test accuracy", height=height)
+    apply_layout(fig, t("optim.fig.training.title"), height=height)
     fig.update_layout(legend=dict(x=1.02, xanchor="left", y=1.0, yanchor="top",
-                                  title=dict(text="optimizer")),
+                                  title=dict(text=t("optim.fig.training.optimizer"))),
                       margin=dict(t=85, r=20))
     return fig
 
@@ -226,8 +238,8 @@ def make_training_panels(
     carries the legend (below its plot); the colours are the same in all three.
     """
     colors = colors_for(histories)
-    titles = ("Training loss per step", "Training loss per second of compute",
-              "Test accuracy per step")
+    titles = (t("optim.fig.training.per_step"), t("optim.fig.training.per_second"),
+              t("optim.fig.training.accuracy"))
     data: tuple[list[dict], list[dict], list[dict]] = ([], [], [])
     for name, h in histories.items():
         loss = np.asarray(h.loss, dtype=float)
@@ -235,20 +247,19 @@ def make_training_panels(
         common = dict(type="scatter", legendgroup=name,
                       line=dict(color=colors[name], width=2.5), mode="lines")
         data[0].append(dict(x=steps, y=loss, name=_label(name, h), **common,
-                            hovertemplate="step %{x}: loss %{y:.4g}<extra>" + name
-                            + "</extra>"))
+                            hovertemplate=_hover("step_loss", name)))
         data[1].append(dict(x=h.elapsed, y=loss, name=name, showlegend=False, **common,
-                            hovertemplate="%{x:.3f} s: loss %{y:.4g}<extra>" + name
-                            + "</extra>"))
+                            hovertemplate=_hover("time_loss", name)))
         data[2].append(dict(x=steps, y=np.asarray(h.test_accuracy, dtype=float), name=name,
                             showlegend=False, **common,
-                            hovertemplate="step %{x}: %{y:.1%}<extra>" + name + "</extra>"))
+                            hovertemplate=_hover("step_accuracy", name)))
         if h.status != "ok" and loss.size:
             end = dict(type="scatter", mode="markers", legendgroup=name, showlegend=False,
                        hoverinfo="skip", marker=dict(symbol="x", size=12, color=colors[name]))
             data[0].append(dict(x=[steps[-1]], y=[loss[-1]], **end))
             data[1].append(dict(x=[h.elapsed[-1]], y=[loss[-1]], **end))
-    loss_axis = dict(title=dict(text="training loss"), type="log" if log_y else "linear",
+    loss_axis = dict(title=dict(text=t("optim.fig.training.loss")),
+                     type="log" if log_y else "linear",
                      exponentformat="power", minor=dict(showgrid=False),
                      dtick=_log_dtick([h.loss for h in histories.values()]) if log_y else None)
     panel = dict(title=dict(font=dict(size=16)), margin=dict(t=45, r=15, l=60, b=50),
@@ -260,18 +271,21 @@ def make_training_panels(
                      line=dict(color="#6b7280", dash="dot", width=1.5))],
         annotations=[dict(x=1.0, xref="x domain", yref="y",
                           y=float(np.log10(target_loss)) if log_y else target_loss,
-                          text=f"target {target_loss:g}", showarrow=False, xanchor="right",
+                          text=t("optim.fig.training.target", target=target_loss),
+                          showarrow=False, xanchor="right",
                           yanchor="bottom", font=dict(size=12, color="#4b5563"))])
     own = (
-        dict(target, yaxis=loss_axis, xaxis=dict(title=dict(text="step")),
+        dict(target, yaxis=loss_axis, xaxis=dict(title=dict(text=t("optim.fig.step"))),
              # The legend sits at the foot of the figure in a band of its own (up to three
              # rows of names on a narrow page), never on the x-axis title.
              showlegend=True, height=height + 95, margin=dict(b=50 + 95),
              legend=dict(orientation="h", x=0.0, xanchor="left", y=0.0, yanchor="bottom",
                          yref="container", font=dict(size=13))),
-        dict(target, yaxis=loss_axis, xaxis=dict(title=dict(text="time of the steps (s)"))),
-        dict(xaxis=dict(title=dict(text="step")),
-             yaxis=dict(title=dict(text="test accuracy"), tickformat=".0%")),
+        dict(target, yaxis=loss_axis,
+             xaxis=dict(title=dict(text=t("optim.fig.training.step_time")))),
+        dict(xaxis=dict(title=dict(text=t("optim.fig.step"))),
+             yaxis=dict(title=dict(text=t("optim.fig.training.test_accuracy")),
+                        tickformat=".0%")),
     )
     first, second, third = (
         figure(traces, base_layout(title, height=height), panel, layout)
@@ -319,6 +333,7 @@ def make_decision_animation(
     colors: Mapping[str, str] | None = None,
     stopped: Mapping[str, int] | None = None,
     panel_height: int = 220,
+    text_scale: float = 1.0,
 ) -> go.Figure:
     """Each optimizer's decision boundary, animated over its training snapshots.
 
@@ -352,11 +367,20 @@ def make_decision_animation(
         return int(np.clip(np.searchsorted(s, step, side="right") - 1, 0, len(s) - 1))
 
     stopped_at = stopped or {}
-    titles = [name if name not in stopped_at else f"{name} (stopped at step "
-              f"{stopped_at[name]})" for name in names]
+    titles = [name if name not in stopped_at else
+              t("optim.fig.decision.stopped", name=name, step=stopped_at[name])
+              for name in names]
     n_cols = min(len(names), DECISION_COLUMNS)
     n_rows = -(-len(names) // n_cols)
-    top, bottom, gap = 60, 235, 70  # px: title; x-axis, slider and buttons; between rows
+    # px: title; x-axis, slider, buttons and legend; between rows. ``text_scale`` is how much
+    # larger the figure's text will be drawn (projector mode): the slider's labels grow down
+    # towards the buttons, so the rows under the panels move apart, and the panels grow so
+    # that they keep their height once the larger margins are taken from the figure.
+    grow = 1.0 + 2.0 * max(text_scale - 1.0, 0.0)
+    panel_height = int(round(panel_height * max(text_scale, 1.0)))
+    slider_y, buttons_y = 55, 55 + 95 * grow
+    legend_y = buttons_y + 45 * grow
+    top, bottom, gap = 60, int(legend_y + 40 * grow), 70
     plot_height = n_rows * panel_height + (n_rows - 1) * gap
     height = top + bottom + plot_height
     fig = make_subplots(rows=n_rows, cols=n_cols, subplot_titles=titles,
@@ -373,9 +397,7 @@ def make_decision_animation(
         fig.add_trace(go.Heatmap(
             x=g.xs, y=g.ys, z=z,
             coloraxis="coloraxis", zsmooth="best" if two else False, name=name,
-            hovertemplate="x₁ %{x:.2f}, x₂ %{y:.2f}: "
-            + ("p(class 1) = %{z:.2f}" if two else "class %{z}") + "<extra>" + name
-            + "</extra>",
+            hovertemplate=_hover("decision_two" if two else "decision_many", name),
         ), row=row, col=col)
         if two:
             animated.append(len(fig.data))
@@ -384,7 +406,8 @@ def make_decision_animation(
         for k in range(n_classes):
             mask = y == k
             fig.add_trace(go.Scatter(
-                x=X[mask, 0], y=X[mask, 1], mode="markers", name=f"class {k}",
+                x=X[mask, 0], y=X[mask, 1], mode="markers",
+                name=t("optim.fig.decision.class", k=k),
                 legendgroup=f"class {k}", showlegend=j == 0,
                 marker=dict(size=4, color=_class_color(k, n_classes), opacity=0.55,
                             symbol=CLASS_SYMBOLS[k % len(CLASS_SYMBOLS)],
@@ -415,12 +438,14 @@ def make_decision_animation(
 
     if two:
         coloraxis = dict(colorscale=PROBABILITY_SCALE, cmin=0.0, cmax=1.0, cmid=0.5,
-                         colorbar=dict(title=dict(text="p(class 1 | x)", side="right"),
+                         colorbar=dict(title=dict(text=t("optim.fig.decision.probability"),
+                                                  side="right"),
                                        thickness=12, len=1.0, x=1.01, nticks=6))
     else:
         coloraxis = dict(colorscale=_class_scale(n_classes), cmin=-0.5,
                          cmax=n_classes - 0.5,
-                         colorbar=dict(title=dict(text="predicted class", side="right"),
+                         colorbar=dict(title=dict(text=t("optim.fig.decision.predicted"),
+                                                  side="right"),
                                        tickvals=list(range(n_classes)), thickness=12,
                                        len=1.0, x=1.01))
     # Under the panels, in pixels converted to paper units (the height is fixed, the width
@@ -431,26 +456,28 @@ def make_decision_animation(
     frame_args = dict(frame=dict(duration=0, redraw=True), transition=dict(duration=0),
                       mode="immediate")
     slider = dict(
-        active=len(all_steps) - 1, x=0.0, y=-55 * px, len=1.0, xanchor="left", yanchor="top",
+        active=len(all_steps) - 1, x=0.0, y=-slider_y * px, len=1.0, xanchor="left", yanchor="top",
         pad=dict(t=22, b=0, l=0, r=0),
-        currentvalue=dict(prefix="training step ", font=dict(size=14), offset=8),
+        currentvalue=dict(prefix=t("optim.fig.decision.slider") + " ", font=dict(size=14),
+                          offset=8),
         steps=[dict(label=str(int(s)), method="animate", args=[[str(int(s))], frame_args])
                for s in all_steps],
     )
     play = dict(
-        type="buttons", direction="left", x=0.0, y=-150 * px, xanchor="left", yanchor="top",
+        type="buttons", direction="left", x=0.0, y=-buttons_y * px, xanchor="left", yanchor="top",
         pad=dict(r=6, t=0), showactive=False,
         buttons=[
-            dict(label="▶ Replay", method="animate",
+            dict(label=t("optim.fig.decision.replay"), method="animate",
                  args=[None, dict(frame=dict(duration=250, redraw=True), fromcurrent=False,
                                   transition=dict(duration=0), mode="immediate")]),
-            dict(label="❚❚ Pause", method="animate", args=[[None], frame_args]),
+            dict(label=t("optim.fig.decision.pause"), method="animate",
+                 args=[[None], frame_args]),
         ],
     )
-    apply_layout(fig, "Decision boundaries during training", height=height)
+    apply_layout(fig, t("optim.fig.decision.title"), height=height)
     fig.update_layout(
         coloraxis=coloraxis, updatemenus=[play], sliders=[slider],
-        legend=dict(orientation="h", x=0.0, xanchor="left", y=-195 * px, yanchor="top",
+        legend=dict(orientation="h", x=0.0, xanchor="left", y=-legend_y * px, yanchor="top",
                     font=dict(size=13)),
         margin=dict(t=top, b=bottom, r=80, l=55),
     )
@@ -468,7 +495,7 @@ def _boundary_contour(xs: np.ndarray, ys: np.ndarray, z: np.ndarray, *, name: st
     return go.Contour(
         x=xs, y=ys, z=z, contours=dict(start=0.5, end=0.5, size=1.0, coloring="none"),
         line=dict(color="black", width=2), showscale=False, hoverinfo="skip",
-        name="boundary p = 0.5", legendgroup="boundary", showlegend=legend,
+        name=t("optim.fig.decision.boundary"), legendgroup="boundary", showlegend=legend,
         meta=name,
     )
 
@@ -489,9 +516,10 @@ def make_trajectory_figure(
         type="contour",
         x=pca.a, y=pca.b, z=np.log10(np.maximum(pca.loss, 1e-300)),
         colorscale=LOSS_SCALE, ncontours=24, line=dict(width=0.6, color="#6b7280"),
-        colorbar=dict(title=dict(text="log₁₀ training loss", side="right"), thickness=14),
-        hovertemplate="PC 1 %{x:.3g}, PC 2 %{y:.3g}: log₁₀ loss %{z:.2f}<extra></extra>",
-        name="loss",
+        colorbar=dict(title=dict(text=t("optim.fig.trajectories.colorbar"), side="right"),
+                      thickness=14),
+        hovertemplate=t("optim.fig.hover.trajectory_loss") + "<extra></extra>",
+        name=t("optim.fig.loss"),
     )]
     for i, (name, path) in enumerate(pca.paths.items()):
         c = (colors or {}).get(name, color(i))
@@ -499,11 +527,12 @@ def make_trajectory_figure(
             type="scatter",
             x=path[:, 0], y=path[:, 1], mode="lines+markers", name=name, legendgroup=name,
             line=dict(color=c, width=3), marker=dict(size=5, color=c),
-            hovertemplate="snapshot %{pointNumber}<extra>" + name + "</extra>",
+            hovertemplate=_hover("snapshot", name),
         ))
         traces.append(dict(
             type="scatter",
-            x=[path[-1, 0]], y=[path[-1, 1]], mode="markers", name=f"{name} end",
+            x=[path[-1, 0]], y=[path[-1, 1]], mode="markers",
+            name=t("optim.fig.trajectories.end", name=name),
             showlegend=False, legendgroup=name, hoverinfo="skip",
             marker=dict(size=13, color=c, symbol="star", line=dict(color="white", width=1)),
         ))
@@ -511,17 +540,16 @@ def make_trajectory_figure(
         start = next(iter(pca.paths.values()))[0]
         traces.append(dict(
             type="scatter",
-            x=[start[0]], y=[start[1]], mode="markers+text", text=["start"],
-            textposition="top center", name="shared start",
+            x=[start[0]], y=[start[1]], mode="markers+text", text=[t("optim.fig.start")],
+            textposition="top center", name=t("optim.fig.trajectories.shared_start"),
             textfont=dict(color="black", size=14),
             marker=dict(size=12, color="black", line=dict(color="white", width=1.5)),
         ))
     axes = dict(
-        xaxis=dict(title=dict(text=f"PC 1 ({ratio[0]:.0%} of the snapshots' variance)")),
-        yaxis=dict(title=dict(text=f"PC 2 ({ratio[1]:.0%})")))
+        xaxis=dict(title=dict(text=t("optim.fig.trajectories.pc1", ratio=ratio[0]))),
+        yaxis=dict(title=dict(text=t("optim.fig.trajectories.pc2", ratio=ratio[1]))))
     return figure(traces, axes,
-                  base_layout("Parameter trajectories on their principal plane, over the loss",
-                              height=height),
+                  base_layout(t("optim.fig.trajectories.title"), height=height),
                   dict(legend=dict(orientation="h", y=-0.16, traceorder="normal")))
 
 
@@ -547,32 +575,34 @@ def make_spectrum_figure(
     for i, (name, s) in enumerate(spectra.items()):
         ev = np.asarray(s.eigenvalues, dtype=float)
         kept = ev[: s.rank]
-        label = "initial network" if name == "" else f"{name}, trained"
+        label = (t("optim.fig.spectrum.initial") if name == "" else
+                 t("optim.fig.spectrum.trained", name=name))
         cond = (f"κ(F+λI) {s.damped_condition_number(damping):.2g}" if damping else
                 f"κ {s.condition_number:.2g}")
         c = "black" if name == "" else (colors or {}).get(name, color(i))
         traces.append(dict(
             type="scatter", x=np.arange(1, kept.size + 1), y=kept, mode="lines",
-            name=f"{label}: rank {s.rank}/{ev.size}, {cond}",
+            name=t("optim.fig.spectrum.legend", label=label, rank=s.rank, size=ev.size,
+                   cond=cond),
             line=dict(color=c, width=2.5, dash="dash" if name == "" else "solid"),
-            hovertemplate="eigenvalue %{x}: %{y:.3g}<extra>" + label + "</extra>",
+            hovertemplate=_hover("eigenvalue", label),
         ))
     # a dotted line at λ, labelled above its right end
     floor = {} if not damping else dict(
         shapes=[dict(type="line", x0=0, x1=1, xref="x domain", y0=damping, y1=damping,
                      yref="y", line=dict(color="#4b5563", dash="dot", width=1.5))],
         # on a log axis a shape takes data values, an annotation their log10
-        annotations=[dict(text=f"damping λ = {damping:g}", showarrow=False, x=1,
+        annotations=[dict(text=t("optim.fig.spectrum.damping", damping=damping),
+                          showarrow=False, x=1,
                           xanchor="right", xref="x domain", y=float(np.log10(damping)),
                           yanchor="bottom", yref="y", font=dict(size=13))])
-    axes = dict(xaxis=dict(title=dict(text="eigenvalue index (largest first)")),
-                yaxis=dict(title=dict(text="eigenvalue of F"), type="log",
+    axes = dict(xaxis=dict(title=dict(text=t("optim.fig.spectrum.index"))),
+                yaxis=dict(title=dict(text=t("optim.fig.spectrum.eigenvalue")), type="log",
                            exponentformat="power", dtick=2))
-    kind_text = {"true": "true", "empirical": "empirical", "monte_carlo": "Monte-Carlo"}.get(
-        kind, kind)
+    kind_text = (t(f"optim.fig.spectrum.kinds.{kind}")
+                 if kind in ("true", "empirical", "monte_carlo") else kind)
     return figure(traces, floor, axes,
-                  base_layout(f"Eigenvalues of the {kind_text} Fisher F (log scale)",
-                              height=height),
+                  base_layout(t("optim.fig.spectrum.title", kind=kind_text), height=height),
                   dict(legend=dict(orientation="h", x=0.0, y=-0.2, yanchor="top"),
                        margin=dict(b=40)))
 
@@ -590,8 +620,7 @@ def make_kl_figure(
     distributions) and in parameters (Euclidean step length), both on log scales, one above
     the other on a shared step axis (side by side, their titles collide on a narrow page)."""
     grid, cells = _grid(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.12,
-                        subplot_titles=("KL of each step: how far the predictions move",
-                                        "Euclidean length of each step ‖Δθ‖"))
+                        subplot_titles=(t("optim.fig.kl.top"), t("optim.fig.kl.bottom")))
     traces: list[dict] = []
     colors = colors_for(histories)
     for name, h in histories.items():
@@ -601,26 +630,24 @@ def make_kl_figure(
         common = dict(mode="lines", legendgroup=name, line=dict(color=colors[name], width=2))
         traces.append(dict(type="scatter", **_on(cells[1, 1]), x=steps, y=kl,
                            name=_label(name, h), **common,
-                           hovertemplate="step %{x}: KL %{y:.3g}<extra>" + name
-                           + "</extra>"))
+                           hovertemplate=_hover("step_kl", name)))
         traces.append(dict(type="scatter", **_on(cells[2, 1]), x=steps,
                            y=np.asarray(h.step_norm, dtype=float), name=name,
                            showlegend=False, **common,
-                           hovertemplate="step %{x}: ‖Δθ‖ %{y:.3g}<extra>" + name
-                           + "</extra>"))
+                           hovertemplate=_hover("step_norm", name)))
     notes = list(grid["annotations"])
     shapes = []
     if kl_clip and traces:  # add_hline leaves out a cell without traces
         shape, note = _hline(kl_clip, cells[1, 1],
                              dict(color="#6b7280", dash="dot", width=1.5),
-                             dict(text=f"KL budget of a step = {kl_clip:g}",
+                             dict(text=t("optim.fig.kl.budget", budget=kl_clip),
                                   font=dict(size=12)), log_y=True)
         shapes.append(shape)
         notes.append(note)
     (_, y1), (x2, y2) = cells[1, 1], cells[2, 1]
     axes = {
-        x2: dict(title=dict(text="step")),
-        y1: dict(title=dict(text="mean KL(pₖ ‖ pₖ₊₁)"), type="log", exponentformat="power",
+        x2: dict(title=dict(text=t("optim.fig.step"))),
+        y1: dict(title=dict(text=t("optim.fig.kl.kl_axis")), type="log", exponentformat="power",
                  dtick=_log_dtick([h.kl for h in histories.values()])),
         y2: dict(title=dict(text="‖θₖ₊₁ − θₖ‖"), type="log", exponentformat="power",
                  dtick=_log_dtick([h.step_norm for h in histories.values()])),
@@ -628,8 +655,7 @@ def make_kl_figure(
         "annotations": [merge(a, dict(font=dict(size=15))) for a in notes],
     }
     return figure(traces, grid, axes,
-                  base_layout("Step sizes measured in predictions (KL) and in parameters",
-                              height=height),
+                  base_layout(t("optim.fig.kl.title"), height=height),
                   dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
                                    yref="container"), margin=dict(t=95, b=140)))
 
@@ -660,50 +686,50 @@ def make_logistic_figure(geo: LogisticGeometry, *, height: int = 620) -> go.Figu
         type="contour",
         x=geo.w1, y=geo.w2, z=geo.loss, colorscale=LOSS_SCALE, ncontours=22,
         line=dict(width=0.6, color="#6b7280"),
-        colorbar=dict(title=dict(text="loss L(w)", side="right"), thickness=14),
-        hovertemplate="w₁ %{x:.2f}, w₂ %{y:.2f}: L = %{z:.3f}<extra></extra>", name="loss",
+        colorbar=dict(title=dict(text=t("optim.fig.ellipses.colorbar"), side="right"),
+                      thickness=14),
+        hovertemplate=t("optim.fig.hover.logistic_loss") + "<extra></extra>",
+        name=t("optim.fig.loss"),
     )]
     ell = np.concatenate([np.concatenate([e, np.full((1, 2), np.nan)]) for e in geo.ellipses])
     traces.append(dict(
         type="scatter",
-        x=ell[:, 0], y=ell[:, 1], mode="lines", name="Fisher ellipses (equal KL)",
+        x=ell[:, 0], y=ell[:, 1], mode="lines", name=t("optim.fig.ellipses.ellipses"),
         line=dict(color="#1f2937", width=1.2), hoverinfo="skip",
     ))
-    for path, name, c, symbol in ((geo.gd_path, "gradient descent", KIND_COLORS["sgd"],
-                                   "circle"),
-                                  (geo.ngd_path, "natural gradient", KIND_COLORS["ngd"],
-                                   "diamond")):
+    for path, name, c, symbol in ((geo.gd_path, t("optim.fig.ellipses.gd"),
+                                   KIND_COLORS["sgd"], "circle"),
+                                  (geo.ngd_path, t("optim.fig.ellipses.ngd"),
+                                   KIND_COLORS["ngd"], "diamond")):
         traces.append(dict(
         type="scatter",
-            x=path[:, 0], y=path[:, 1], mode="lines+markers", name=f"{name} ({len(path) - 1}"
-            " steps)", line=dict(color=c, width=3), marker=dict(size=7, color=c,
-                                                                  symbol=symbol,
-                                                                  line=dict(color="white",
-                                                                            width=1)),
-            hovertemplate="step %{pointNumber}: (%{x:.2f}, %{y:.2f})<extra>" + name
-            + "</extra>",
+            x=path[:, 0], y=path[:, 1], mode="lines+markers",
+            name=t("optim.fig.ellipses.path", name=name, steps=len(path) - 1),
+            line=dict(color=c, width=3),
+            marker=dict(size=7, color=c, symbol=symbol, line=dict(color="white", width=1)),
+            hovertemplate=_hover("path_step", name),
         ))
     traces.append(dict(
         type="scatter",
-        x=[geo.optimum[0]], y=[geo.optimum[1]], mode="markers", name="minimum",
+        x=[geo.optimum[0]], y=[geo.optimum[1]], mode="markers",
+        name=t("optim.fig.ellipses.minimum"),
         marker=dict(size=16, symbol="star", color="black", line=dict(color="white", width=1.5)),
     ))
     start = geo.gd_path[0]
     traces.append(dict(
         type="scatter",
-        x=[start[0]], y=[start[1]], mode="markers+text", text=["start"],
+        x=[start[0]], y=[start[1]], mode="markers+text", text=[t("optim.fig.start")],
         textposition="top center", textfont=dict(color="black", size=14), showlegend=False,
         marker=dict(size=11, color="black", line=dict(color="white", width=1.5)),
         hoverinfo="skip",
     ))
     axes = dict(
-        xaxis=dict(title=dict(text="weight w₁"), range=[geo.w1[0], geo.w1[-1]],
+        xaxis=dict(title=dict(text=t("optim.fig.ellipses.w1")), range=[geo.w1[0], geo.w1[-1]],
                    constrain="domain"),
-        yaxis=dict(title=dict(text="weight w₂"), range=[geo.w2[0], geo.w2[-1]],
+        yaxis=dict(title=dict(text=t("optim.fig.ellipses.w2")), range=[geo.w2[0], geo.w2[-1]],
                    scaleanchor="x", scaleratio=1.0, constrain="domain"))
     return figure(traces, axes,
-                  base_layout("Logistic regression with two weights: Fisher ellipses, GD vs "
-                              "NGD", height=height),
+                  base_layout(t("optim.fig.ellipses.title"), height=height),
                   dict(legend=dict(orientation="h", y=-0.14)))
 
 
@@ -756,22 +782,21 @@ def make_reparam_figure(
     """
     paths, ratio = function_space_paths(probs)
     grid, cells = _grid(rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=(
-        "Paths in function space (predictions on the training set)",
-        f"Largest prediction gap between c = 1 and c = {c:g}"))
+        t("optim.fig.reparam.paths"), t("optim.fig.reparam.gap_title", c=c)))
     traces: list[dict] = []
     for (name, cc), path in paths.items():
         col = KIND_COLORS["ngd" if name.upper().startswith("N") else "sgd"]
         first = cc == 1.0
         traces.append(dict(
             type="scatter", **_on(cells[1, 1]), x=path[:, 0], y=path[:, 1],
-            mode="lines+markers", name=f"{name}, c = {cc:g}",
+            mode="lines+markers", name=t("optim.fig.reparam.run", name=name, c=cc),
             legendgroup=name,
             line=dict(color=col, width=4 if first else 2.5, dash="solid" if first else "dash"),
             marker=dict(size=8 if first else 6, color=col if first else "white",
                         symbol="circle" if first else "x-thin",
                         line=dict(color=col, width=2)),
             opacity=0.55 if first else 1.0,
-            hovertemplate="snapshot %{pointNumber}<extra>%{fullData.name}</extra>",
+            hovertemplate=t("optim.fig.hover.snapshot") + "<extra>%{fullData.name}</extra>",
         ))
     for name, gap in gaps.items():
         col = KIND_COLORS["ngd" if name.upper().startswith("N") else "sgd"]
@@ -779,31 +804,30 @@ def make_reparam_figure(
         traces.append(dict(
             type="scatter", **_on(cells[1, 2]), x=np.asarray(gap_steps[name]),
             y=np.where(g > 0, g, np.nan),
-            mode="lines+markers", name=f"{name}: gap", legendgroup=name, showlegend=False,
+            mode="lines+markers", name=t("optim.fig.reparam.gap", name=name),
+            legendgroup=name, showlegend=False,
             line=dict(color=col, width=2.5), marker=dict(size=6, color=col),
-            hovertemplate="step %{x}: max |Δp| = %{y:.2e}<extra>" + name + "</extra>",
+            hovertemplate=_hover("step_gap", name),
         ))
     (x1, y1), (x2, y2) = cells[1, 1], cells[1, 2]
     axes = {
-        x1: dict(title=dict(text=f"function-space PC 1 ({ratio[0]:.0%})")),
-        y1: dict(title=dict(text=f"function-space PC 2 ({ratio[1]:.0%})")),
-        x2: dict(title=dict(text="step")),
-        y2: dict(title=dict(text="largest |Δp| over inputs and classes"), type="log",
+        x1: dict(title=dict(text=t("optim.fig.reparam.pc1", ratio=ratio[0]))),
+        y1: dict(title=dict(text=t("optim.fig.reparam.pc2", ratio=ratio[1]))),
+        x2: dict(title=dict(text=t("optim.fig.step"))),
+        y2: dict(title=dict(text=t("optim.fig.reparam.gap_axis")), type="log",
                  exponentformat="power",
                  dtick=_log_dtick([np.asarray(g, dtype=float) for g in gaps.values()])),
         "annotations": [merge(a, dict(font=dict(size=15))) for a in grid["annotations"]],
     }
-    model = "Softmax regression" if linear else "Same network"
-    return figure(traces, grid, axes,
-                  base_layout(f"{model}, coordinates scaled by c = {c:g}: does training "
-                              "change?", height=height),
+    title = t("optim.fig.reparam.title_linear" if linear else "optim.fig.reparam.title_network",
+              c=c)
+    return figure(traces, grid, axes, base_layout(title, height=height),
                   dict(legend=dict(orientation="h", y=-0.2), margin=dict(t=95)))
 
 
 # -- table and text --------------------------------------------------------------------------------
 
 
-NOT_REACHED = "not reached"
 MISSING = "—"
 
 
@@ -831,21 +855,25 @@ def summary_rows(rows: Sequence[Mapping[str, Any]], target_loss: float,
     The loss of a run that stopped early is that of its last finite state, the same number
     :func:`run_warning` quotes.
     """
-    cost_name = f"cost of a step (× {reference or 'SGD'})"
+    def col(key: str, **values: Any) -> str:
+        return t(f"optim.table.{key}", **values)
+
+    not_reached = col("not_reached")
+    cost_name = col("cost", reference=reference or "SGD")
     out = []
     for r in rows:
         k, ttt = r.get("steps_to_target"), r.get("time_to_target")
         ms, cost = r.get("ms_per_step"), r.get("relative_cost")
         acc = r.get("test_accuracy")
         out.append({
-            "optimizer": r["name"],
-            "status": r["status"],
-            "final training loss": loss_text(r["final_loss"]),
-            "test accuracy (%)": (f"{100.0 * acc:.1f}" if acc is not None and np.isfinite(acc)
-                                  else MISSING),
-            f"steps to loss ≤ {target_loss:g}": NOT_REACHED if k is None else str(k),
-            "time to target (ms)": NOT_REACHED if ttt is None else f"{1e3 * ttt:.0f}",
-            "ms per step": f"{ms:.2f}" if ms is not None and np.isfinite(ms) else MISSING,
+            col("optimizer"): r["name"],
+            col("status"): status_text(r["status"]),
+            col("final_loss"): loss_text(r["final_loss"]),
+            col("accuracy"): (f"{100.0 * acc:.1f}" if acc is not None and np.isfinite(acc)
+                              else MISSING),
+            col("steps_to", target=target_loss): not_reached if k is None else str(k),
+            col("time_to"): not_reached if ttt is None else f"{1e3 * ttt:.0f}",
+            col("ms_per_step"): f"{ms:.2f}" if ms is not None and np.isfinite(ms) else MISSING,
             cost_name: (f"{cost:.1f}×" if reference is not None and cost is not None
                         and np.isfinite(cost) else MISSING),
         })
@@ -858,9 +886,9 @@ def run_warning(history: TrainingHistory) -> str:
     instead, with the same loss as the table's."""
     h = history
     shown = loss_text(h.loss[-1]) if h.loss else MISSING
-    state = f"its last finite state, after step {h.steps}," if h.steps else "its initial state,"
-    return (f"{h.message}. The table and the pictures show {state} with training loss "
-            f"{shown}. The other optimizers' results are shown as usual.")
+    state = (t("optim.text.last_state", step=h.steps) if h.steps else
+             t("optim.text.initial_state"))
+    return t("optim.text.run_warning", message=h.message, state=state, loss=shown)
 
 
 def loss_levelled_off(histories: Mapping[str, TrainingHistory], *, tail: float = 0.25,
@@ -893,41 +921,32 @@ def trade_off_text(rows: Sequence[Mapping[str, Any]], target_loss: float, *,
     if not reached:
         best = min((r["final_loss"] for r in rows if np.isfinite(r["final_loss"])),
                    default=float("nan"))
-        text = f"No optimizer reached a training loss of {target_loss:g}"
+        values = dict(target=target_loss, best=loss_text(best))
         if floor is not None and target_loss < floor:
-            return (text + f", and none can: without a hidden layer the model is softmax "
-                    f"regression, and the lowest training loss it can reach on this data is "
-                    f"{loss_text(floor)} (the best run ended at {loss_text(best)}). A linear "
-                    "boundary cannot fit this task; add a hidden layer or choose a target "
-                    f"above {loss_text(floor)}.")
+            return t("optim.text.none_reached_floor", floor=loss_text(floor), **values)
         if levelled_off:
-            return (text + f": the best run levelled off at {loss_text(best)} (it fell by "
-                    "less than 1 % over the last quarter of its steps), so more steps will "
-                    "not help much; lower the target, or change the network or the learning "
-                    "rates.")
-        return (text + f" (the best ended at {loss_text(best)}, still falling): raise the "
-                "steps or lower the target.")
+            return t("optim.text.none_reached_levelled", **values)
+        return t("optim.text.none_reached_falling", **values)
     fastest_steps = min(reached, key=lambda n: reached[n]["steps_to_target"])
     fastest_time = min(reached, key=lambda n: reached[n]["time_to_target"])
     r_s, r_t = reached[fastest_steps], reached[fastest_time]
     cost = r_s.get("relative_cost")
-    text = (f"To reach a training loss of {target_loss:g}, **{fastest_steps}** needed the "
-            f"fewest steps ({r_s['steps_to_target']})")
+    text = t("optim.text.fewest_steps", target=target_loss, name=fastest_steps,
+             steps=r_s["steps_to_target"])
     if (reference is not None and cost is not None and np.isfinite(cost)
             and fastest_steps != reference):
-        text += f", at {cost:.1f}× the cost of a{'n' if reference[0] in 'AEIOS' else ''} "
-        text += f"{reference} step"
+        # English says "an Adam step", "a K-FAC step"; other languages need no article
+        article = "at_cost_an" if reference[0] in "AEIOS" else "at_cost_a"
+        text += t(f"optim.text.{article}", cost=cost, reference=reference)
     if fastest_time == fastest_steps:
-        text += ", and it was also fastest in wall-clock time "
-        text += f"({1e3 * r_t['time_to_target']:.0f} ms of steps)."
+        text += t("optim.text.also_fastest", ms=1e3 * r_t["time_to_target"])
     else:
-        text += (f"; **{fastest_time}** got there first in wall-clock time "
-                 f"({1e3 * r_t['time_to_target']:.0f} ms of steps against "
-                 f"{1e3 * r_s['time_to_target']:.0f} ms), with {r_t['steps_to_target']} "
-                 "cheaper steps.")
+        text += t("optim.text.first_on_clock", name=fastest_time,
+                  ms=1e3 * r_t["time_to_target"], ms_fewest=1e3 * r_s["time_to_target"],
+                  steps=r_t["steps_to_target"])
     missed = [n for n in by_name if n not in reached]
     if missed:
-        text += f" Not reached by: {', '.join(missed)}."
+        text += t("optim.text.missed", names=", ".join(missed))
     return text
 
 
@@ -936,8 +955,7 @@ def kl_budget_text(histories: Mapping[str, TrainingHistory], kl_clip: float | No
     many steps the measured KL came within a factor 2 of the budget (at or above half of it),
     and its median KL per step against the budget."""
     if not kl_clip:
-        return ("No KL budget is set: NGD and K-FAC take every step at their learning rate. "
-                "Set a budget in the sidebar to cap how far one step may move the predictions.")
+        return t("optim.text.kl_no_budget")
     parts = []
     for name, h in histories.items():
         if h.spec.get("kind") not in ("ngd", "kfac") or not h.kl:
@@ -947,33 +965,30 @@ def kl_budget_text(histories: Mapping[str, TrainingHistory], kl_clip: float | No
         median = float(np.median(kl))
         first = np.flatnonzero(kl < 0.5 * kl_clip)
         parts.append(
-            f"{name}'s steps came within a factor 2 of it in {near} of {kl.size} steps"
-            + (f" (the first {int(first[0])})" if near and first.size and first[0] == near
-               else "")
-            + f"; its median KL per step is {median:.2g}, "
-            + ("at or above the budget" if median >= kl_clip else
-               f"{kl_clip / median:.2g}× below the budget" if kl_clip / median < 1e3 else
-               "orders of magnitude below the budget")
+            t("optim.text.kl_near", name=name, near=near, total=kl.size)
+            + (t("optim.text.kl_first", first=int(first[0]))
+               if near and first.size and first[0] == near else "")
+            + t("optim.text.kl_median", median=median)
+            + (t("optim.text.kl_at_budget") if median >= kl_clip else
+               t("optim.text.kl_below", ratio=kl_clip / median) if kl_clip / median < 1e3 else
+               t("optim.text.kl_far_below"))
         )
     if not parts:
-        return "Choose NGD or K-FAC to compare their KL steps with the Euclidean methods'."
-    return (f"The dotted line is the KL budget of a step ({kl_clip:g}): NGD and K-FAC shorten "
-            "any step whose *predicted* KL, η²·dᵀFd/2, would exceed it. On this run "
-            + "; ".join(parts) + ". So the budget binds only while the gradient is large, "
-            "in the first steps; after that the learning rate sets the step, and the KL per "
-            "step falls with the loss. (The plot measures the KL on the whole training set; "
-            "the budget caps the quadratic prediction of it, so the two can differ.)")
+        return t("optim.text.kl_choose")
+    return t("optim.text.kl_summary", budget=kl_clip,
+             parts=t("optim.text.kl_separator").join(parts))
 
 
 # -- Hessian / Gauss–Newton / Fisher ---------------------------------------------------------------
 
 CURVATURE_STYLES = {
-    # name: (legend label, colour, dash, width). The Gauss–Newton matrix equals the true Fisher
-    # to round-off, so it is drawn dashed and thinner on top of F, both visible.
-    "hessian": ("Hessian H", PALETTE[1], "solid", 3.0),
-    "fisher": ("true Fisher F", PALETTE[0], "solid", 4.5),
-    "ggn": ("Gauss–Newton G (= F)", "#F0E442", "dash", 2.0),
-    "empirical_fisher": ("empirical Fisher F̂", PALETTE[2], "dot", 3.0),
+    # name: (colour, dash, width); the legend label is optim.fig.curvature.<name>. The
+    # Gauss–Newton matrix equals the true Fisher to round-off, so it is drawn dashed and
+    # thinner on top of F, both visible.
+    "hessian": (PALETTE[1], "solid", 3.0),
+    "fisher": (PALETTE[0], "solid", 4.5),
+    "ggn": ("#F0E442", "dash", 2.0),
+    "empirical_fisher": (PALETTE[2], "dot", 3.0),
 }
 _SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
@@ -1019,7 +1034,8 @@ def make_curvature_figure(
     scale = max(float(np.abs(ev).max()) for c in comparisons.values()
                 for ev in c.eigenvalues.values())
     tau = relative_threshold * (scale if scale > 0 else 1.0)
-    titles = [f"{title}: loss {c.loss:.3g}, {c.negative_eigenvalues} negative eigenvalues of H"
+    titles = [t("optim.fig.curvature.panel", title=title, loss=c.loss,
+                negative=c.negative_eigenvalues)
               for title, c in comparisons.items()]
     rows = len(comparisons)
     grid, cells = _grid(rows=rows, cols=1, shared_xaxes=True, vertical_spacing=0.16 / rows,
@@ -1029,7 +1045,8 @@ def make_curvature_figure(
     top = bottom = 0.0
     for r, c in enumerate(comparisons.values(), start=1):
         for name in CURVATURE_STYLES:  # F before G, so that G's dashes lie on top of F
-            label, col, dash, width = CURVATURE_STYLES[name]
+            col, dash, width = CURVATURE_STYLES[name]
+            label = t(f"optim.fig.curvature.{name}")
             ev = np.asarray(c.eigenvalues[name], dtype=float)
             top, bottom = max(top, float(ev.max())), max(bottom, float(-ev.min()))
             traces.append(dict(
@@ -1037,19 +1054,20 @@ def make_curvature_figure(
                 y=symlog(ev, tau), customdata=ev, mode="lines",
                 name=label, legendgroup=name, showlegend=r == 1,
                 line=dict(color=col, dash=dash, width=width),
-                hovertemplate="eigenvalue %{x}: %{customdata:.3g}<extra>" + label + "</extra>",
+                hovertemplate=_hover("eigenvalue_custom", label),
             ))
         shapes.append(_hline(0, cells[r, 1], dict(color="#4b5563", width=1))[0])
     vals, text = _symlog_ticks(tau, top, bottom)
     axes: dict[str, Any] = {
-        y: dict(tickvals=vals, ticktext=text, title=dict(text="eigenvalue (symlog)"))
+        y: dict(tickvals=vals, ticktext=text,
+                title=dict(text=t("optim.fig.curvature.symlog")))
         for _, y in cells.values()}
     axes[cells[rows, 1][0]] = dict(title=dict(
-        text=f"eigenvalue index (largest first); |λ| < {tau:.0e} drawn linearly"))
+        text=t("optim.fig.curvature.index", tau=tau)))
     axes["shapes"] = shapes
     axes["annotations"] = [merge(a, dict(font=dict(size=14))) for a in grid["annotations"]]
     return figure(traces, grid, axes,
-                  base_layout("Curvature of the loss: Hessian vs Gauss–Newton vs Fisher",
+                  base_layout(t("optim.fig.curvature.title"),
                               height=110 + height_per_panel * rows, title_width=44),
                   dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
                                    yref="container"), margin=dict(b=125)))
@@ -1061,12 +1079,14 @@ def curvature_rows(comparisons: Mapping[str, CurvatureComparison]) -> list[dict[
         ("‖H − F‖ / ‖F‖", lambda c: f"{c.distances['hessian']:.3g}"),
         ("‖G − F‖ / ‖F‖", lambda c: f"{c.distances['ggn']:.1e}"),
         ("‖F̂ − F‖ / ‖F‖", lambda c: f"{c.distances['empirical_fisher']:.3g}"),
-        ("‖H − G‖ / ‖H‖ (residual term)", lambda c: f"{c.hessian_ggn_gap:.3g}"),
-        ("negative eigenvalues of H", lambda c: f"{c.negative_eigenvalues} of {c.n_params}"),
-        ("smallest eigenvalue of H", lambda c: f"{c.most_negative:.3g}"),
-        ("loss on the subsample", lambda c: f"{c.loss:.3g}"),
+        (t("optim.fig.curvature.rows.residual"), lambda c: f"{c.hessian_ggn_gap:.3g}"),
+        (t("optim.fig.curvature.rows.negative"),
+         lambda c: t("optim.fig.curvature.rows.of", k=c.negative_eigenvalues, n=c.n_params)),
+        (t("optim.fig.curvature.rows.smallest"), lambda c: f"{c.most_negative:.3g}"),
+        (t("optim.fig.curvature.rows.loss"), lambda c: f"{c.loss:.3g}"),
     ]
-    return [{"quantity": q, **{title: fmt(c) for title, c in comparisons.items()}}
+    quantity = t("optim.fig.curvature.rows.quantity")
+    return [{quantity: q, **{title: fmt(c) for title, c in comparisons.items()}}
             for q, fmt in quantities]
 
 
@@ -1095,20 +1115,21 @@ def make_adam_fisher_figure(view: AdamFisherView, index: int, *, height: int = 5
     y = view.scaled_second_moment[index]
     traces: list[dict] = []
     xs = []
-    for x, label, col, symbol in ((view.empirical_diagonal[index], "diag F̂ (empirical)",
-                                   PALETTE[2], "circle"),
-                                  (view.fisher_diagonal[index], "diag F (true)", PALETTE[0],
-                                   "diamond")):
+    for x, symbol_name, label, col, symbol in (
+            (view.empirical_diagonal[index], "diag F̂", t("optim.fig.adam.empirical"),
+             PALETTE[2], "circle"),
+            (view.fisher_diagonal[index], "diag F", t("optim.fig.adam.true"), PALETTE[0],
+             "diamond")):
         ok = (x > 0) & (y > 0)
         xs.append(x[ok])
         traces.append(dict(
             type="scatter", x=x[ok], y=y[ok], mode="markers",
-            name=f"vs {label}: log-log correlation {log_correlation(x, y):.2f}",
+            name=t("optim.fig.adam.versus", label=label, r=log_correlation(x, y)),
             marker=dict(color=col, symbol=symbol, size=6, opacity=0.6,
                         line=dict(color="white", width=0.5)),
             customdata=view.parameter_index[ok],
-            hovertemplate="parameter %{customdata}: " + label.split(" ")[0]
-            + " %{x:.3g}, b·v̂ %{y:.3g}<extra></extra>",
+            hovertemplate=t("optim.fig.hover.parameter", what=symbol_name)
+            + "<extra></extra>",
         ))
     values = np.concatenate([*xs, y[y > 0]])
     if values.size:
@@ -1117,22 +1138,23 @@ def make_adam_fisher_figure(view: AdamFisherView, index: int, *, height: int = 5
                            name="y = x", line=dict(color="#1f2937", dash="dash", width=1.5),
                            hoverinfo="skip"))
     axes = dict(
-        xaxis=dict(title=dict(text="Fisher diagonal entry at θₖ"), type="log",
+        xaxis=dict(title=dict(text=t("optim.fig.adam.x")), type="log",
                    exponentformat="power", dtick=_log_dtick(xs) if xs else None),
-        yaxis=dict(title=dict(text=f"Adam's b·v̂ (b = {view.batch_size})"), type="log",
+        yaxis=dict(title=dict(text=t("optim.fig.adam.y", b=view.batch_size)), type="log",
                    exponentformat="power", dtick=_log_dtick([y])))
     return figure(traces, axes,
-                  base_layout(f"Adam's second moment vs the Fisher diagonal at step {k}",
+                  base_layout(t("optim.fig.adam.title", step=k),
                               height=height, title_width=44),
                   dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
                                    yref="container"), margin=dict(b=130)))
 
 
-# name: (colour, dash, width); the two diagonal NGDs often nearly coincide, so the empirical
-# one is drawn dotted and thinner on top of the true one.
-ADAM_DIRECTION_STYLES = {"diagonal NGD (true F)": (PALETTE[0], "solid", 4.0),
-                         "diagonal NGD (empirical F)": (PALETTE[2], "dot", 2.5),
-                         "gradient": ("#6b7280", "solid", 2.5)}
+# name: (catalog key, colour, dash, width); the two diagonal NGDs often nearly coincide, so the
+# empirical one is drawn dotted and thinner on top of the true one.
+ADAM_DIRECTION_STYLES = {"diagonal NGD (true F)": ("diag_true", PALETTE[0], "solid", 4.0),
+                         "diagonal NGD (empirical F)": ("diag_empirical", PALETTE[2], "dot",
+                                                        2.5),
+                         "gradient": ("gradient", "#6b7280", "solid", 2.5)}
 
 
 def make_adam_direction_figure(view: AdamFisherView, index: int | None = None, *,
@@ -1142,11 +1164,13 @@ def make_adam_direction_figure(view: AdamFisherView, index: int | None = None, *
     line marks the state ``view.steps[index]`` shown in the scatter."""
     traces: list[dict] = []
     for name, values in view.cosines.items():
-        col, dash, width = ADAM_DIRECTION_STYLES.get(name, (PALETTE[3], "solid", 2.5))
+        key, col, dash, width = ADAM_DIRECTION_STYLES.get(name, ("", PALETTE[3], "solid", 2.5))
+        label = t(f"optim.fig.adam.directions.{key}") if key else name
         traces.append(dict(
-            type="scatter", x=view.steps, y=values, mode="lines+markers", name=f"cos(Adam, {name})",
+            type="scatter", x=view.steps, y=values, mode="lines+markers",
+            name=f"cos(Adam, {label})",
             line=dict(color=col, dash=dash, width=width), marker=dict(size=5),
-            hovertemplate="step %{x}: %{y:.3f}<extra>" + name + "</extra>",
+            hovertemplate=_hover("step_cosine", label),
         ))
     # a dotted vertical line at the state shown in the scatter
     marker = {} if index is None else dict(shapes=[dict(
@@ -1156,12 +1180,12 @@ def make_adam_direction_figure(view: AdamFisherView, index: int | None = None, *
                  default=0.0)
     # [0, 1] while every cosine is positive, the whole [-1, 1] once one is not
     axes = dict(
-        xaxis=dict(title=dict(text="step k (Adam's step from θₖ)")),
-        yaxis=dict(title=dict(text="cosine of the two directions"),
+        xaxis=dict(title=dict(text=t("optim.fig.adam.step_axis"))),
+        yaxis=dict(title=dict(text=t("optim.fig.adam.cosine_axis")),
                    range=[-0.05, 1.05] if lowest >= -0.05 else [-1.05, 1.05]))
     return figure(traces, marker, axes,
-                  base_layout(f"Adam's direction vs diagonal natural gradients "
-                              f"(λ = {view.damping:g})", height=height, title_width=44),
+                  base_layout(t("optim.fig.adam.directions_title", damping=view.damping),
+                              height=height, title_width=44),
                   dict(legend=dict(orientation="h", x=0.0, y=0.0, yanchor="bottom",
                                    yref="container"), margin=dict(b=120)))
 
@@ -1174,28 +1198,13 @@ def adam_fisher_text(view: AdamFisherView, index: int) -> str:
     n, b = view.n_train, view.batch_size
     oldest = view.beta2 ** k
     if b == 1:
-        regime = ("With b = 1 the second term vanishes: at a fixed state E[g²] = diag F̂, "
-                  "and with β₂ → 1 over one pass of the data v̂ would equal diag F̂ exactly; "
-                  "along a run the state moves while v̂ averages.")
+        regime = t("optim.text.adam_b1")
     elif b == n:
-        regime = (f"Here the batch is the whole training set (b = n = {n}), so the first "
-                  "term vanishes: b·g² is n·ḡ², the squared full gradient, not the empirical "
-                  "Fisher. With a small batch (sidebar) the weight of diag F̂, (n−b)/(n−1), "
-                  "comes close to 1.")
+        regime = t("optim.text.adam_full", n=n)
     else:
-        regime = (f"Here b = {b} of n = {n}: the first term has weight "
-                  f"{(n - b) / (n - 1):.2f}, the squared full gradient "
-                  f"{b - (n - b) / (n - 1):.3g}.")
-    replay = ("The replay reproduced the stored run exactly." if view.replay_error == 0 else
-              f"The replay differs from the stored run by at most {view.replay_error:.1e} "
-              "in a parameter.")
-    return (
-        f"Adam's v̂ is the bias-corrected moving average of the squared mini-batch gradients "
-        f"g² (β₂ = {view.beta2:g}); at step {k} the oldest gradient still weighs "
-        f"{oldest:.2f} of the newest. For a mean-reduced loss over b of n samples drawn "
-        "without replacement, E[b·g²] = (n−b)/(n−1)·diag F̂ + (b − (n−b)/(n−1))·ḡ², with "
-        f"ḡ the full-batch gradient. {regime} Adam divides by √v̂ + ε, the square root of "
-        "its estimate, where a diagonal natural gradient divides by diag F + λ (lower "
-        f"chart). diag F is computed on the first {view.n_true_points} training inputs, "
-        f"diag F̂ on all {n}. {replay}"
-    )
+        regime = t("optim.text.adam_mini", b=b, n=n, first=(n - b) / (n - 1),
+                   second=b - (n - b) / (n - 1))
+    replay = (t("optim.text.adam_replay_exact") if view.replay_error == 0 else
+              t("optim.text.adam_replay_error", error=view.replay_error))
+    return t("optim.text.adam_caption", beta2=view.beta2, step=k, oldest=oldest,
+             regime=regime, points=view.n_true_points, n=n, replay=replay)

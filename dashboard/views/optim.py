@@ -2,186 +2,155 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import streamlit as st
 
+from dashboard import lessons, links
 from dashboard.cached import optim as cached
 from dashboard.cached.common import ProgressBar, cached_figure, freeze_specs
 from dashboard.figures import optim as figs
-from dashboard.figures.theme import PLOT_CONFIG
-from dashboard.widgets import MAX_HIDDEN_LAYERS, MAX_HIDDEN_WIDTH, guarded, parse_hidden
+from dashboard.figures.presenting import PROJECTOR_FONT
+from dashboard.i18n import options, t
+from dashboard.widgets import (
+    MAX_HIDDEN_LAYERS,
+    MAX_HIDDEN_WIDTH,
+    chart,
+    guarded,
+    parse_hidden,
+    projector_on,
+)
 from geomcore.optim import DEFAULT_OPTIMIZERS, TASK_NAMES, Task, TrainingHistory, summary_table
-from geomcore.optim.fisher import FisherKind, Solver
 from geomcore.optim.models import ACTIVATIONS
 from geomcore.optim.tasks import DEFAULT_NOISE
 
-VIEWS = {
-    "training": "Training & decision boundaries",
-    "trajectories": "Trajectories",
-    "spectrum": "Fisher spectrum",
-    "kl": "KL per step",
-    "ellipses": "Fisher ellipses (2 weights)",
-    "reparam": "Reparametrisation",
-    "curvature": "Hessian vs Fisher",
-    "adam": "Adam as diagonal Fisher",
-}
-TASK_TITLES = {"moons": "two moons", "circles": "circles", "spirals": "two spirals",
-               "xor": "XOR", "blobs": "three blobs", "digits": "8×8 digits (64-d, 10 classes)"}
-FISHER_KINDS: dict[FisherKind, str] = {"true": "true (model's own labels)",
-                                       "empirical": "empirical (data labels)",
-                                       "monte_carlo": "Monte-Carlo (sampled labels)"}
-SOLVERS: dict[Solver, str] = {"auto": "auto", "exact": "exact (direct solve)",
-                              "cg": "conjugate gradient"}
+VIEWS = ("training", "trajectories", "spectrum", "kl", "ellipses", "reparam", "curvature",
+         "adam")
 DAMPINGS = [1e-8, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0]
 BATCHES: list[str | int] = ["full", 16, 32, 64, 128, 256]
 TARGETS = [0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01]
-KL_BUDGETS = [None, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0]
+KL_BUDGETS = [0.0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0]
+"""The KL budget's options; 0 is "off" (the URL writes every option, and a ``None`` option
+would not be kept there)."""
 CURVATURE_KINDS = ("ngd", "kfac")
+HIDDEN_MAX_CHARS = 40
 
-st.title("Natural gradient")
-st.caption(
-    "Gradient descent steps the same distance in every parameter direction; natural gradient "
-    "descent steps the same distance in *predictions*, measured by the Fisher metric. Five "
-    "optimizers train the same network from the same start on the same batches."
-)
+
+def _keep_valid(key: str, choices: Sequence[Any], *, many: bool = False) -> None:
+    """Drop a widget's remembered value that its current options no longer hold (the runs of
+    the last experiment, the snapshot steps of the last training), so that it falls back to
+    its default instead of raising."""
+    if key not in st.session_state:
+        return
+    value = st.session_state[key]
+    allowed = set(map(str, choices))
+    if many:
+        kept = [v for v in (value or []) if str(v) in allowed]
+        if kept != list(value or []):
+            st.session_state[key] = kept
+    elif str(value) not in allowed:
+        del st.session_state[key]
+
+
+def _kind_facts(histories: dict[str, TrainingHistory]) -> dict[str, str]:
+    """Fact suffix per run: its kind (``ngd``, ``adam``…) for the first run of each kind."""
+    out: dict[str, str] = {}
+    for name, h in histories.items():
+        kind = str(h.spec.get("kind", ""))
+        if kind and kind not in out.values():
+            out[name] = kind
+    return out
+
+
+st.title(t("optim.lab.title"))
+st.caption(t("optim.caption"))
 
 # -- controls --------------------------------------------------------------------------------------
 with st.sidebar:
-    st.header("Task")
-    task_name = st.selectbox("Task", TASK_NAMES, format_func=TASK_TITLES.__getitem__,
-                             key="optim_task")
-    noise = st.slider("Noise", 0.0, 2.0, float(DEFAULT_NOISE[task_name]), step=0.05,
-                      key=f"optim_noise_{task_name}",
-                      help="Standard deviation of the noise (for blobs: of each cluster).")
-    n_train = st.slider("Training points", 50, 1500, 500, step=50, key="optim_n")
-    seed = int(st.number_input("Seed", 0, 9999, 0, step=1, key="optim_seed",
-                               help="Data, initial weights, mini-batches, sampled labels."))
+    st.header(t("optim.sidebar.task_header"))
+    task_titles = options("optim.tasks")
+    task_name = links.selectbox(t("optim.sidebar.task"), TASK_NAMES, key="optim_task",
+                                format_func=task_titles.__getitem__)
+    noise = links.slider(t("optim.sidebar.noise"), 0.0, 2.0, float(DEFAULT_NOISE[task_name]),
+                         step=0.05, key=f"optim_noise_{task_name}",
+                         help=t("optim.sidebar.noise_help"))
+    n_train = links.slider(t("optim.sidebar.n_train"), 50, 1500, 500, step=50, key="optim_n")
+    seed = int(links.number_input(t("optim.sidebar.seed"), 0, 9999, 0, step=1,
+                                  key="optim_seed", help=t("optim.sidebar.seed_help")))
 
-    st.header("Network")
-    hidden_text = st.text_input(
-        "Hidden layer widths", "16, 16", key="optim_hidden", max_chars=40,
-        help=f"Comma-separated, at most {MAX_HIDDEN_LAYERS} layers of width "
-             f"≤ {MAX_HIDDEN_WIDTH}. Empty: softmax regression (no hidden layer).",
+    st.header(t("optim.sidebar.network_header"))
+    hidden_text = links.text_input(
+        t("optim.sidebar.hidden"), "16, 16", key="optim_hidden", max_chars=HIDDEN_MAX_CHARS,
+        validate=parse_hidden,
+        help=t("optim.sidebar.hidden_help", layers=MAX_HIDDEN_LAYERS, width=MAX_HIDDEN_WIDTH),
     )
-    activation = st.selectbox("Activation", ACTIVATIONS, key="optim_activation")
+    activation_titles = options("optim.activations")
+    activation = links.selectbox(t("optim.sidebar.activation"), ACTIVATIONS,
+                                 key="optim_activation",
+                                 format_func=lambda a: activation_titles.get(a, a))
 
-    st.header("Optimizers")
-    chosen = st.multiselect("Optimizers", list(DEFAULT_OPTIMIZERS),
-                            default=list(DEFAULT_OPTIMIZERS), key="optim_chosen")
-    fisher_kind = st.radio("Fisher (NGD and K-FAC)", list(FISHER_KINDS),
-                           format_func=FISHER_KINDS.__getitem__, key="optim_fisher")
-    kl_clip = st.select_slider(
-        "KL budget of a step (NGD and K-FAC)", KL_BUDGETS,
-        value=DEFAULT_OPTIMIZERS["NGD"]["kl_clip"], key="optim_kl_clip",
-        format_func=lambda v: "off" if v is None else f"{v:g}",
-        help="A step whose predicted KL, η²·dᵀFd/2, would exceed the budget is shortened to "
-             "it: the most one step may move the predictions. The KL view shows how often "
-             "it binds.")
+    st.header(t("optim.sidebar.optimizers_header"))
+    chosen = links.multiselect(t("optim.sidebar.optimizers"), list(DEFAULT_OPTIMIZERS),
+                               list(DEFAULT_OPTIMIZERS), key="optim_chosen")
+    fisher_titles = options("optim.fisher_kinds")
+    fisher_kind = links.radio(t("optim.sidebar.fisher"), list(fisher_titles), "true",
+                              format_func=fisher_titles.__getitem__, key="optim_fisher")
+    kl_choice = links.select_slider(
+        t("optim.sidebar.kl_clip"), KL_BUDGETS, DEFAULT_OPTIMIZERS["NGD"]["kl_clip"] or 0.0,
+        key="optim_kl_clip",
+        format_func=lambda v: t("optim.sidebar.kl_off") if not v else f"{v:g}",
+        help=t("optim.sidebar.kl_clip_help"))
+    kl_clip: float | None = float(kl_choice) or None
     specs: dict[str, dict] = {}
     for name in chosen:
         spec = dict(DEFAULT_OPTIMIZERS[name])
         # One control a row: in two sidebar columns the labels were cut off.
-        spec["lr"] = float(st.number_input(
-            f"{name}: learning rate", min_value=1e-5, max_value=1e3, value=float(spec["lr"]),
-            format="%g", key=f"optim_lr_{name}"))
+        spec["lr"] = float(links.number_input(
+            t("optim.sidebar.lr", name=name), 1e-5, 1e3, float(spec["lr"]), format="%g",
+            key=f"optim_lr_{name}"))
         if spec["kind"] in CURVATURE_KINDS:
-            spec["damping"] = st.select_slider(
-                f"{name}: damping λ", DAMPINGS, value=spec["damping"], format_func="{:g}".format,
-                key=f"optim_damping_{name}")
+            spec["damping"] = links.select_slider(
+                t("optim.sidebar.damping", name=name), DAMPINGS, spec["damping"],
+                format_func="{:g}".format, key=f"optim_damping_{name}")
             spec["fisher"] = fisher_kind
             spec["kl_clip"] = kl_clip
         specs[name] = spec
     if "NGD" in specs:
-        specs["NGD"]["solver"] = st.selectbox(
-            "NGD solver", list(SOLVERS), format_func=SOLVERS.__getitem__, key="optim_solver",
-            help="auto: a direct solve while it is cheap, conjugate gradient above.")
+        solver_titles = options("optim.solvers")
+        specs["NGD"]["solver"] = links.selectbox(
+            t("optim.sidebar.solver"), ["auto", "exact", "cg"], key="optim_solver",
+            format_func=solver_titles.__getitem__, help=t("optim.sidebar.solver_help"))
 
-    st.header("Training")
-    batch = st.selectbox("Batch size", BATCHES, key="optim_batch",
-                         format_func=lambda b: "full batch" if b == "full" else str(b))
-    steps = st.slider("Steps", 10, cached.MAX_TRAIN_STEPS, 300, step=10, key="optim_steps")
+    st.header(t("optim.sidebar.training_header"))
+    batch = links.selectbox(t("optim.sidebar.batch"), BATCHES, key="optim_batch",
+                            format_func=lambda b: t("optim.sidebar.full_batch") if b == "full"
+                            else str(b))
+    steps = links.slider(t("optim.sidebar.steps"), 10, cached.MAX_TRAIN_STEPS, 300, step=10,
+                         key="optim_steps")
 
-view = st.radio("View", list(VIEWS), format_func=VIEWS.__getitem__, horizontal=True,
-                key="optim_view")
+view_titles = options("optim.views")
+view = links.radio(t("optim.view"), list(VIEWS), format_func=view_titles.__getitem__,
+                   horizontal=True, key="optim_view")
 
 
 def _explain() -> None:
-    with st.expander("Explain: the natural gradient, the Fisher, and what each picture shows"):
-        st.markdown("Natural gradient descent with damping λ updates the parameters by")
+    with st.expander(t("optim.explain.label")):
+        st.markdown(t("optim.explain.intro"))
         st.latex(r"\theta \leftarrow \theta - \eta\,(F + \lambda I)^{-1}\,\nabla_\theta L,"
                  r"\qquad F = \mathbb{E}_{x}\,\mathbb{E}_{y\sim p_\theta(y\mid x)}"
                  r"\big[\nabla_\theta \log p_\theta(y\mid x)\,"
                  r"\nabla_\theta \log p_\theta(y\mid x)^{\top}\big].")
-        st.markdown(
-            "$F$ is the Fisher information: the metric in which a small step $\\delta$ changes "
-            "the predictions by $\\mathrm{KL}(p_\\theta\\,\\|\\,p_{\\theta+\\delta}) \\approx "
-            "\\tfrac12 \\delta^{\\top} F \\delta$. The natural gradient is the steepest descent "
-            "direction for a fixed KL budget, so it does not depend on how the network is "
-            "parametrised (up to the damping λ).\n\n"
-            "**True vs empirical Fisher.** In the *true* Fisher the label $y$ is drawn from the "
-            "model's own prediction $p_\\theta(y\\mid x)$. Many texts (including the article "
-            "this lab follows) write the same formula with $y$ taken from the data: that is the "
-            "*empirical* Fisher, a different matrix — it depends on the labels, vanishes at a "
-            "perfect fit, and is not a metric of the model. The Monte-Carlo Fisher samples "
-            "$y\\sim p_\\theta$: an unbiased but noisy estimate of the true one. K-FAC "
-            "approximates $F$ layer by layer as a Kronecker product, which makes a step only a "
-            "few times dearer than SGD.\n\n"
-            "**The pictures.**\n"
-            "- *Training*: the loss per step rewards few steps; the loss per second of compute "
-            "charges each step its cost. The table gives both, and the cost of a step relative "
-            "to an SGD step. On these toys NGD needs the fewest steps but each costs about ten "
-            "SGD steps (the table shows the measured ratio), so Adam often wins on wall-clock "
-            "time.\n"
-            "- *Decision boundaries*: the colour is $p(\\text{class }1\\mid x)$ (white = the "
-            "boundary); the slider replays training.\n"
-            "- *Trajectories*: all runs' parameter snapshots projected on their first two "
-            "principal directions, over the training loss on that plane.\n"
-            "- *Fisher spectrum*: eigenvalues of $F$ spread over many decades (a large "
-            "condition number κ): plain gradient descent crawls along the small ones; "
-            "$(F+\\lambda I)^{-1}$ rescales them, and λ sets the floor.\n"
-            "- *KL per step*: how far each step moves the predictions. With a KL budget "
-            "(sidebar) NGD and K-FAC shorten any step whose predicted KL would exceed it; "
-            "the caption counts how many steps it actually bound.\n"
-            "- *Fisher ellipses*: for logistic regression with two weights, each ellipse is a "
-            "set of equal KL around its centre; NGD's steps are steepest in that geometry and "
-            "head straight for the minimum, while GD overshoots into the narrow valley and "
-            "crawls along its floor.\n"
-            "- *Reparametrisation*: the same network with its first-layer weights stored as "
-            "$c\\,W$. NGD with the exact Fisher computes the same functions for every $c$ (up "
-            "to damping); SGD does not.\n"
-            "- *Hessian vs Fisher*: the Hessian of the loss splits by the chain rule into "
-            "$H = \\tfrac1n\\sum_i J_i^{\\top} H_i J_i + \\tfrac1n\\sum_i\\sum_c "
-            "(p_{ic} - y_{ic})\\,\\nabla^2 z_{ic}$, with $J_i$ the Jacobian of the logits $z_i$ "
-            "and $H_i = \\mathrm{diag}(p_i) - p_i p_i^{\\top}$ the Hessian of the cross-entropy "
-            "in the logits. The first term is the generalised Gauss–Newton matrix $G$; for "
-            "softmax cross-entropy $H_i$ does not depend on the label, so $G$ *is* the true "
-            "Fisher (the table shows them equal to round-off). The second term vanishes when "
-            "the logits are linear in $\\theta$ (softmax regression: $H = G = F$) and is "
-            "weighted by the residuals $p - y$, so it shrinks as the fit improves. It is what "
-            "lets $H$ have negative eigenvalues (below the zero line), which $G$ and $F$, "
-            "positive semi-definite, never have. The empirical Fisher $\\hat F$ puts the data's "
-            "labels where $F$ averages over the model's: another matrix.\n"
-            "- *Adam as diagonal Fisher*: Adam divides each coordinate of its momentum by "
-            "$\\sqrt{\\hat v}+\\epsilon$, where $\\hat v$ is a moving average of squared "
-            "mini-batch gradients. For a mean loss over $b$ of $n$ samples, "
-            "$\\mathbb E[b\\,g^2] = \\tfrac{n-b}{n-1}\\,\\mathrm{diag}\\hat F + "
-            "\\big(b - \\tfrac{n-b}{n-1}\\big)\\,\\bar g^2$: so $b\\hat v$ estimates the "
-            "empirical Fisher's diagonal only for small batches, and the squared full "
-            "gradient for full batches. The scatter puts $b\\hat v$ beside $\\mathrm{diag}\\,"
-            "\\hat F$ and $\\mathrm{diag}\\,F$ per parameter; the lower chart compares Adam's "
-            "direction with the diagonal natural gradient $g/(\\mathrm{diag}\\,F+\\lambda)$, "
-            "which divides by the Fisher itself rather than its square root. The run is "
-            "replayed from its start (the history keeps no optimizer state)."
-        )
+        st.markdown(t("optim.explain.body"))
 
 
 # -- experiment ------------------------------------------------------------------------------------
 def _run_experiment() -> tuple[dict[str, TrainingHistory], Task, cached.TrainConfig] | None:
     """Train every chosen optimizer (cached); None, with the reason shown, if it cannot run."""
-    with guarded("the training"):
+    with guarded(t("optim.what.training")):
         if not specs:
-            raise ValueError("choose at least one optimizer in the sidebar")
+            raise ValueError(t("optim.errors.no_optimizer"))
         hidden = parse_hidden(hidden_text)
         task_cfg = cached.TaskConfig(task_name, n=n_train, noise=float(noise), seed=seed)
         cfg = cached.TrainConfig(
@@ -190,7 +159,7 @@ def _run_experiment() -> tuple[dict[str, TrainingHistory], Task, cached.TrainCon
             batch_size=None if batch == "full" else int(batch), steps=int(steps), seed=seed,
         )
         task = cached.task_for(task_cfg)
-        bar = ProgressBar(f"Training {len(specs)} optimizers for {steps} steps…")
+        bar = ProgressBar(t("optim.progress.training", n=len(specs), steps=steps))
         try:
             return cached.histories_for(cfg, _progress=bar), task, cfg
         finally:
@@ -200,7 +169,7 @@ def _run_experiment() -> tuple[dict[str, TrainingHistory], Task, cached.TrainCon
 
 experiment = _run_experiment()
 if experiment is None:
-    st.info("Fix the setting in the sidebar; the pictures appear once the training can run.")
+    st.info(t("optim.messages.fix_setting"))
     _explain()
     st.stop()
 histories, task, cfg = experiment
@@ -209,16 +178,19 @@ for h in histories.values():
     if h.status != "ok":
         st.warning(figs.run_warning(h))
 colors = figs.colors_for(histories)
+kinds = _kind_facts(histories)
 
 
-def _decision_animation(cfg: cached.TrainConfig):
-    """The decision-boundary animation, built once per experiment for every session: it is the
-    heaviest figure on the page (one heat map per run and snapshot)."""
+def _decision_animation(cfg: cached.TrainConfig, text_scale: float):
+    """The decision-boundary animation, built once per experiment (and language: cached_figure
+    adds it) for every session: it is the heaviest figure on the page (one heat map per run and
+    snapshot)."""
     def build():
         data = cached.decision_animation_data_for(cfg)
         return figs.make_decision_animation(data.grids, data.snapshot_steps, data.X, data.y,
-                                            colors=colors, stopped=data.stopped)
-    return cached_figure(("optim_boundaries", cfg), build)
+                                            colors=colors, stopped=data.stopped,
+                                            text_scale=text_scale)
+    return cached_figure(("optim_boundaries", cfg, text_scale), build)
 
 
 # -- views -----------------------------------------------------------------------------------------
@@ -229,129 +201,146 @@ def _training_view() -> None:
     # would rebuild and resend the unchanged animation (megabytes of JSON) on every click.
     curves_slot = st.container()
     if task.n_features == 2:
-        with guarded("the decision boundaries"):
-            st.plotly_chart(_decision_animation(cfg), key="optim_boundaries", config=PLOT_CONFIG)
+        with guarded(t("optim.what.boundaries")), st.spinner(t("optim.progress.boundaries")):
+            # in projector mode chart() enlarges the text: the animation leaves room for it
+            scale = PROJECTOR_FONT if projector_on() else 1.0
+            chart(_decision_animation(cfg, scale), key="optim_boundaries")
     else:
-        st.info(f"Decision boundaries need 2-d inputs; this task has {task.n_features} "
-                "features. The other views work for every task.")
+        st.info(t("optim.messages.need_2d", n=task.n_features))
     _training_options(curves_slot)
+
+
+def _publish_training_facts(rows: list[dict[str, Any]], target: float) -> None:
+    lessons.fact("target", target)
+    for r in rows:
+        kind = kinds.get(r["name"])
+        if kind is None:
+            continue
+        k, ttt = r.get("steps_to_target"), r.get("time_to_target")
+        lessons.fact(f"steps_{kind}", float("nan") if k is None else float(k))
+        lessons.fact(f"time_{kind}", float("nan") if ttt is None else 1e3 * float(ttt))
+        lessons.fact(f"ms_{kind}", float(r.get("ms_per_step") or float("nan")))
+        lessons.fact(f"cost_{kind}", float(r.get("relative_cost") or float("nan")))
+        lessons.fact(f"loss_{kind}", float(r["final_loss"]))
 
 
 @st.fragment
 def _training_options(curves_slot: Any) -> None:
     with st.container(horizontal=True, vertical_alignment="bottom", gap="medium"):
-        log_y = st.toggle("Log-scale loss", value=True, key="optim_log_y")
-        target = st.selectbox("Target loss (dotted line, table)", TARGETS,
-                              index=TARGETS.index(0.1), key="optim_target",
-                              format_func="{:g}".format, width=240)
-    with curves_slot, guarded("the training curves"):
+        log_y = links.toggle(t("optim.training.log_y"), True, key="optim_log_y")
+        target = links.selectbox(t("optim.training.target"), TARGETS, 0.1, key="optim_target",
+                                 format_func="{:g}".format, width=240)
+    with curves_slot, guarded(t("optim.what.curves")):
         panels = figs.make_training_panels(histories, log_y=log_y, target_loss=target)
         # A wrapping row: three side by side on a wide page, fewer per row on a narrow one
         # (each chart keeps Streamlit's minimum width instead of squeezing its titles).
         with st.container(horizontal=True, gap="small", key="optim_curves"):
-            for i, fig in enumerate(panels):
-                st.plotly_chart(fig, key=f"optim_curves_{i}", config=PLOT_CONFIG)
+            for i, (fig, what) in enumerate(zip(panels, ("loss-per-step", "loss-per-second",
+                                                         "test-accuracy"), strict=True)):
+                with st.container():
+                    chart(fig, key=f"optim_curves_{i}", csv=f"optim-{what}")
     reference = figs.cost_reference(histories)
     rows = summary_table(histories, target_loss=target, reference=reference)
-    floor = cached.linear_floor_for(cfg.task) if not cfg.hidden else None
+    _publish_training_facts(rows, target)
+    with st.spinner(t("optim.progress.floor")):
+        floor = cached.linear_floor_for(cfg.task) if not cfg.hidden else None
     st.markdown(figs.trade_off_text(rows, target, reference=reference, floor=floor,
                                     levelled_off=figs.loss_levelled_off(histories)))
     st.dataframe(figs.summary_rows(rows, target, reference), hide_index=True,
                  key="optim_table")
-    st.caption("Time counts only the optimizer steps (forward, backward, update), not the "
-               "evaluation after each step. Medians per step; timings vary with the machine's "
-               "load.")
+    st.caption(t("optim.training.time_caption"))
 
 
 @st.fragment  # its controls change only this view: they rerun only it
 def _trajectory_view() -> None:
-    shown = st.multiselect("Runs that define the plane", list(histories), key="optim_traj_runs",
-                           default=list(histories),
-                           help="A run that travels far dominates the plane; leave it out to "
-                                "look closely at the others.")
-    with guarded("the trajectories"):
+    _keep_valid("optim_traj_runs", list(histories), many=True)
+    shown = links.multiselect(t("optim.trajectories.runs"), list(histories), list(histories),
+                              key="optim_traj_runs", help=t("optim.trajectories.runs_help"))
+    with guarded(t("optim.what.trajectories")):
         if not shown:
-            raise ValueError("choose at least one run")
-        pca, left_out = cached.trajectories_for(cfg, tuple(shown))
+            raise ValueError(t("optim.errors.no_run"))
+        with st.spinner(t("optim.progress.trajectories")):
+            pca, left_out = cached.trajectories_for(cfg, tuple(shown))
         if left_out:
-            st.caption(f"Left out (stopped early, their last state would dominate the "
-                       f"projection): {', '.join(left_out)}.")
-        st.plotly_chart(figs.make_trajectory_figure(pca, colors=colors),
-                        key="optim_trajectories", config=PLOT_CONFIG)
-        st.caption("All runs start at the same point (black). The plane is the one that best "
-                   "fits all the snapshots together; the loss is evaluated on it, so a path "
-                   "can cross a contour that the real, higher-dimensional path went around.")
+            st.caption(t("optim.trajectories.left_out", names=", ".join(left_out)))
+        chart(figs.make_trajectory_figure(pca, colors=colors), key="optim_trajectories",
+              csv="optim-trajectories")
+        st.caption(t("optim.trajectories.caption"))
 
 
 def _spectrum_view() -> None:
-    with guarded("the Fisher spectrum", warning=True):
-        spectra, left_out = cached.spectra_for(cfg, fisher_kind)
+    with guarded(t("optim.what.spectrum"), warning=True):
+        with st.spinner(t("optim.progress.spectra")):
+            spectra, left_out = cached.spectra_for(cfg, fisher_kind)
         if left_out:
-            st.caption(
-                f"Left out: {', '.join(left_out)}, which stopped early. The last finite "
-                "network of a diverged run is saturated (its predictions are 0 or 1), so its "
-                "Fisher is numerically zero and its spectrum and κ say nothing about the "
-                "geometry of training.")
+            st.caption(t("optim.spectrum.left_out", names=", ".join(left_out)))
         damping = float(specs.get("NGD", specs.get("K-FAC", DEFAULT_OPTIMIZERS["NGD"]))
                         ["damping"])
-        st.plotly_chart(figs.make_spectrum_figure(spectra, damping=damping, kind=fisher_kind,
-                                                  colors=colors),
-                        key="optim_spectrum", config=PLOT_CONFIG)
+        chart(figs.make_spectrum_figure(spectra, damping=damping, kind=fisher_kind,
+                                        colors=colors),
+              key="optim_spectrum", csv="optim-fisher-spectrum")
         cols = st.columns(len(spectra))
         for col, (name, s) in zip(cols, spectra.items(), strict=True):
-            col.metric(f"κ(F + λI), {name or 'initial'}",
+            col.metric(t("optim.spectrum.kappa", name=name or t("optim.spectrum.initial")),
                        f"{s.damped_condition_number(damping):.2g}",
-                       help=f"rank {s.rank} of {s.eigenvalues.size}; without damping, over "
-                            f"the nonzero eigenvalues, κ = {s.condition_number:.2g}")
-        st.caption(
-            f"Computed on the first {cached.spectrum_points(task)} training "
-            "inputs, with λ the NGD damping. The eigenvalues span ten decades and most are "
-            "numerically zero (below 10⁻¹⁰ of the largest; not drawn): the network has more "
-            "parameters than the Fisher has directions, so F alone cannot be inverted. "
-            "Gradient descent's progress along a direction scales with its eigenvalue; "
-            "(F + λI)⁻¹ evens them out down to λ."
-        )
+                       help=t("optim.spectrum.kappa_help", rank=s.rank, size=s.eigenvalues.size,
+                              kappa=s.condition_number))
+        st.caption(t("optim.spectrum.caption", points=cached.spectrum_points(task)))
+        first = spectra.get("")
+        if first is not None:
+            ev = np.asarray(first.eigenvalues, dtype=float)
+            kept = ev[: first.rank]
+            lessons.fact("damping", damping)
+            lessons.fact("n_params", float(ev.size))
+            lessons.fact("rank_initial", float(first.rank))
+            lessons.fact("kappa_initial", float(first.condition_number))
+            lessons.fact("kappa_damped_initial", first.damped_condition_number(damping))
+            lessons.fact("damped_bound", float((ev[0] + damping) / damping))
+            if kept.size and kept[-1] > 0:
+                lessons.fact("decades_initial", float(np.log10(kept[0] / kept[-1])))
 
 
 def _kl_view() -> None:
-    with guarded("the KL per step"):
-        st.plotly_chart(figs.make_kl_figure(histories, kl_clip=kl_clip), key="optim_kl",
-                        config=PLOT_CONFIG)
+    with guarded(t("optim.what.kl")):
+        chart(figs.make_kl_figure(histories, kl_clip=kl_clip), key="optim_kl",
+              csv="optim-kl-per-step")
     st.caption(figs.kl_budget_text(histories, kl_clip))
 
 
 @st.fragment  # its controls change only this view: they rerun only it
 def _ellipses_view() -> None:
     a, b, c = st.columns(3)
-    lr_gd = a.select_slider("GD learning rate", [0.1, 0.3, 1.0, 2.0, 3.0], value=1.0,
-                            key="optim_ell_lr_gd")
-    lr_ngd = b.select_slider("NGD learning rate", [0.1, 0.25, 0.5, 1.0], value=0.5,
-                             key="optim_ell_lr_ngd")
-    n_steps = c.slider("Steps", 5, 100, 30, key="optim_ell_steps")
-    with guarded("the two-weight model"):
+    lr_gd = links.select_slider(t("optim.ellipses.lr_gd"), [0.1, 0.3, 1.0, 2.0, 3.0], 1.0,
+                                key="optim_ell_lr_gd", container=a)
+    lr_ngd = links.select_slider(t("optim.ellipses.lr_ngd"), [0.1, 0.25, 0.5, 1.0], 0.5,
+                                 key="optim_ell_lr_ngd", container=b)
+    n_steps = links.slider(t("optim.ellipses.steps"), 5, 100, 30, key="optim_ell_steps",
+                           container=c)
+    with guarded(t("optim.what.ellipses")):
         geo = cached.logistic_for(float(lr_gd), float(lr_ngd), int(n_steps))
-        st.plotly_chart(figs.make_logistic_figure(geo), key="optim_ellipses", config=PLOT_CONFIG)
-        st.caption(
-            "p(y = 1 | x) = σ(w₁x₁ + w₂x₂) on 400 points with x₁ four times as spread as x₂. "
-            "Each ellipse is {w : (w − c)ᵀF(c)(w − c) = r²} (r = "
-            f"{geo.ellipse_radius:.3g}): the steps from its centre c that change the "
-            "predictions by the same KL. Long, thin ellipses mean the Euclidean picture is "
-            "badly distorted. GD steps straight across the contours, overshoots into the "
-            "valley and crawls along its floor; NGD takes the steepest step *in the Fisher "
-            "geometry* and heads almost straight for the minimum. (For this model the Fisher "
-            "equals the Hessian of the loss, so NGD is Newton's method.)"
-        )
+        chart(figs.make_logistic_figure(geo), key="optim_ellipses", csv="optim-fisher-ellipses")
+        st.caption(t("optim.ellipses.caption", r=geo.ellipse_radius))
+        start = float(np.linalg.norm(geo.gd_path[0] - geo.optimum))
+        lessons.fact("start_distance", start)
+        lessons.fact("gd_distance", float(np.linalg.norm(geo.gd_path[-1] - geo.optimum)))
+        lessons.fact("ngd_distance", float(np.linalg.norm(geo.ngd_path[-1] - geo.optimum)))
+        lessons.fact("ellipse_steps", float(n_steps))
+        # how elongated the Fisher ellipses are: √(λ_max/λ_min) of F, the largest over centres
+        ev = np.linalg.eigvalsh(np.asarray(geo.fisher, dtype=float))
+        lessons.fact("ellipse_aspect", float(np.sqrt(np.max(ev[:, -1] / ev[:, 0]))))
 
 
 @st.fragment  # its controls change only this view: they rerun only it
 def _reparam_view() -> None:
     a, b, c = st.columns(3)
-    model = a.radio("Model", ["linear", "network"], horizontal=True, key="optim_rep_model",
-                    format_func={"linear": "softmax regression",
-                                 "network": "the network above"}.__getitem__)
-    scale = b.select_slider("Scale c of the first layer", [0.1, 0.5, 2.0, 10.0, 100.0],
-                            value=10.0, key="optim_rep_c")
-    n_steps = c.slider("Steps", 10, 200, 50, step=10, key="optim_rep_steps")
+    model_titles = options("optim.reparam.models")
+    model = links.radio(t("optim.reparam.model"), ["linear", "network"], horizontal=True,
+                        key="optim_rep_model", format_func=model_titles.__getitem__,
+                        container=a)
+    scale = links.select_slider(t("optim.reparam.scale"), [0.1, 0.5, 2.0, 10.0, 100.0], 10.0,
+                                key="optim_rep_c", container=b)
+    n_steps = links.slider(t("optim.reparam.steps"), 10, 200, 50, step=10,
+                           key="optim_rep_steps", container=c)
     sgd_lr = specs.get("SGD", DEFAULT_OPTIMIZERS["SGD"])["lr"]
     ngd = specs.get("NGD", DEFAULT_OPTIMIZERS["NGD"])
     if model == "linear":
@@ -368,81 +357,77 @@ def _reparam_view() -> None:
                                    damping=float(ngd["damping"]), kl_clip=ngd.get("kl_clip"),
                                    solver=ngd.get("solver", "exact"),
                                    steps=int(n_steps), c=float(scale), seed=seed)
-    with guarded("the reparametrisation demo"):
-        bar = ProgressBar("Training SGD and NGD in both coordinate systems…")
+    with guarded(t("optim.what.reparam")):
+        bar = ProgressBar(t("optim.progress.reparam"))
         try:
             demo = cached.reparam_for(rep, _progress=bar)
         finally:
             bar.clear()
         for message in demo.messages:
             st.warning(message)
-        st.plotly_chart(figs.make_reparam_figure(demo.probs, demo.gaps, demo.gap_steps,
-                                                 demo.c, linear=not rep.hidden),
-                        key="optim_reparam", config=PLOT_CONFIG)
+        chart(figs.make_reparam_figure(demo.probs, demo.gaps, demo.gap_steps, demo.c,
+                                       linear=not rep.hidden),
+              key="optim_reparam", csv="optim-reparametrisation")
         cols = st.columns(len(demo.gaps))
         for col, (name, gap) in zip(cols, demo.gaps.items(), strict=True):
-            col.metric(f"{name}: largest gap, c = 1 vs c = {demo.c:g}",
+            col.metric(t("optim.reparam.gap", name=name, c=f"{demo.c:g}"),
                        f"{float(gap.max()):.1e}" if gap.size else "–",
-                       help="max over snapshots, inputs and classes of |Δp|, the difference "
-                            "between the two coordinate systems' predicted probabilities")
-        setting = ("softmax regression, true Fisher, λ = 10⁻⁸" if model == "linear" else
-                   f"the network above, true Fisher, λ = {rep.damping:g}, solver {rep.solver}")
-        st.caption(
-            f"Same initial function, same batches; only the coordinates differ ({setting}). "
-            "A gap near 10⁻⁶ or below is round-off: the two runs computed the same functions. "
-            "On a network the Fisher is singular, so NGD needs a damping λ that is not "
-            "invariant, and the gap grows with λ and the number of steps; on a task the model "
-            "separates perfectly (digits) F fades towards zero and round-off grows with it."
-        )
+                       help=t("optim.reparam.gap_help"))
+            if gap.size:
+                lessons.fact(f"reparam_gap_{name.lower()}", float(gap.max()))
+        lessons.fact("reparam_c", float(demo.c))
+        setting = (t("optim.reparam.setting_linear") if model == "linear" else
+                   t("optim.reparam.setting_network", damping=f"{rep.damping:g}",
+                     solver=options("optim.solvers").get(rep.solver, rep.solver)))
+        st.caption(t("optim.reparam.caption", setting=setting))
 
 
 @st.fragment  # its controls change only this view: they rerun only it
 def _curvature_view() -> None:
     finished = [name for name, h in histories.items() if h.status == "ok"]
     if not finished:
-        st.info("No run finished; the trained states are those of runs that did not stop "
-                "early.")
+        st.info(t("optim.curvature.none_finished"))
         return
-    name = st.selectbox("Trained run", finished, key="optim_curv_run",
-                        help="Its last state is compared with the shared initial network.")
-    with guarded("the curvature matrices", warning=True):
-        states = {"initial network": cached.curvature_for(cfg, ""),
-                  f"{name} after {histories[name].steps} steps": cached.curvature_for(cfg,
-                                                                                      name)}
-        st.plotly_chart(figs.make_curvature_figure(states), key="optim_curvature",
-                        config=PLOT_CONFIG)
+    _keep_valid("optim_curv_run", finished)
+    name = links.selectbox(t("optim.curvature.run"), finished, key="optim_curv_run",
+                           help=t("optim.curvature.run_help"))
+    with guarded(t("optim.what.curvature"), warning=True):
+        with st.spinner(t("optim.progress.curvature")):
+            states = {
+                t("optim.curvature.initial"): cached.curvature_for(cfg, ""),
+                t("optim.curvature.trained", name=name, steps=histories[name].steps):
+                    cached.curvature_for(cfg, name)}
+        chart(figs.make_curvature_figure(states), key="optim_curvature",
+              csv="optim-curvature-spectra")
         st.dataframe(figs.curvature_rows(states), hide_index=True, key="optim_curv_table")
         first = next(iter(states.values()))
-        st.caption(
-            f"All four matrices are {first.n_params}×{first.n_params}, formed in float64 on "
-            f"the first {first.n_points} training inputs: H by automatic differentiation of "
-            "the loss twice, G from the Jacobian of the logits and diag(p) − ppᵀ, F and F̂ "
-            "from their per-sample gradients. The relative distances are in the Frobenius "
-            "norm. Eigenvalues within round-off of zero (the Fisher has rank at most n·(C−1)) "
-            "sit on the zero line."
-        )
+        st.caption(t("optim.curvature.caption", p=first.n_params, n=first.n_points))
 
 
 @st.fragment  # its controls change only this view: they rerun only it
 def _adam_view() -> None:
     adams = [name for name, h in histories.items() if h.spec.get("kind") == "adam"]
     if not adams:
-        st.info("Add Adam to the optimizers in the sidebar to see its second moment beside "
-                "the Fisher.")
+        st.info(t("optim.adam.missing"))
         return
-    name = adams[0] if len(adams) == 1 else st.selectbox("Adam run", adams,
-                                                         key="optim_adam_run")
+    if len(adams) == 1:
+        name = adams[0]
+    else:
+        _keep_valid("optim_adam_run", adams)
+        name = links.selectbox(t("optim.adam.run"), adams, key="optim_adam_run")
     damping = float(specs.get("NGD", DEFAULT_OPTIMIZERS["NGD"])["damping"])
-    with guarded("the Adam replay", warning=True):
-        view_data = cached.adam_fisher_for(cfg, name, damping)
+    with guarded(t("optim.what.adam"), warning=True):
+        with st.spinner(t("optim.progress.adam")):
+            view_data = cached.adam_fisher_for(cfg, name, damping)
         steps_list = [int(k) for k in view_data.steps]
-        k = st.select_slider("State θₖ (Adam's step from it)", steps_list,
-                             value=steps_list[-1], key="optim_adam_step")
+        _keep_valid("optim_adam_step", steps_list)
+        k = links.select_slider(t("optim.adam.state"), steps_list, steps_list[-1],
+                                key="optim_adam_step")
         index = steps_list.index(k)
-        st.plotly_chart(figs.make_adam_fisher_figure(view_data, index), key="optim_adam",
-                        config=PLOT_CONFIG)
-        st.plotly_chart(figs.make_adam_direction_figure(view_data, index),
-                        key="optim_adam_dirs", config=PLOT_CONFIG)
+        chart(figs.make_adam_fisher_figure(view_data, index), key="optim_adam",
+              csv="optim-adam-second-moment")
+        chart(figs.make_adam_direction_figure(view_data, index), key="optim_adam_dirs",
+              csv="optim-adam-directions")
         st.caption(figs.adam_fisher_text(view_data, index))
 
 

@@ -232,3 +232,90 @@ def test_learning_rate_inputs_are_bounded(optim_page):
     widget = optim_page.number_input(key="optim_lr_SGD")
     assert widget.min == pytest.approx(1e-5) and widget.max == pytest.approx(1e3)
     assert optim_page.slider(key="optim_steps").max == 1000
+
+
+# -- languages and links ---------------------------------------------------------------------------
+
+
+def _open(params: dict[str, str]):
+    """The page opened from a link with these query parameters (its first run reads them)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.dashboard.conftest import APP
+
+    at = AppTest.from_file(APP, default_timeout=180)
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.switch_page("views/optim.py")  # the first run is the page's: it reads the link
+    at.run()
+    return at
+
+
+def _figure_titles(at) -> list[str]:
+    import json
+
+    return [json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")
+            for c in at.get("plotly_chart")]
+
+
+def test_the_page_in_chinese():
+    from dashboard.i18n import catalog
+
+    zh = catalog("zh")
+    at = _open({"lang": "zh", "optim_steps": "30", "optim_chosen": "SGD,NGD"})
+    assert not problems(at) and not errors(at)
+    assert at.title[0].value == "自然梯度"
+    assert at.slider(key="optim_steps").label == zh["optim.sidebar.steps"] == "步数"
+    assert at.radio(key="optim_view").label == "视图"
+    titles = _figure_titles(at)
+    assert "每步的训练损失" in titles and "训练过程中的决策边界" in titles
+    # the table's headers and statuses are Chinese too; the numbers are the same
+    table = _table(at)
+    assert list(table["优化器"]) == ["SGD", "NGD"]
+    assert set(table["状态"]) == {"正常"}
+    assert "损失 ≤ 0.1 所需步数" in table.columns
+    text = " ".join(m.value for m in at.markdown)
+    assert "所需步数最少" in text and "⟦" not in text
+
+
+def test_a_link_reopens_the_reparametrisation_at_its_scale():
+    at = _open({"optim_view": "reparam", "optim_rep_c": "100.0", "optim_rep_steps": "20",
+                "optim_steps": "30", "optim_chosen": "SGD,NGD"})
+    assert not problems(at) and not errors(at)
+    assert not at.info  # no notice: every parameter was understood
+    assert at.select_slider(key="optim_rep_c").value == 100.0
+    assert at.slider(key="optim_rep_steps").value == 20
+    assert at.multiselect(key="optim_chosen").value == ["SGD", "NGD"]
+    gaps = {m.label: float(m.value) for m in at.metric}
+    # the computed result is the one for c = 100: NGD invariant up to round-off (which grows
+    # with c), SGD not
+    ngd, sgd = "NGD: largest gap, c = 1 vs c = 100", "SGD: largest gap, c = 1 vs c = 100"
+    assert set(gaps) == {ngd, sgd}
+    assert gaps[ngd] < 1e-3 and gaps[sgd] > 100 * gaps[ngd]
+    assert "c = 100" in _figure_titles(at)[0]
+    # the URL keeps what differs from the defaults, and nothing else
+    assert at.query_params["optim_rep_c"] == "100.0"
+    assert "optim_rep_model" not in at.query_params
+
+
+def test_a_link_with_the_kl_budget_off_keeps_it_off():
+    at = _open({"optim_view": "kl", "optim_kl_clip": "0.0", "optim_steps": "30",
+                "optim_chosen": "NGD"})
+    assert not problems(at) and not errors(at)
+    assert at.select_slider(key="optim_kl_clip").value == 0.0
+    assert any("No KL budget is set" in c.value for c in at.caption)
+    assert at.query_params["optim_kl_clip"] == "0.0"
+
+
+def test_hostile_link_values_fall_back_to_the_defaults_with_a_notice():
+    at = _open({"optim_hidden": "=cmd|' /C calc'!A0", "optim_steps": "nan",
+                "optim_n": "-500", "optim_lr_SGD": "1e308", "optim_chosen": "SGD,,rm -rf",
+                "optim_view": "x" * 5000, "optim_nonsense": "1"})
+    assert not problems(at)
+    assert at.text_input(key="optim_hidden").value == "16, 16"
+    assert at.slider(key="optim_steps").value == 300
+    assert at.slider(key="optim_n").value == 500
+    assert at.number_input(key="optim_lr_SGD").value == 1.0
+    assert at.radio(key="optim_view").value == "training"
+    (notice,) = [i.value for i in at.info if "not understood" in i.value]
+    assert "optim_hidden" in notice and "optim_nonsense" in notice

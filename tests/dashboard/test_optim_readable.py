@@ -65,6 +65,25 @@ def test_boundaries_draw_the_half_probability_contour_under_light_points(task, d
     slider, play = fig.layout.sliders[0], fig.layout.updatemenus[0]
     assert play.y < slider.y and fig.layout.legend.y < play.y
     assert slider.x == 0.0 and slider.len == 1.0
+    # For a projector (text 1.45× larger) the rows under the panels move apart, measured in
+    # pixels below the plot area, and the panels grow: the slider's larger labels covered the
+    # buttons at 1024×768 before.
+    from dashboard.figures.presenting import PROJECTOR_FONT, enlarge
+
+    big = enlarge(figs.make_decision_animation(grids, steps, task.X_train, task.y_train,
+                                               text_scale=PROJECTOR_FONT))
+
+    def below_plot(f, y: float) -> float:  # px under the plot area of a paper coordinate
+        m = f.layout.margin
+        return -y * (f.layout.height - m.t - m.b)
+
+    plain = enlarge(fig)
+    gap = below_plot(big, big.layout.updatemenus[0].y) - below_plot(big, big.layout.sliders[0].y)
+    old = (below_plot(plain, plain.layout.updatemenus[0].y)
+           - below_plot(plain, plain.layout.sliders[0].y))
+    assert gap > 1.4 * old
+    assert big.layout.height - big.layout.margin.t - big.layout.margin.b >= 0.95 * (
+        fig.layout.height - fig.layout.margin.t - fig.layout.margin.b)
 
 
 # -- training curves -------------------------------------------------------------------------------
@@ -191,7 +210,7 @@ def test_page_kl_budget_control_reaches_the_optimizers_and_the_plot():
 def test_page_after_a_huge_learning_rate_has_no_none_or_nan():
     at = run_page("optim")
     at.slider(key="optim_steps").set_value(30)
-    at.select_slider(key="optim_kl_clip").set_value(None)
+    at.select_slider(key="optim_kl_clip").set_value(0.0)  # 0 is "off"
     at.number_input(key="optim_lr_SGD").set_value(500.0)
     at.number_input(key="optim_lr_NGD").set_value(1000.0)
     at.select_slider(key="optim_damping_NGD").set_value(1e-8)

@@ -114,3 +114,20 @@ def test_three_classes_show_predicted_regions(page, app_url):
     _charts(page, 2)
     assert error_texts(page) == []
     screenshot(page, "optim-blobs")
+
+
+ZH_VIEWS = ["spectrum", "kl", "reparam", "curvature", "adam", "ellipses"]
+
+
+@pytest.mark.parametrize("view", ZH_VIEWS)
+def test_optim_views_in_chinese_from_a_link(page, app_url, view):
+    """A saved link opens a view in Chinese at 1024×768: its titles, axes and legends are
+    Chinese, no text of a chart covers another, nothing fails."""
+    from tests.e2e.helpers import check_readable, track_outside
+
+    page.set_viewport_size({"width": 1024, "height": 768})
+    outside = track_outside(page)
+    open_and_settle(page, f"{app_url}/optim?lang=zh&optim_view={view}&optim_steps=60",
+                    min_charts=1)
+    assert page.get_by_role("radiogroup", name="视图").count() == 1
+    check_readable(page, f"optim-zh-{view}-1024x768", outside, min_width=None)
