@@ -138,6 +138,7 @@ axis_titles = (("x", "y", "z") if data.X.shape[1] == 3 else
                tuple(t("embedding.fig.pc", i=i) for i in (1, 2, 3)))
 coloring = figs.coloring_for(data)
 lessons.fact("n", data.n)
+lessons.fact("k", int(k))
 
 
 # -- views -----------------------------------------------------------------------------------------
