@@ -4,10 +4,15 @@ view-only change that never retrains."""
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from geomcore.embedding import DATASET_NAMES, METHOD_NAMES, gde
-from tests.dashboard.conftest import errors, problems, run_page
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import lessons
+from geomcore.embedding import DATASET_NAMES, METHOD_NAMES, gde, make
+from tests.dashboard.conftest import APP, errors, problems, run_page
 
 VIEWS = ["embeddings", "training", "out_of_sample", "decoder", "pair", "short_circuits"]
 
@@ -158,3 +163,71 @@ def test_widget_maxima():
     at.radio(key="emb_view").set_value("out_of_sample")
     at.run()
     assert not problems(at) and not errors(at), errors(at)
+
+
+# -- languages, links and lessons (issue 13) -------------------------------------------------------
+def _open(params: dict[str, str], timeout: float = 300):
+    """The page opened from a link with these query parameters."""
+    params = dict(params)
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if "lang" in params:
+        at.query_params["lang"] = params.pop("lang")
+    at.run()  # Home: it drops the parameters none of its widgets claims, so they come after
+    at.query_params.update(params)
+    at.switch_page("views/embedding.py")
+    at.run()
+    return at
+
+
+def _figures(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_chinese_page_reads_in_chinese():
+    at = _open({"lang": "zh", "emb_n": "200", "emb_epochs": "20"})
+    assert not problems(at) and not errors(at), errors(at)
+    assert at.title[0].value == "Isomap 与 GDE"
+    assert at.slider(key="emb_k").label == "近邻数 k"
+    assert at.radio(key="emb_view").label == "视图"
+    titles = [f["layout"]["title"]["text"].replace("\xa0", " ") for f in _figures(at)]
+    assert titles[0].startswith("数据：瑞士卷，n = 200"), titles
+    assert titles[1].startswith("Isomap（"), titles
+    table = at.dataframe[0].value
+    assert "内蕴 ρ" in table.index and "可信度" in table.index
+    shown = " ".join([*(m.value for m in at.markdown), *(c.value for c in at.caption),
+                      *(e.label for e in at.expander)])
+    assert "⟦" not in shown and "最近邻" in shown
+
+
+def test_a_link_reopens_a_chosen_pair_with_its_lengths():
+    # The helix, 300 points, k = 12, the pair view with two points chosen by index: the link
+    # alone must give these widgets and the chord between exactly these two points.
+    params = {"emb_dataset": "helix", "emb_n": "300", "emb_k": "12", "emb_view": "pair",
+              "emb_pair_mode": "index", "emb_pair_a": "5", "emb_pair_b": "250"}
+    at = _open(params)
+    assert not problems(at) and not errors(at), errors(at)
+    assert at.selectbox(key="emb_dataset").value == "helix"
+    assert at.slider(key="emb_n").value == 300 and at.slider(key="emb_k").value == 12
+    assert at.number_input(key="emb_pair_a").value == 5
+    assert at.number_input(key="emb_pair_b").value == 250
+    X = make("helix", n=300, seed=0).X
+    chord = float(np.linalg.norm(X[5] - X[250]))
+    (fig,) = _figures(at)
+    names = [trace.get("name") for trace in fig["data"]]
+    assert f"straight chord, length {chord:.3g}" in names, names
+    labels = next(trace for trace in fig["data"] if trace.get("mode") == "text")["text"]
+    assert labels == ["A (5)", "B (250)"]
+    assert at.metric[0].value == f"{chord:.3g}"
+    # and the page keeps the view in its address
+    assert {k: at.query_params[k] for k in params} == params
+
+
+def test_short_circuit_lesson_from_a_link_holds_in_both_languages():
+    for lang in ("en", "zh"):
+        at = _open({"lang": lang, "lesson": "short_circuits"})
+        assert not problems(at) and not errors(at), errors(at)
+        assert at.slider(key="emb_k").value == 20
+        checks = at.session_state[lessons.CHECKS]
+        assert checks and all(checks.values()), checks
+        facts = at.session_state[lessons.FACTS]
+        assert facts["short_count"] > 0 and facts["first_short_k"] > facts["best_k"]
