@@ -27,6 +27,11 @@ FAVICON = _ROOT / "assets" / "favicon.png"
 PROJECTOR_CSS = """<style>
 section[data-testid="stMain"] { font-size: 1.2rem; }
 section[data-testid="stMain"] h1 { font-size: 2.6rem; }
+section[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+section[data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; }
+section[data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.05rem; }
+section[data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.15rem; }
+section[data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 2.6rem; }
 </style>"""
 
 from dashboard import i18n, lessons, links  # noqa: E402
@@ -41,7 +46,10 @@ with st.sidebar:
         t("common.language"), list(i18n.LANGUAGES),
         i18n.language_from_locale(st.context.locale), key="lang", always=True,
         format_func=i18n.LANGUAGES.__getitem__)
-i18n.set_session_language(st.session_state, lang)
+    i18n.set_session_language(st.session_state, lang)
+    # before the page config, which folds the sidebar away in projector mode
+    links.toggle(t("common.projector"), False, key=PROJECTOR_KEY,
+                 help=t("common.projector_help"))
 
 st.set_page_config(
     page_title="DiffGeo Lab",
@@ -62,8 +70,6 @@ slug = page.url_path
 links.enter(slug)
 with st.sidebar:
     lesson = lessons.selector(slug) if slug else None
-    links.toggle(t("common.projector"), False, key=PROJECTOR_KEY,
-                 help=t("common.projector_help"))
     links.copy_link_button()
 if projector_on():
     st.html(PROJECTOR_CSS)

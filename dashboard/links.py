@@ -51,6 +51,11 @@ class Codec:
     encode: Callable[[Any], str]
     decode: Callable[[str], Any]
     """Raises ``ValueError`` for anything the widget could not hold."""
+    kind: str = "text"
+    """``number``, ``choice``, ``choices``, ``flag`` or ``text``."""
+    other: Callable[[Any], Any] = lambda value: value
+    """A valid value different from the one given where the widget has one (the tests' round
+    trip: a link that changes every widget at once)."""
 
 
 @dataclass
@@ -104,7 +109,15 @@ def number_codec(lo: float, hi: float, *, integer: bool) -> Codec:
     def encode(value: Any) -> str:
         return str(int(value)) if integer else repr(float(value))
 
-    return Codec(encode, decode)
+    def other(value: Any) -> Any:
+        # half-way towards the lower bound (less work than the default), else the upper one
+        target = (lo + value) / 2 if value > lo else (value + hi) / 2
+        if not integer:
+            return float(target)
+        whole = int(math.floor(target)) if value > lo else int(math.ceil(target))
+        return whole if whole != value else value + (1 if value < hi else -1)
+
+    return Codec(encode, decode, "number", other)
 
 
 def choice_codec(options: Sequence[Any]) -> Codec:
@@ -117,7 +130,14 @@ def choice_codec(options: Sequence[Any]) -> Codec:
             raise ValueError("not an option")
         return by_text[text]
 
-    return Codec(str, decode)
+    def other(value: Any) -> Any:
+        values = list(by_text.values())
+        if len(values) < 2:
+            return value
+        i = values.index(value) if value in values else -1
+        return values[(i + 1) % len(values)]
+
+    return Codec(str, decode, "choice", other)
 
 
 def choices_codec(options: Sequence[Any], max_selections: int | None = None) -> Codec:
@@ -135,7 +155,16 @@ def choices_codec(options: Sequence[Any], max_selections: int | None = None) -> 
             raise ValueError("too many")
         return [by_text[p] for p in parts]
 
-    return Codec(lambda values: ",".join(str(v) for v in values), decode)
+    def other(values: Any) -> list[Any]:
+        chosen = list(values)
+        if len(chosen) > 1:
+            return chosen[:-1]
+        rest = [o for o in by_text.values() if o not in chosen]
+        if max_selections is not None and len(chosen) >= max_selections:
+            return rest[:1] or chosen
+        return chosen + rest[:1]
+
+    return Codec(lambda values: ",".join(str(v) for v in values), decode, "choices", other)
 
 
 def flag_codec() -> Codec:
@@ -149,7 +178,7 @@ def flag_codec() -> Codec:
             return False
         raise ValueError("not a flag")
 
-    return Codec(lambda v: "1" if v else "0", decode)
+    return Codec(lambda v: "1" if v else "0", decode, "flag", lambda v: not v)
 
 
 def text_codec(max_chars: int, validate: Callable[[str], object] | None = None) -> Codec:
@@ -157,7 +186,7 @@ def text_codec(max_chars: int, validate: Callable[[str], object] | None = None) 
     ``ValueError`` otherwise, e.g. the page's own formula check)."""
 
     def decode(raw: str) -> str:
-        if len(raw) > max_chars:
+        if len(raw) > min(max_chars, MAX_PARAM_CHARS):
             raise ValueError("too long")
         if any(not ch.isprintable() and ch not in "\n" for ch in raw):
             raise ValueError("control characters")
@@ -165,7 +194,7 @@ def text_codec(max_chars: int, validate: Callable[[str], object] | None = None) 
             validate(raw)
         return raw
 
-    return Codec(str, decode)
+    return Codec(str, decode, "text")
 
 
 # -- the run --------------------------------------------------------------------------------------
@@ -219,9 +248,8 @@ def _publish(key: str) -> None:
     run = _run()
     name = run.params[key]
     value = st.session_state.get(key)
-    if value is None:
-        return
-    if value == run.defaults[key] and key not in run.always:
+    # None: a segmented control clicked off; the link then reopens the default
+    if value is None or value == run.defaults[key] and key not in run.always:
         if name in st.query_params:
             del st.query_params[name]
         return
@@ -388,21 +416,36 @@ def notice_shown() -> list[str]:
 
 
 COPY_BUTTON = """
-<button class="diffgeo-copy-link" type="button" onclick="
-  const url = window.location.href, button = this;
+<button class="diffgeo-copy-link" id="diffgeo-copy-link" type="button">{label}</button>
+<script>
+(() => {{
+  const button = document.getElementById('diffgeo-copy-link');
+  if (!button || button.dataset.ready) return;
+  button.dataset.ready = '1';
   const done = () => {{
-    button.innerText = '{copied}'; setTimeout(() => button.innerText = '{label}', 2000);
+    button.innerText = '{copied}';
+    setTimeout(() => {{ button.innerText = '{label}'; }}, 2000);
   }};
-  const fallback = () => {{
-    const area = document.createElement('textarea'); area.value = url;
-    document.body.appendChild(area); area.select();
-    try {{ document.execCommand('copy'); done(); }} catch (e) {{ window.prompt('{label}', url); }}
+  const fallback = url => {{
+    const area = document.createElement('textarea');
+    area.value = url;
+    document.body.appendChild(area);
+    area.select();
+    let ok = false;
+    try {{ ok = document.execCommand('copy'); }} catch (e) {{ ok = false; }}
     area.remove();
+    if (ok) done(); else window.prompt('{label}', url);
   }};
-  if (navigator.clipboard && window.isSecureContext) {{
-    navigator.clipboard.writeText(url).then(done, fallback);
-  }} else {{ fallback(); }}
-">{label}</button>
+  button.addEventListener('click', () => {{
+    const url = window.location.href;
+    if (navigator.clipboard && window.isSecureContext) {{
+      navigator.clipboard.writeText(url).then(done, () => fallback(url));
+    }} else {{
+      fallback(url);
+    }}
+  }});
+}})();
+</script>
 <style>
 .diffgeo-copy-link {{ width: 100%; padding: 0.4rem 0.75rem; border-radius: 0.5rem;
   border: 1px solid rgba(49, 51, 63, 0.2); background: white; color: #1B1F24;

@@ -19,6 +19,7 @@ import streamlit as st
 from streamlit.runtime import Runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from dashboard.i18n import language
 from dashboard.jobs import WorkerPool
 
 SpecItems = tuple[tuple[str, Any], ...]
@@ -139,5 +140,6 @@ def cached_figure(key: Hashable, build: Callable[[], go.Figure]) -> go.Figure:
     building the Plotly object costs more than the rest of a rerun. ``key`` must name
     everything the figure depends on (a frozen config plus the builder's name); the figure is
     never mutated afterwards. The builder itself stays a pure function in ``dashboard/figures``.
+    The language of the texts is added to the key here, so callers need not name it.
     """
-    return _figure_cache(key, build)
+    return _figure_cache((language(), key), build)

@@ -20,17 +20,31 @@ def test_the_shared_config_exports_at_scale_two():
     assert PLOT_CONFIG["displaylogo"] is False
 
 
+def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
+    return [node for node in ast.walk(tree) if isinstance(node, ast.Call) and (
+        isinstance(node.func, ast.Attribute) and node.func.attr == name
+        or isinstance(node.func, ast.Name) and node.func.id == name)]
+
+
 @pytest.mark.parametrize("view", sorted(p.name for p in VIEWS.glob("*.py") if p.stem != "__init__"))
 def test_every_chart_call_passes_the_shared_config(view):
+    """Pages draw through ``widgets.chart`` (which passes PLOT_CONFIG, see below) or pass the
+    config themselves."""
     tree = ast.parse((VIEWS / view).read_text())
-    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)
-             and isinstance(node.func, ast.Attribute) and node.func.attr == "plotly_chart"]
+    calls = _calls(tree, "plotly_chart")
     for call in calls:
         config = [kw.value for kw in call.keywords if kw.arg == "config"]
         assert len(config) == 1 and isinstance(config[0], ast.Name) \
             and config[0].id == "PLOT_CONFIG", f"{view}:{call.lineno} draws without PLOT_CONFIG"
     if view != "home.py":
-        assert calls, f"{view} draws no chart"
+        assert calls or _calls(tree, "chart"), f"{view} draws no chart"
+
+
+def test_the_chart_helper_passes_the_shared_config():
+    source = (VIEWS.parent / "widgets.py").read_text()
+    (call,) = _calls(ast.parse(source), "plotly_chart")
+    config = [kw.value for kw in call.keywords if kw.arg == "config"]
+    assert len(config) == 1 and isinstance(config[0], ast.Name) and config[0].id == "PLOT_CONFIG"
 
 
 @pytest.mark.parametrize("slug", [lab.slug for lab in LABS if lab.slug in ("geometry", "duality")])
