@@ -402,7 +402,8 @@ def finish() -> None:
         del st.query_params[name]
     if not run.first_run:
         return
-    ignored = sorted(set(run.rejected) | set(unknown))
+    # unknown names first: they are the likeliest typo in a hand-written link
+    ignored = sorted(set(unknown)) + sorted(set(run.rejected) - set(unknown))
     if ignored and run.notice is not None:
         shown = [name if len(name) <= 40 else name[:37] + "…" for name in ignored[:8]]
         more = len(ignored) - len(shown)

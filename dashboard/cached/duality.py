@@ -14,6 +14,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.figures.duality import simplex_grid
+from dashboard.i18n import t
 from geomcore import duality
 from geomcore.duality import (
     Categorical,
@@ -24,9 +25,8 @@ from geomcore.duality import (
     SquaredLoss,
 )
 
-LOSSES = {"cross_entropy": "cross-entropy −Σ tᵢ log pᵢ",
-          "squared": "squared distance ½‖p − t‖²",
-          "linear": "expected cost ⟨c, p⟩, c = (1, 0.5, 2)"}
+LOSSES = ("cross_entropy", "squared", "linear")
+"""The losses the page offers (their names are in the catalog, ``duality.losses.<kind>``)."""
 LINEAR_COST = (1.0, 0.5, 2.0)
 GRID_RESOLUTION = 161
 SIMPLEX = Categorical(3)
@@ -44,8 +44,7 @@ def as_probability(a: float, b: float, name: str) -> tuple[float, float, float]:
     """``(a, b, 1 − a − b)``, refused with a plain message unless all three are positive."""
     c = 1.0 - a - b
     if a <= 0 or b <= 0 or c <= 1e-9:
-        raise ValueError(f"{name}: p₁ = {a:g} and p₂ = {b:g} leave p₃ = 1 − p₁ − p₂ = {c:.2g}; "
-                         "lower one of them so that all three are positive")
+        raise ValueError(t("duality.errors.not_probability", name=name, a=a, b=b, c=c))
     return (float(a), float(b), float(c))
 
 
@@ -107,9 +106,13 @@ def paths_for(cfg: PathsConfig) -> dict[str, duality.OptimizationPath]:
 
 @dataclass(frozen=True)
 class Geodesics:
-    """Curves between two points of one family, keyed by kind; messages of failed solves."""
+    """Curves between two points of one family, keyed by kind; messages of failed solves;
+    each curve's Fisher length (the sum of the Fisher–Rao distances between its consecutive
+    samples: a lower bound that converges to the length, and exact for the Fisher–Rao
+    geodesic, whose samples lie on one shortest path)."""
 
     curves: dict[str, np.ndarray]
+    lengths: dict[str, float]
     fisher_rao: float
     kl_pq: float
     kl_qp: float
@@ -127,7 +130,10 @@ def _geodesics(fam: duality.ExponentialFamily, p: tuple[float, ...], q: tuple[fl
         curves["alpha"] = solved.points
     else:
         messages = (solved.message,)
-    return Geodesics(curves=curves, fisher_rao=float(fam.fisher_rao_distance(p, q)),
+    lengths = {kind: float(np.sum(fam.fisher_rao_distance(pts[:-1], pts[1:])))
+               for kind, pts in curves.items()}
+    return Geodesics(curves=curves, lengths=lengths,
+                     fisher_rao=float(fam.fisher_rao_distance(p, q)),
                      kl_pq=float(fam.kl(p, q)), kl_qp=float(fam.kl(q, p)), messages=messages)
 
 

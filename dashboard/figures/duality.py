@@ -9,6 +9,8 @@ side.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Mapping
 
@@ -16,6 +18,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from dashboard.figures.theme import SEQUENTIAL_SCALE, apply_layout, color
+from dashboard.i18n import t
 from geomcore.duality import EMResult, OptimizationPath
 
 SQRT3_2 = math.sqrt(3.0) / 2.0
@@ -23,19 +26,28 @@ VERTICES = np.array([[0.0, 0.0], [1.0, 0.0], [0.5, SQRT3_2]])
 """Plane positions of outcomes 1, 2, 3 (bottom left, bottom right, top)."""
 GRID_VALUES = (0.2, 0.4, 0.6, 0.8)
 
-METHOD_TITLES = {
-    "gd_natural": "GD in θ",
-    "projected_gd": "projected GD in p",
-    "mirror_descent": "mirror descent (EG)",
-    "ngd_natural": "NGD in θ",
-    "ngd_expectation": "NGD in η",
-}
+
+
+def method_title(method: str) -> str:
+    """The name of an optimiser (a key of ``geomcore.duality.METHODS``) in the current
+    language."""
+    return t(f"duality.methods.{method}")
+
+
 METHODS_COLOR = {"gd_natural": 4, "projected_gd": 3, "mirror_descent": 1, "ngd_natural": 0,
                  "ngd_expectation": 2}
 """Palette index of each method (EG and NGD in θ in contrasting colours: one overlays the
 other)."""
-CURVE_TITLES = {"e": "e-geodesic (straight in θ)", "m": "m-geodesic (straight in η)",
-                "fisher_rao": "Fisher–Rao geodesic", "alpha": "α-geodesic"}
+
+
+def curve_title(kind: str, alpha: float | None = None) -> str:
+    """The legend name of a geodesic (``"e"``, ``"m"``, ``"fisher_rao"`` or ``"alpha"``, with
+    its α when given) in the current language."""
+    if kind == "alpha" and alpha is not None:
+        return t("duality.curves.alpha_value", alpha=alpha)
+    return t(f"duality.curves.{kind}")
+
+
 CURVE_STYLES = {"e": dict(color=color(0), dash="solid"), "m": dict(color=color(1), dash="dash"),
                 "fisher_rao": dict(color=color(2), dash="dot"),
                 "alpha": dict(color=color(3), dash="solid")}
@@ -45,6 +57,29 @@ _OUTSIDE_PAD = 0.02
 def to_xy(p: np.ndarray) -> np.ndarray:
     """Plane coordinates of probability vectors ``p`` (``shape=[..., 3]``), ``shape=[..., 2]``."""
     return np.asarray(p, dtype=float) @ VERTICES
+
+
+def from_xy(xy: np.ndarray) -> np.ndarray:
+    """Probability vectors of plane points (the inverse of :func:`to_xy`), ``shape=[..., 3]``."""
+    xy = np.asarray(xy, dtype=float)
+    p3 = xy[..., 1] / SQRT3_2
+    p2 = xy[..., 0] - p3 / 2
+    return np.stack([1.0 - p2 - p3, p2, p3], axis=-1)
+
+
+def simplex_csv(fig: go.Figure) -> str:
+    """The named curves and points of a simplex figure as CSV in probabilities,
+    ``trace,p1,p2,p3`` (the triangle's frame, labels and masks are unnamed and left out)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["trace", "p1", "p2", "p3"])
+    for trace in fig.data:
+        if trace.type != "scatter" or not trace.name or trace.x is None or trace.y is None:
+            continue
+        xy = np.column_stack([np.asarray(trace.x, dtype=float), np.asarray(trace.y, dtype=float)])
+        for row in from_xy(xy):
+            writer.writerow([trace.name, *(repr(float(v)) for v in row)])
+    return out.getvalue()
 
 
 def simplex_grid(resolution: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -127,6 +162,10 @@ def _mask_outside(fig: go.Figure) -> None:
                              showlegend=False))
 
 
+def _axis_names() -> tuple[str, str, str]:
+    return t("duality.fig.axis_p1"), t("duality.fig.axis_p2"), t("duality.fig.axis_p3")
+
+
 def _hover(p: np.ndarray | list[np.ndarray]) -> list[str]:
     return [f"p = ({a:.3f}, {b:.3f}, {c:.3f})" for a, b, c in np.asarray(p)]
 
@@ -148,40 +187,44 @@ def make_simplex_loss_figure(x: np.ndarray, y: np.ndarray, loss: np.ndarray,
         x=x, y=y, z=np.minimum(loss, hi), colorscale=SEQUENTIAL_SCALE, zmin=lo, zmax=hi,
         contours=dict(coloring="heatmap", showlines=show_contours),
         line=dict(width=0.6, color="rgba(255,255,255,0.6)"), ncontours=18,
-        colorbar=dict(title=dict(text="loss", side="right"), len=0.8, thickness=14),
+        colorbar=dict(title=dict(text=t("duality.fig.loss"), side="right"), len=0.8,
+                      thickness=14),
         hoverinfo="skip", showlegend=False, connectgaps=False))
     _mask_outside(fig)
-    _triangle_frame(fig, ("p₁", "p₂", "p₃"))
+    _triangle_frame(fig, _axis_names())
     order = ["gd_natural", "projected_gd", "ngd_expectation", "ngd_natural", "mirror_descent"]
     for method in order:
         if method not in paths:
             continue
         path = paths[method]
+        title = method_title(method)
         xy = to_xy(path.points)
         style = dict(color=color(METHODS_COLOR[method]))
         if method == "mirror_descent":
             trace = go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers",
                                marker=dict(symbol="circle-open", size=9, line=dict(width=1.6),
                                            **style),
-                               name=METHOD_TITLES[method], text=_hover(path.points),
-                               hovertemplate="%{text}<extra>" + METHOD_TITLES[method] + "</extra>")
+                               name=title, text=_hover(path.points),
+                               hovertemplate="%{text}<extra>" + title + "</extra>")
         else:
             trace = go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines",
                                line=dict(width=2.5 if method == "ngd_natural" else 2, **style),
-                               name=METHOD_TITLES[method], text=_hover(path.points),
-                               hovertemplate="%{text}<extra>" + METHOD_TITLES[method] + "</extra>")
+                               name=title, text=_hover(path.points),
+                               hovertemplate="%{text}<extra>" + title + "</extra>")
         fig.add_trace(trace)
     if paths:
         start = to_xy(next(iter(paths.values())).points[0])
-        fig.add_trace(go.Scatter(x=[start[0]], y=[start[1]], mode="markers", name="start",
+        fig.add_trace(go.Scatter(x=[start[0]], y=[start[1]], mode="markers",
+                                 name=t("duality.fig.start"),
                                  marker=dict(symbol="square", size=11, color="white",
                                              line=dict(color="#1B1F24", width=2))))
     if target is not None:
-        t = to_xy(target)
-        fig.add_trace(go.Scatter(x=[t[0]], y=[t[1]], mode="markers", name="minimum",
+        star = to_xy(target)
+        fig.add_trace(go.Scatter(x=[star[0]], y=[star[1]], mode="markers",
+                                 name=t("duality.fig.minimum"),
                                  marker=dict(symbol="star", size=15, color="white",
                                              line=dict(color="#1B1F24", width=1.5))))
-    apply_layout(fig, f"Optimisers on the simplex over {loss_name}", height=height)
+    apply_layout(fig, t("duality.fig.simplex_title", loss=loss_name), height=height)
     fig.update_layout(legend=dict(orientation="h", y=-0.04, x=0.5, xanchor="center",
                                   yanchor="top"),
                       margin=dict(l=10, r=10, b=70))
@@ -198,12 +241,12 @@ def make_loss_curves_figure(paths: Mapping[str, OptimizationPath], *, floor: flo
         gap = np.maximum(path.loss - floor, resolution)
         dash = "dot" if method == "mirror_descent" else "solid"
         fig.add_trace(go.Scatter(x=np.arange(gap.size), y=gap, mode="lines",
-                                 name=METHOD_TITLES[method],
+                                 name=method_title(method),
                                  line=dict(color=color(METHODS_COLOR[method]), dash=dash,
                                            width=3 if method == "mirror_descent" else 2)))
-    apply_layout(fig, "Loss above its minimum, per step", height=height)
-    fig.update_yaxes(type="log", title="L(pₜ) − L*", exponentformat="power")
-    fig.update_xaxes(title="step t")
+    apply_layout(fig, t("duality.fig.curves_title"), height=height)
+    fig.update_yaxes(type="log", title=t("duality.fig.curves_y"), exponentformat="power")
+    fig.update_xaxes(title=t("duality.fig.curves_x"))
     fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0.5, xanchor="center",
                                   yanchor="top"), margin=dict(b=120))
     return fig
@@ -214,11 +257,10 @@ def make_simplex_geodesics_figure(curves: Mapping[str, np.ndarray], p: np.ndarra
                                   height: int = 560) -> go.Figure:
     """e-, m-, Fisher–Rao and α-geodesics from ``p`` to ``q`` drawn on the simplex."""
     fig = go.Figure()
-    _triangle_frame(fig, ("p₁", "p₂", "p₃"))
+    _triangle_frame(fig, _axis_names())
     for kind, pts in curves.items():
         xy = to_xy(pts)
-        name = CURVE_TITLES[kind] + (f", α = {alpha:g}" if kind == "alpha" and alpha is not None
-                                     else "")
+        name = curve_title(kind, alpha)
         fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=name,
                                  line=dict(width=3 if kind == "alpha" else 2.4,
                                            **CURVE_STYLES[kind]),
@@ -226,10 +268,10 @@ def make_simplex_geodesics_figure(curves: Mapping[str, np.ndarray], p: np.ndarra
     for label, point, symbol in (("p", p, "circle"), ("q", q, "diamond")):
         xy = to_xy(point)
         fig.add_trace(go.Scatter(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[label],
-                                 textposition="top center", showlegend=False,
+                                 name=label, textposition="top center", showlegend=False,
                                  marker=dict(size=11, symbol=symbol, color="#1B1F24"),
                                  textfont=dict(size=15), hoverinfo="skip"))
-    apply_layout(fig, "Geodesics on the simplex (3 outcomes)", height=height)
+    apply_layout(fig, t("duality.fig.geo_simplex_title"), height=height)
     fig.update_layout(legend=dict(orientation="h", y=-0.04, x=0.5, xanchor="center",
                                   yanchor="top"), margin=dict(l=10, r=10, b=90))
     return fig
@@ -241,21 +283,20 @@ def make_gaussian_geodesics_figure(curves: Mapping[str, np.ndarray], p: np.ndarr
     """The same geodesics between two normal distributions in the (μ, σ) half-plane."""
     fig = go.Figure()
     for kind, pts in curves.items():
-        name = CURVE_TITLES[kind] + (f", α = {alpha:g}" if kind == "alpha" and alpha is not None
-                                     else "")
+        name = curve_title(kind, alpha)
         fig.add_trace(go.Scatter(x=pts[:, 0], y=pts[:, 1], mode="lines", name=name,
                                  line=dict(width=3 if kind == "alpha" else 2.4,
                                            **CURVE_STYLES[kind]),
                                  hovertemplate="μ = %{x:.3f}, σ = %{y:.3f}<extra></extra>"))
     for label, point, symbol in (("p", p, "circle"), ("q", q, "diamond")):
         fig.add_trace(go.Scatter(x=[point[0]], y=[point[1]], mode="markers+text", text=[label],
-                                 textposition="top center", showlegend=False,
+                                 name=label, textposition="top center", showlegend=False,
                                  marker=dict(size=11, symbol=symbol, color="#1B1F24"),
                                  textfont=dict(size=15), hoverinfo="skip"))
-    apply_layout(fig, "Geodesics between normal distributions", height=height)
+    apply_layout(fig, t("duality.fig.geo_normal_title"), height=height)
     top = max(float(np.max(pts[:, 1])) for pts in curves.values()) if curves else 1.0
-    fig.update_yaxes(title="σ (standard deviation)", range=[0, top * 1.15], zeroline=True)
-    fig.update_xaxes(title="μ (mean)")
+    fig.update_yaxes(title=t("duality.fig.sigma_axis"), range=[0, top * 1.15], zeroline=True)
+    fig.update_xaxes(title=t("duality.fig.mu_axis"))
     fig.update_layout(legend=dict(orientation="h", y=-0.16, x=0.5, xanchor="center",
                                   yanchor="top"), margin=dict(b=110))
     return fig
@@ -267,29 +308,30 @@ def make_pythagoras_figure(family_curve: np.ndarray, p: np.ndarray, q_star: np.n
     """The right angle at q*: the m-geodesic from p to its m-projection q* on an e-flat family
     (a curve through the simplex) and the e-geodesic from q* to r along the family."""
     fig = go.Figure()
-    _triangle_frame(fig, ("p₁", "p₂", "p₃"))
+    _triangle_frame(fig, _axis_names())
     fam = to_xy(family_curve)
-    fig.add_trace(go.Scatter(x=fam[:, 0], y=fam[:, 1], mode="lines", name="e-flat family",
+    fig.add_trace(go.Scatter(x=fam[:, 0], y=fam[:, 1], mode="lines",
+                             name=t("duality.fig.family"),
                              line=dict(color="#777", width=6), opacity=0.45,
                              hoverinfo="skip"))
-    for pts, name, kind in ((m_geodesic, "m-geodesic p → q*", "m"),
-                            (e_geodesic, "e-geodesic q* → r (in the family)", "e"),
-                            (pr_geodesic, "m-geodesic p → r", "m")):
+    for pts, name, kind in ((m_geodesic, t("duality.fig.m_pq"), "m"),
+                            (e_geodesic, t("duality.fig.e_qr"), "e"),
+                            (pr_geodesic, t("duality.fig.m_pr"), "pr")):
         xy = to_xy(pts)
-        style = dict(CURVE_STYLES[kind])
-        if name.endswith("→ r"):
-            style = dict(color="#999", dash="dashdot")
+        # the chord p → r of the triangle: grey, not one of the two legs
+        style = (dict(color="#999", dash="dashdot") if kind == "pr"
+                 else dict(CURVE_STYLES[kind]))
         fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="lines", name=name,
                                  line=dict(width=2.6, **style), hoverinfo="skip"))
     for label, point, symbol in (("p", p, "circle"), ("q*", q_star, "square"),
                                  ("r", r, "diamond")):
         xy = to_xy(point)
         fig.add_trace(go.Scatter(x=[xy[0]], y=[xy[1]], mode="markers+text", text=[label],
-                                 textposition="middle right", showlegend=False,
+                                 name=label, textposition="middle right", showlegend=False,
                                  marker=dict(size=12, symbol=symbol, color="#1B1F24"),
                                  textfont=dict(size=15), hovertext=_hover([point]),
                                  hoverinfo="text"))
-    apply_layout(fig, "Pythagoras: KL(p‖r) = KL(p‖q*) + KL(q*‖r)", height=height)
+    apply_layout(fig, t("duality.fig.pythagoras_title"), height=height)
     fig.update_layout(legend=dict(orientation="h", y=-0.04, x=0.5, xanchor="center",
                                   yanchor="top"), margin=dict(l=10, r=10, b=90))
     return fig
@@ -307,20 +349,22 @@ def make_em_fit_figure(x: np.ndarray, result: EMResult, step: int, *,
     grid = np.linspace(float(x.min()) - 1.0, float(x.max()) + 1.0, 400)
     fig = go.Figure()
     fig.add_trace(go.Histogram(x=x, histnorm="probability density", nbinsx=40,
-                               marker=dict(color="rgba(120,120,120,0.45)"), name="data"))
+                               marker=dict(color="rgba(120,120,120,0.45)"),
+                               name=t("duality.fig.data")))
     total = np.zeros_like(grid)
     for j in range(2):
         comp = w[j] * _normal_pdf(grid, mu[j], sig[j])
         total += comp
         fig.add_trace(go.Scatter(x=grid, y=comp, mode="lines",
-                                 name=f"component {j + 1}: π = {w[j]:.2f}, μ = {mu[j]:.2f}, "
-                                      f"σ = {sig[j]:.2f}",
+                                 name=t("duality.fig.component", j=j + 1, w=w[j], mu=mu[j],
+                                        sigma=sig[j]),
                                  line=dict(color=color(j), dash="dash", width=2)))
-    fig.add_trace(go.Scatter(x=grid, y=total, mode="lines", name="mixture",
+    fig.add_trace(go.Scatter(x=grid, y=total, mode="lines",
+                             name=t("duality.fig.mixture"),
                              line=dict(color="#1B1F24", width=2.5)))
-    apply_layout(fig, f"The mixture after EM step {step}", height=height)
+    apply_layout(fig, t("duality.fig.em_fit_title", step=step), height=height)
     fig.update_xaxes(title="x")
-    fig.update_yaxes(title="density")
+    fig.update_yaxes(title=t("duality.fig.density"))
     fig.update_layout(legend=dict(orientation="h", y=-0.24, x=0.5, xanchor="center",
                                   yanchor="top"), margin=dict(b=150))
     return fig
@@ -334,20 +378,19 @@ def make_em_divergence_figure(result: EMResult, step: int | None = None, *,
     xs = np.arange(1, d.size + 1) / 2.0  # E-step of step t at t − ½, M-step at t
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=xs, y=d, mode="lines", line=dict(color="#888", width=1.5),
-                             hoverinfo="skip", showlegend=False))
-    for name, sl, symbol, c in (("after the E-step (e-projection)", slice(0, None, 2),
-                                 "circle", color(2)),
-                                ("after the M-step (m-projection)", slice(1, None, 2),
-                                 "square", color(1))):
+                             name=t("duality.fig.every_half_step"), hoverinfo="skip",
+                             showlegend=False))
+    for name, sl, symbol, c in ((t("duality.fig.after_e"), slice(0, None, 2), "circle", color(2)),
+                                (t("duality.fig.after_m"), slice(1, None, 2), "square",
+                                 color(1))):
         fig.add_trace(go.Scatter(x=xs[sl], y=d[sl], mode="markers", name=name,
                                  marker=dict(size=8, symbol=symbol, color=c),
-                                 hovertemplate="step %{x}: F = %{y:.8f}<extra></extra>"))
+                                 hovertemplate=t("duality.fig.em_hover") + "<extra></extra>"))
     if step is not None and 0 < step <= result.steps:
         fig.add_vline(x=step, line=dict(color="#999", dash="dot"))
-    apply_layout(fig, "Divergence F(q, θ) between data and model, per half-step", height=height,
-                 title_width=44)
-    fig.update_yaxes(title="F(q, θ)  (nats per point)")
-    fig.update_xaxes(title="EM step (E-step at t − ½, M-step at t)")
+    apply_layout(fig, t("duality.fig.em_div_title"), height=height, title_width=44)
+    fig.update_yaxes(title=t("duality.fig.em_div_y"))
+    fig.update_xaxes(title=t("duality.fig.em_div_x"))
     fig.update_layout(legend=dict(orientation="h", y=-0.22, x=0.5, xanchor="center",
                                   yanchor="top"), margin=dict(b=120))
     return fig
@@ -355,5 +398,5 @@ def make_em_divergence_figure(result: EMResult, step: int | None = None, *,
 
 def pythagoras_text(lhs: float, kl_p_q: float, kl_q_r: float) -> str:
     """Both sides of the identity as a sentence with numbers."""
-    return (f"KL(p‖r) = {lhs:.12f}  and  KL(p‖q*) + KL(q*‖r) = {kl_p_q:.6f} + {kl_q_r:.6f} = "
-            f"{kl_p_q + kl_q_r:.12f}  (difference {lhs - kl_p_q - kl_q_r:.1e})")
+    return t("duality.fig.pythagoras_text", lhs=lhs, kl_pq=kl_p_q, kl_qr=kl_q_r,
+             rhs=kl_p_q + kl_q_r, gap=lhs - kl_p_q - kl_q_r)

@@ -44,9 +44,9 @@ def test_simplex_loss_figure_draws_every_path_and_overlays_eg(paths):
                                         target=np.array([0.2, 0.3, 0.5]))
     names = [t.name for t in fig.data]
     for method in METHODS:
-        assert figs.METHOD_TITLES[method] in names
-    eg = next(t for t in fig.data if t.name == figs.METHOD_TITLES["mirror_descent"])
-    ngd = next(t for t in fig.data if t.name == figs.METHOD_TITLES["ngd_natural"])
+        assert figs.method_title(method) in names
+    eg = next(t for t in fig.data if t.name == figs.method_title("mirror_descent"))
+    ngd = next(t for t in fig.data if t.name == figs.method_title("ngd_natural"))
     assert eg.mode == "markers" and ngd.mode == "lines"
     np.testing.assert_allclose(eg.x, ngd.x, atol=1e-12)
     np.testing.assert_allclose(eg.y, ngd.y, atol=1e-12)
@@ -72,7 +72,7 @@ def test_geodesic_figures_join_the_two_points():
     curves = {k: fam.geodesic(p, q, k, n_points=31).points for k in ("e", "m", "fisher_rao")}
     fig = figs.make_simplex_geodesics_figure(curves, p, q)
     for trace in fig.data:
-        if trace.name in (figs.CURVE_TITLES[k] for k in curves):
+        if trace.name in (figs.curve_title(k) for k in curves):
             np.testing.assert_allclose([trace.x[0], trace.y[0]], figs.to_xy(p), atol=1e-14)
             np.testing.assert_allclose([trace.x[-1], trace.y[-1]], figs.to_xy(q), atol=1e-14)
     g = Gaussian1D()
@@ -96,3 +96,31 @@ def test_em_figures():
     m_pts = next(t for t in div.data if t.name and "M-step" in t.name)
     assert len(e_pts.y) == len(m_pts.y) == 10
     assert np.all(np.diff(np.asarray(div.data[0].y)) <= 1e-13)
+
+
+def test_simplex_csv_gives_the_named_curves_in_probabilities(paths):
+    fam = Categorical(3)
+    p, q = np.array([0.1, 0.2, 0.7]), np.array([0.6, 0.3, 0.1])
+    curves = {k: fam.geodesic(p, q, k, n_points=31).points for k in ("e", "m")}
+    text = figs.simplex_csv(figs.make_simplex_geodesics_figure(curves, p, q))
+    lines = text.strip().split("\n")
+    assert lines[0] == "trace,p1,p2,p3"
+    rows = [line.rsplit(",", 3) for line in lines[1:]]
+    names = {r[0] for r in rows}
+    assert names == {figs.curve_title("e"), figs.curve_title("m"), "p", "q"}  # no frame
+    values = np.array([[float(v) for v in r[1:]] for r in rows])
+    np.testing.assert_allclose(values.sum(axis=1), 1.0, atol=1e-12)
+    m_rows = values[[r[0] == figs.curve_title("m") for r in rows]]
+    np.testing.assert_allclose(m_rows, curves["m"], atol=1e-12)
+
+
+def test_figures_speak_chinese(paths):
+    from dashboard.i18n import use_language
+
+    with use_language("zh"):
+        fig = figs.make_loss_curves_figure(paths, floor=0.0)
+        assert fig.layout.title.text == "每步损失与最小值之差"
+        assert {t.name for t in fig.data} >= {"镜像下降（EG）", "θ 中的 NGD"}
+        x = mixture_sample(100, seed=1)
+        div = figs.make_em_divergence_figure(em_gaussian_mixture(x, steps=3))
+        assert div.layout.xaxis.title.text.startswith("EM 步")

@@ -4,6 +4,10 @@ recomputes the paths."""
 
 from __future__ import annotations
 
+import json
+import logging
+
+import numpy as np
 import pytest
 
 import geomcore.duality
@@ -155,3 +159,153 @@ def test_em_unusual_settings(duality_page, n, sep, steps):
     assert not problems(at)
     for w in warnings(at):
         assert "EM stopped" in w
+
+
+def _open(params: dict[str, str]):
+    """The page opened from a link: the query parameters are in place when it first runs (the
+    Home run before it would drop them as unknown)."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.dashboard.conftest import APP
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    if "lang" in params:  # the frame's own parameter: read on the first run, on Home
+        at.query_params["lang"] = params["lang"]
+    at.run()
+    for name, value in params.items():
+        at.query_params[name] = value
+    at.switch_page("views/duality.py")
+    at.run()
+    return at
+
+
+def test_the_page_speaks_chinese():
+    at = _open({"lang": "zh", "dual_view": "geodesics"})
+    assert not problems(at) and not errors(at), errors(at)
+    assert at.title[0].value == "对偶几何"
+    assert at.radio(key="dual_view").label == "视图"
+    assert at.slider(key="dual_gp_mu").label == "p：均值 μ"
+    assert "Fisher–Rao 距离" in _metrics(at)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"]
+              for c in at.get("plotly_chart")]
+    assert "单纯形上的测地线（三个结果）" in titles
+    names = {d.get("name") for c in at.get("plotly_chart")
+             for d in json.loads(c.proto.spec)["data"]}
+    assert "e-测地线（θ 中的直线）" in names and "Fisher–Rao 测地线" in names
+    shown = " ".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+    assert "⟦" not in shown
+    assert "测地线" in shown and "Fisher 长度" in shown
+
+
+def test_a_chinese_error_message_for_a_point_outside_the_simplex():
+    at = _open({"lang": "zh", "dual_start_1": "0.7", "dual_start_2": "0.5"})
+    assert not problems(at)
+    assert any("请调小其中一个" in e for e in errors(at)), errors(at)
+
+
+def test_a_link_reopens_the_pythagorean_triangle_it_names():
+    at = _open({"dual_view": "pythagoras", "dual_pp_1": "0.6", "dual_pp_2": "0.1",
+                "dual_r_w": "-2.0"})
+    assert not problems(at) and not errors(at), errors(at)
+    assert at.radio(key="dual_view").value == "pythagoras"
+    assert at.slider(key="dual_pp_1").value == pytest.approx(0.6)
+    assert at.slider(key="dual_r_w").value == pytest.approx(-2.0)
+    # the metric is KL(p‖r) for exactly these p and r = q_w ∝ e^(w·f), f = (0, 1, 2)
+    p = np.array([0.6, 0.1, 0.3])
+    r = np.exp(-2.0 * np.array([0.0, 1.0, 2.0]))
+    r /= r.sum()
+    expected = float(np.sum(p * np.log(p / r)))
+    assert float(_metrics(at)["KL(p‖r)"]) == pytest.approx(expected, abs=1e-9)
+    assert dict(at.query_params)["dual_r_w"] == "-2.0"  # the link stays in the address bar
+
+
+def test_a_link_with_a_linear_cost_and_a_large_step_shows_ngd_in_eta_leaving():
+    at = _open({"dual_loss": "linear", "dual_lr": "1.0",
+                "dual_methods": "mirror_descent,ngd_natural,ngd_expectation"})
+    assert not problems(at) and not errors(at), errors(at)
+    assert at.multiselect(key="dual_methods").value == ["mirror_descent", "ngd_natural",
+                                                         "ngd_expectation"]
+    assert any("NGD in η" in w and "out of the simplex" in w for w in warnings(at))
+    names = {d.get("name") for c in at.get("plotly_chart")
+             for d in json.loads(c.proto.spec)["data"]}
+    assert "GD in θ" not in names and "NGD in η" in names
+
+
+def test_a_link_beyond_the_run_falls_back_and_a_shorter_run_clamps_the_step_shown():
+    at = _open({"dual_view": "em", "dual_em_steps": "5", "dual_em_step": "40"})
+    assert not problems(at) and not errors(at), errors(at)
+    assert at.slider(key="dual_em_step").value == 3  # 40 is beyond a 5-step run: the default
+    assert any("dual_em_step" in i.value for i in at.info)  # … said in the notice
+    at.slider(key="dual_em_steps").set_value(30).run()
+    at.slider(key="dual_em_step").set_value(20).run()
+    at.slider(key="dual_em_steps").set_value(4).run()
+    assert not problems(at)
+    assert at.slider(key="dual_em_step").value == 4
+    assert "The mixture after EM step 4" in [
+        json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+
+
+VIEW_KEYS = ("optimisers", "geodesics", "pythagoras", "em")
+
+
+@pytest.mark.parametrize("view", VIEW_KEYS)
+def test_every_view_is_complete_in_chinese(view, caplog):
+    """The shared test reads the default view; here every view, in Chinese: no missing key,
+    no English word left (formulas and names aside)."""
+    from tests.dashboard.teaching import open_page, untranslated
+
+    caplog.set_level(logging.WARNING, logger="diffgeo.i18n")
+    at = open_page("duality", {"lang": "zh", "dual_view": view})
+    assert not problems(at) and not errors(at), errors(at)
+    assert at.radio(key="dual_view").value == view
+    assert [r.getMessage() for r in caplog.records if r.name == "diffgeo.i18n"] == []
+    assert untranslated(at) == []
+
+
+@pytest.mark.parametrize("view", VIEW_KEYS)
+def test_a_link_reopens_every_widget_of_a_view(view):
+    """Within one view, a link that moves every widget at once reopens each at the link's value
+    (the shared round trip also switches the view, which hides the other views' widgets)."""
+    from tests.dashboard.teaching import open_page
+
+    first = open_page("duality", {"dual_view": view})
+    run = first.session_state["_links"]
+    params = {"dual_view": view}
+    wanted = {}
+    for key, default in run.defaults.items():
+        if key in ("lang", "projector", "duality_lesson", "dual_view"):
+            continue
+        value = run.codecs[key].other(default)
+        if value != default:
+            wanted[key] = value
+            params[run.params[key]] = run.codecs[key].encode(value)
+    assert len(wanted) >= 3
+    at = open_page("duality", params)
+    assert not problems(at)
+    again = at.session_state["_links"]
+    assert again.rejected == []
+    assert {k: at.session_state[k] for k in wanted} == wanted
+    url = dict(at.query_params)
+    assert {k: url.get(again.params[k]) for k in wanted} == {
+        k: params[again.params[k]] for k in wanted}
+
+
+@pytest.mark.parametrize("view", VIEW_KEYS)
+def test_hostile_values_for_a_view_fall_back_to_its_defaults(view):
+    from tests.dashboard.teaching import open_page
+
+    first = open_page("duality", {"dual_view": view})
+    run = first.session_state["_links"]
+    defaults = {k: first.session_state[k] for k in run.defaults}
+    garbage = ("nan", "-inf", "1e308", "-5", "=cmd|' /C calc'!A0", "x" * 3000,
+               "__import__('os')", "mirror_descent,mirror_descent", "0x10")
+    params = {"dual_view": view, "no_such_setting": "1"}
+    for i, key in enumerate(sorted(run.defaults)):
+        if key not in ("lang", "projector", "duality_lesson", "dual_view"):
+            params[run.params[key]] = garbage[i % len(garbage)]
+    at = open_page("duality", params)
+    assert not problems(at) and not errors(at), errors(at)
+    assert {k: at.session_state[k] for k in defaults} == defaults
+    notices = [i.value for i in at.info if "link" in i.value]
+    assert len(notices) == 1
+    assert set(dict(at.query_params)) <= {"dual_view", "lang"}  # lang: always written
