@@ -5,6 +5,7 @@ view-only change that never retrains."""
 from __future__ import annotations
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -231,3 +232,49 @@ def test_short_circuit_lesson_from_a_link_holds_in_both_languages():
         assert checks and all(checks.values()), checks
         facts = at.session_state[lessons.FACTS]
         assert facts["short_count"] > 0 and facts["first_short_k"] > facts["best_k"]
+
+
+SMALL = {"emb_n": "200", "emb_epochs": "20"}
+
+
+@pytest.mark.parametrize("params", [
+    *({"emb_view": view, "emb_methods": "isomap,gde,tsne"} for view in VIEWS),
+    {"emb_view": "pair", "emb_pair_mode": "index", "emb_pair_a": "3", "emb_pair_b": "150"},
+    {"emb_view": "short_circuits", "emb_dataset": "sphere_cap"},  # no true geodesics
+    {"emb_view": "decoder", "emb_dataset": "digits"},  # the mosaic of decoded digits
+    {"emb_view": "pair", "emb_dataset": "digits"},  # not 3-D: a hint
+], ids=lambda p: "-".join(p.values()).replace(",", "+"))
+def test_every_view_is_complete_in_chinese(params, caplog):
+    from tests.dashboard.teaching import open_page, untranslated
+
+    caplog.set_level(logging.WARNING, logger="diffgeo.i18n")
+    at = open_page("embedding", {"lang": "zh", **SMALL, **params})
+    assert not problems(at) and not errors(at), errors(at)
+    assert _run_state_rejected(at) == []
+    assert [r.getMessage() for r in caplog.records if r.name == "diffgeo.i18n"] == []
+    assert untranslated(at) == []
+
+
+def _run_state_rejected(at) -> list[str]:
+    return list(at.session_state["_links"].rejected)
+
+
+@pytest.mark.parametrize("view", ["pair", "out_of_sample", "training"])
+def test_a_link_reopens_every_widget_of_a_view(view):
+    """The view's own widgets and the sidebar's, all away from their defaults, from one link."""
+    from tests.dashboard.teaching import open_page
+
+    params = {"emb_view": view, "emb_dataset": "s_curve", "emb_n": "300",
+              "emb_noise_s_curve": "0.015", "emb_seed": "7", "emb_k": "12",
+              "emb_methods": "pca,isomap,gde", "emb_epochs": "20", "emb_w_stress": "3.0",
+              "emb_w_recon": "0.3"}
+    if view == "pair":
+        params |= {"emb_pair_mode": "index", "emb_pair_a": "17", "emb_pair_b": "222"}
+    at = open_page("embedding", params)
+    assert not problems(at) and not errors(at), errors(at)
+    assert _run_state_rejected(at) == []
+    url = dict(at.query_params)
+    assert {k: url.get(k) for k in params} == params
+    run = at.session_state["_links"]
+    for key, raw in params.items():
+        assert run.codecs[key].encode(at.session_state[key]) == raw, key
