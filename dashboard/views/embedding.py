@@ -12,7 +12,7 @@ from dashboard.cached import embedding as cached
 from dashboard.cached.common import ProgressBar
 from dashboard.figures import embedding as figs
 from dashboard.i18n import t
-from dashboard.widgets import chart, guarded
+from dashboard.widgets import chart, guarded, projector_on
 from geomcore.embedding import DATASET_NAMES, METHOD_NAMES, OUT_OF_SAMPLE
 
 VIEWS = ("embeddings", "training", "out_of_sample", "decoder", "pair", "short_circuits")
@@ -121,10 +121,16 @@ def _publish_measures(runs: dict[str, cached.MethodRun]) -> None:
             lessons.fact(f"{m}_{measure}", value)
 
 
+def _row(key: str) -> Any:
+    """Side-by-side panels that wrap; on a projector, one under the other."""
+    return st.container(horizontal=not projector_on(), gap="small", key=key)
+
+
 def _panel(container: Any) -> Any:
     """One side-by-side panel: a fixed width, so that panels wrap instead of shrinking, with
-    a chart and its CSV button stacked inside."""
-    return container.container(width=PANEL_WIDTH, gap=None)
+    a chart and its CSV button stacked inside. On a projector every panel takes the whole
+    width: its enlarged labels need the room."""
+    return container.container(width="stretch" if projector_on() else PANEL_WIDTH, gap=None)
 
 
 loaded = None
@@ -150,7 +156,7 @@ def _embeddings_view() -> None:
         return
     runs = {m: r for m in _affordable(methods) if (r := _run(m)) is not None}
     _publish_measures(runs)
-    panels = st.container(horizontal=True, gap="small", key="emb_panels")
+    panels = _row("emb_panels")
     with _panel(panels):
         chart(figs.make_data_figure(
             X3, coloring, title=t("embedding.fig.data_title",
@@ -186,7 +192,7 @@ def _training_view() -> None:
         st.caption(t("embedding.training.caption", epochs=gde_cfg.epochs,
                      seconds=run.history.seconds))
     if run is not None and collapsed is not None and collapsed.history is not None:
-        panels = st.container(horizontal=True, gap="small", key="emb_collapse_panels")
+        panels = _row("emb_collapse_panels")
         with _panel(panels):
             chart(figs.make_collapse_scatter(run.Y, collapsed.Y, coloring),
                   csv="embedding-collapse", key="emb_collapse")
@@ -215,7 +221,7 @@ def _out_of_sample_view() -> None:
         fresh_coloring = figs.coloring_for(fresh)
         runs = {m: r for m in _affordable(mappable) if (r := _run(m)) is not None}
         _publish_measures(runs)
-        panels = st.container(horizontal=True, gap="small", key="emb_oos")
+        panels = _row("emb_oos")
         for m, r in runs.items():
             if r.fresh_Y is None:
                 continue
