@@ -32,6 +32,8 @@ section[data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size
 section[data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.05rem; }
 section[data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.15rem; }
 section[data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 2.6rem; }
+section[data-testid="stMain"] [data-testid="stWidgetLabel"] p,
+section[data-testid="stMain"] [role="radiogroup"] p { font-size: 1.1rem; }
 </style>"""
 
 from dashboard import i18n, lessons, links  # noqa: E402

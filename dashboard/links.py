@@ -358,21 +358,25 @@ def toggle(label: str, value: bool = False, *, key: str, container: Any = None,
 
 
 def text_input(label: str, value: str, *, key: str, max_chars: int,
-               validate: Callable[[str], object] | None = None, container: Any = None,
-               param: str | None = None, **kwargs: Any) -> str:
-    """``st.text_input``, kept in the URL. ``max_chars`` is required (it bounds the URL value
-    too); ``validate`` raises ``ValueError`` for text the page would refuse, so that a link
-    with such text opens the default instead."""
+               validate: Callable[[str], object] | None = None, counter: bool = True,
+               container: Any = None, param: str | None = None, **kwargs: Any) -> str:
+    """``st.text_input``, kept in the URL. ``max_chars`` is required: it bounds the URL value,
+    and with ``counter`` the field too (Streamlit then shows a character counter, which covers
+    the end of a short field: a formula field turns it off and checks the length itself).
+    ``validate`` raises ``ValueError`` for text the page would refuse, so that a link with such
+    text opens the default instead."""
+    limit = {"max_chars": max_chars} if counter else {}
     return str(_widget("text_input", key, value, text_codec(max_chars, validate), container,
-                       param, False, (label,), {"max_chars": max_chars, **kwargs}))
+                       param, False, (label,), {**limit, **kwargs}))
 
 
 def text_area(label: str, value: str, *, key: str, max_chars: int,
-              validate: Callable[[str], object] | None = None, container: Any = None,
-              param: str | None = None, **kwargs: Any) -> str:
+              validate: Callable[[str], object] | None = None, counter: bool = True,
+              container: Any = None, param: str | None = None, **kwargs: Any) -> str:
     """``st.text_area``, kept in the URL (see :func:`text_input`)."""
+    limit = {"max_chars": max_chars} if counter else {}
     return str(_widget("text_area", key, value, text_codec(max_chars, validate), container,
-                       param, False, (label,), {"max_chars": max_chars, **kwargs}))
+                       param, False, (label,), {**limit, **kwargs}))
 
 
 # -- the end of a run -----------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -46,14 +46,16 @@ def projector_on() -> bool:
     return bool(st.session_state.get(PROJECTOR_KEY, False))
 
 
-def chart(fig: go.Figure, *, csv: str | None = None, **kwargs: Any) -> Any:
+def chart(fig: go.Figure, *, csv: str | None = None,
+          export: Callable[[go.Figure], str] = curves_csv, **kwargs: Any) -> Any:
     """Draw a figure as every page does: the app's Plotly config (PNG export at twice the
     size), enlarged in projector mode, and with ``csv`` (a file name without extension) a
-    "Download CSV" button for its curves beneath. ``kwargs`` go to ``st.plotly_chart``."""
+    "Download CSV" button beneath, whose text ``export(fig)`` writes when clicked (by default
+    the figure's curves, :func:`curves_csv`). ``kwargs`` go to ``st.plotly_chart``."""
     shown = enlarge(fig) if projector_on() else fig
     result = st.plotly_chart(shown, config=PLOT_CONFIG, **kwargs)
     if csv is not None:
-        st.download_button(t("common.download_csv"), data=lambda: curves_csv(fig),
+        st.download_button(t("common.download_csv"), data=lambda: export(fig),
                            file_name=f"{csv}.csv", mime="text/csv",
                            key=f"{kwargs.get('key') or csv}__csv", type="tertiary",
                            icon=":material/download:", on_click="ignore")

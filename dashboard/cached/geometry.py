@@ -1,5 +1,8 @@
 """Caching for the Surfaces & geodesics lab (``dashboard/views/geometry.py``).
 
+No cached function draws its own spinner: a spinner's text is fixed when the module is
+imported, in one language; the page wraps the calls in ``st.spinner`` with translated text.
+
 ``st.cache_resource`` holds objects with compiled functions that are never mutated (a surface, a
 metric); ``st.cache_data`` holds results (geodesics, transports), which are pickled per caller.
 """
@@ -14,6 +17,7 @@ import numpy as np
 import streamlit as st
 
 from dashboard.cached.common import in_worker
+from geomcore.duality import families
 from geomcore.geometry import analysis, geodesics, metrics, surfaces
 
 Space = surfaces.ParametricSurface | metrics.RiemannianMetric
@@ -73,7 +77,7 @@ CUSTOM_TIMEOUT_S = 10.0  # seconds of computing in the worker (a CPU-time limit,
 CUSTOM_MEMORY_BYTES = 2 * 1024**3
 
 
-@st.cache_resource(max_entries=48, show_spinner="Deriving the metric and curvature…")
+@st.cache_resource(max_entries=48, show_spinner=False)
 def space_for(cfg: SpaceConfig) -> Space:
     """The surface or metric for ``cfg`` (symbolic derivation happens once per family).
 
@@ -100,10 +104,7 @@ class CustomRefusal:
     message: str
 
 
-@st.cache_resource(
-    max_entries=48,
-    show_spinner=f"Deriving the metric, Christoffel symbols and curvature of your surface "
-                 f"(in a separate process, at most {CUSTOM_TIMEOUT_S:.0f} s)…")
+@st.cache_resource(max_entries=48, show_spinner=False)
 def custom_surface_for(formulas: tuple[str, str, str], u_range: tuple[float, float],
                        v_range: tuple[float, float], periodic: tuple[bool, bool]
                        ) -> surfaces.ParametricSurface | CustomRefusal:
@@ -124,7 +125,7 @@ def custom_surface_for(formulas: tuple[str, str, str], u_range: tuple[float, flo
                          "try again in a moment") from exc
 
 
-@st.cache_data(max_entries=48, show_spinner="Simplifying the formulas…")
+@st.cache_data(max_entries=48, show_spinner=False)
 def latex_for(cfg: SpaceConfig) -> dict[str, str]:
     return space_for(cfg).latex()
 
@@ -150,7 +151,7 @@ def geodesic_for(cfg: SpaceConfig, p: tuple[float, float], angle: float,
     return geodesics.exp_map(space, p, v, 1.0, n_points=300)
 
 
-@st.cache_data(max_entries=64, show_spinner="Integrating the spray…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def spray_for(cfg: SpaceConfig, p: tuple[float, float], n_directions: int, length: float,
               n_circles: int) -> tuple[list[geodesics.Geodesic], list[analysis.GeodesicCircle]]:
     """The spray of ``n_directions`` geodesics from ``p`` to ``length`` and ``n_circles`` of its
@@ -185,13 +186,13 @@ def _spray_in_worker(cfg: SpaceConfig, p: tuple[float, float], n_directions: int
     return _spray(_catalog_space(cfg), p, n_directions, length, n_circles)
 
 
-@st.cache_data(max_entries=64, show_spinner="Solving the two-point problem…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def shortest_for(cfg: SpaceConfig, p: tuple[float, float],
                  q: tuple[float, float]) -> analysis.ShortestPath:
     return analysis.shortest_path(space_for(cfg), p, q)
 
 
-@st.cache_data(max_entries=64, show_spinner="Transporting the vector…")
+@st.cache_data(max_entries=64, show_spinner=False)
 def transport_for(cfg: SpaceConfig, loop: tuple) -> analysis.Transport:
     """``loop`` is ("circle", u, v, radius) or ("parallel", u0)."""
     space = space_for(cfg)
@@ -200,3 +201,55 @@ def transport_for(cfg: SpaceConfig, loop: tuple) -> analysis.Transport:
     else:
         path = geodesics.coordinate_loop(space, loop[1], n_points=361)
     return analysis.transport_around(space, path)
+
+
+# -- numbers the page publishes for its lessons ----------------------------------------------------
+
+def circle_length(space: Space, circle: analysis.GeodesicCircle) -> float:
+    """Length of a geodesic circle drawn as its closed polyline: in R³ on a surface, with the
+    metric at the segments' midpoints otherwise. NaN when a geodesic of the spray stopped
+    before the circle's radius (the circle has a gap)."""
+    if circle.xyz is not None:
+        pts = np.asarray(circle.xyz, float)
+        if not np.all(np.isfinite(pts)):
+            return float("nan")
+        return float(np.linalg.norm(np.diff(pts, axis=0), axis=1).sum())
+    pts = np.asarray(circle.coords, float)
+    if not np.all(np.isfinite(pts)):
+        return float("nan")
+    steps = np.diff(pts, axis=0)
+    mids = 0.5 * (pts[1:] + pts[:-1])
+    metric = space if isinstance(space, metrics.RiemannianMetric) else None
+    if metric is None:
+        return float(np.linalg.norm(steps, axis=1).sum())
+    return float(np.sum(metric.norm(mids, steps)))
+
+
+def circle_cusps(circle: analysis.GeodesicCircle) -> int:
+    """How many times a geodesic circle (closed polyline, one vertex per direction of the
+    spray) turns back on itself: consecutive segments pointing in opposite directions. A
+    smooth circle has none; past the first conjugate points the circle folds and grows cusps
+    along the caustic. Gaps (NaN vertices) count nothing."""
+    pts = np.asarray(circle.xyz if circle.xyz is not None else circle.coords, float)
+    steps = np.diff(pts, axis=0)
+    following = np.roll(steps, -1, axis=0)
+    dots = np.einsum("ij,ij->i", steps, following)
+    return int(np.sum(np.isfinite(dots) & (dots < 0)))
+
+
+def fisher_rao_distance(name: str, p: tuple[float, float],
+                        q: tuple[float, float]) -> float | None:
+    """The closed-form distance between two points of a statistical manifold, from the
+    duality lab's exponential families (an implementation independent of this page's geodesic
+    solver): ``√2 arccosh(1 + (Δμ²/2 + Δσ²)/(2σ₁σ₂))`` for the normal family,
+    ``2 arccos Σ √(pᵢqᵢ)`` for three outcomes, ``arccosh(1 + |p − q|²/(2 y₁ y₂))`` for the
+    half-plane. None for any other space."""
+    a, b = np.asarray(p, float), np.asarray(q, float)
+    if name == "gaussian":
+        return float(families.Gaussian1D().fisher_rao_distance(a, b))
+    if name == "categorical":
+        probs = metrics.categorical_probabilities(np.stack([a, b]))
+        return float(families.Categorical(3).fisher_rao_distance(probs[0], probs[1]))
+    if name == "poincare":
+        return float(np.arccosh(1.0 + float(np.sum((a - b) ** 2)) / (2.0 * a[1] * b[1])))
+    return None

@@ -18,6 +18,7 @@ from dashboard.figures.theme import (
     figure,
     symmetric_range,
 )
+from dashboard.i18n import has, t
 from geomcore.geometry import metrics
 from geomcore.geometry.analysis import Transport
 from geomcore.geometry.geodesics import Geodesic, GeodesicStatus
@@ -29,6 +30,9 @@ __all__ = [
     "Arrow",
     "PointLike",
     "FIELDS",
+    "field_label",
+    "surface_title",
+    "manifold_title",
     "make_surface_figure",
     "make_parameter_map",
     "make_metric_plane",
@@ -46,9 +50,29 @@ __all__ = [
     "StartDefaults",
     "start_defaults",
     "curve_ink",
+    "curve_traces",
 ]
 
-FIELDS = {"gaussian": "Gaussian curvature K", "mean": "Mean curvature H"}
+FIELDS = ("gaussian", "mean")
+"""The fields a surface can be coloured by (their names: :func:`field_label`)."""
+
+
+def field_label(field: str) -> str:
+    """The colouring ``field`` in words ("Gaussian curvature K"), in the page's language."""
+    return t(f"geometry.fields.{field}")
+
+
+def surface_title(surface: ParametricSurface) -> str:
+    """A surface's title in the page's language (a catalog surface's, "Custom surface" for a
+    visitor's; geomcore's own title for anything the catalogs do not name)."""
+    key = f"geometry.surfaces.{surface.name}.title"
+    return t(key) if has(key) else surface.title
+
+
+def manifold_title(name: str, fallback: str) -> str:
+    """A statistical manifold's name in the page's language (``fallback`` if not catalogued)."""
+    key = f"geometry.manifolds.{name}.name"
+    return t(key) if has(key) else fallback
 
 # Inks for curves drawn over the blue–grey–red curvature scale. Orange contrasts with both ends
 # (navy and dark red) and with the grey middle; every line is also drawn over a casing of the
@@ -71,25 +95,17 @@ def _casing(ink: str) -> str:
 
 
 # How a geodesic drawn from one start point ended (Geodesic.status), in words; "not_shortest"
-# comes from log_map only and its own message is shown. The page never shows the codes.
-STATUS_SENTENCES: dict[GeodesicStatus, str] = {
-    "ok": "The geodesic reached its full length {length:.2f}.",
-    "left_domain": "The geodesic reached the edge of the chart after length {length:.2f}; "
-                   "it is drawn up to there.",
-    "singular": "The geodesic reached a point where the metric degenerates (a pole, an apex "
-                "or a rim) after length {length:.2f}; it is drawn up to there.",
-    "not_converged": "The integrator could not follow the geodesic beyond length "
-                     "{length:.2f}; it is drawn up to there.",
-}
+# comes from log_map only and its own message is shown. The page never shows the codes. The
+# sentences are the catalogs' geometry.status.<code> (geometry.status.other for a new code).
+STATUS_SENTENCES: tuple[GeodesicStatus, ...] = ("ok", "left_domain", "singular",
+                                                "not_converged")
 
 
 def stop_sentence(geodesic: Geodesic) -> str:
     """Why and where a geodesic stopped, as a sentence for the page (never a status code)."""
-    template = STATUS_SENTENCES.get(
-        geodesic.status, "The geodesic stopped after length {length:.2f}; it is drawn up "
-                         "to there.")
+    code = geodesic.status if geodesic.status in STATUS_SENTENCES else "other"
     length = geodesic.length if np.isfinite(geodesic.length) else 0.0
-    return template.format(length=length)
+    return t(f"geometry.status.{code}", length=length)
 
 
 @dataclass(frozen=True)
@@ -396,7 +412,7 @@ def make_surface_figure(
             type="surface",
             x=xyz[..., 0], y=xyz[..., 1], z=xyz[..., 2], surfacecolor=values,
             colorscale=[list(stop) for stop in CURVATURE_SCALE_3D], cmid=0.0, cmin=-half,
-            cmax=half, colorbar=_colorbar(short), name=FIELDS[field], showlegend=False,
+            cmax=half, colorbar=_colorbar(short), name=field_label(field), showlegend=False,
             hovertemplate=f"{short} = %{{surfacecolor:.3g}}<extra></extra>",
             # diffuse light shades a flat, uniformly grey region so its shape still shows
             lighting=dict(ambient=0.55, diffuse=0.75, specular=0.12, roughness=0.7,
@@ -460,7 +476,8 @@ def make_surface_figure(
         # keep the user's camera while only the curves change; turn it to a new start point
         uirevision=f"{surface.name}:{_rounded(points[0][0]) if points else ''}",
     )
-    name = title or f"{surface.title}: {FIELDS[field]}"
+    name = title or t("geometry.figure.surface_title", surface=surface_title(surface),
+                      field=field_label(field))
     return figure(traces, layout, base_layout(name, height=height, title_width=44),
                   dict(margin=dict(l=10, r=10, b=10)))
 
@@ -575,10 +592,11 @@ def _cones(tips: np.ndarray, dirs: np.ndarray, ink: str, head: float, name: str)
 
 
 def _arrow_traces_3d(arrows: Sequence[Arrow], scale: float, *, ink: str = "#E69F00",
-                     name: str = "transported vector", width: float = 6,
+                     name: str | None = None, width: float = 6,
                      show_legend: bool = True) -> list:
     """Shafts (one line trace) and cone arrowheads of ``arrows``; the shaft stops at the base
     of the cone so that the two never cross."""
+    name = name or t("geometry.figure.transported_vector")
     xs, ys, zs = [], [], []
     tips, dirs = [], []
     for a in arrows:
@@ -609,11 +627,11 @@ def _transport_traces_3d(surface: ParametricSurface, drawing: TransportDrawing, 
                          eye: np.ndarray) -> tuple[list, list[dict]]:
     """Arrows along the loop (orange), the first vector (green) and the vector after one turn
     (vermillion) at the start of the loop, the arc between them, and their labels."""
-    traces = _arrow_traces_3d(drawing.arrows, scale, name="transported vector", width=5)
+    traces = _arrow_traces_3d(drawing.arrows, scale, width=5)
     traces += _arrow_traces_3d([drawing.first], scale, ink=_FIRST_INK, width=9,
-                               name="first vector")
+                               name=t("geometry.figure.first_vector"))
     traces += _arrow_traces_3d([drawing.last], scale, ink=_LAST_INK, width=9,
-                               name="after one turn")
+                               name=t("geometry.figure.after_one_turn"))
     notes: list[dict] = []
     base = drawing.first.base_xyz
     if base is None:
@@ -621,13 +639,13 @@ def _transport_traces_3d(surface: ParametricSurface, drawing: TransportDrawing, 
     if drawing.arc_xyz is not None and len(drawing.arc_xyz):
         arc = drawing.arc_xyz
         traces.append(dict(type="scatter3d", x=arc[:, 0], y=arc[:, 1], z=arc[:, 2],
-                           mode="lines", name="holonomy angle",
+                           mode="lines", name=t("geometry.figure.holonomy_angle"),
                            line=dict(color="#111111", width=5), hoverinfo="name"))
         mid = arc[len(arc) // 2]
         notes.append(_label_3d(mid, f"{np.degrees(drawing.holonomy):.1f}°", ax=-45, ay=40))
     # the first and the last vector are told apart by colour and the legend; one label
     # fewer near the start keeps the labels off each other
-    notes.append(_label_3d(base, "loop starts here", ax=50, ay=40))
+    notes.append(_label_3d(base, t("geometry.figure.loop_starts_here"), ax=50, ay=40))
     return traces, notes
 
 
@@ -649,6 +667,18 @@ def _mesh_grid(surface: ParametricSurface, resolution: int) -> tuple[np.ndarray,
     return uu, vv
 
 
+CLICK_GRID = "click-grid"
+"""The ``meta`` of the invisible markers that make a map clickable (not data)."""
+
+
+def curve_traces(fig: go.Figure) -> list[int]:
+    """The indices of the traces that carry data (curves, points), for a CSV export: not the
+    white or dark casing drawn under each line, the arrows, nor the clickable grid."""
+    return [i for i, trace in enumerate(fig.data)
+            if trace.type in ("scatter", "scatter3d") and trace.hoverinfo != "skip"
+            and trace.meta != CLICK_GRID]
+
+
 def _click_grid(domain: Sequence[tuple[float, float]], n: int = 41) -> dict:
     """Faint markers covering the domain: clicking one selects that coordinate point."""
     a = np.linspace(*domain[0], n)
@@ -656,10 +686,12 @@ def _click_grid(domain: Sequence[tuple[float, float]], n: int = 41) -> dict:
     aa, bb = np.meshgrid(a, b, indexing="ij")
     return dict(
         type="scatter",
-        x=aa.ravel(), y=bb.ravel(), mode="markers", name="click to choose a point",
+        x=aa.ravel(), y=bb.ravel(), mode="markers", name=t("geometry.figure.click_grid"),
+        meta=CLICK_GRID,
         marker=dict(size=9, color="rgba(0,0,0,0)"), showlegend=False,
         selected=dict(marker=dict(opacity=0)), unselected=dict(marker=dict(opacity=0)),
-        hovertemplate="(%{x:.3f}, %{y:.3f})<extra>click to choose</extra>",
+        hovertemplate=f"(%{{x:.3f}}, %{{y:.3f}})<extra>{t('geometry.figure.click_hover')}"
+                      "</extra>",
     )
 
 
@@ -707,8 +739,9 @@ def _point_labels_2d(points: Sequence[tuple[PointLike, str]]) -> list[dict]:
 
 
 def _arrow_traces_2d(arrows: Sequence[Arrow], *, ink: str = "#E69F00",
-                     name: str = "transported vector", width: float = 2.5,
+                     name: str | None = None, width: float = 2.5,
                      show_legend: bool = True) -> list:
+    name = name or t("geometry.figure.transported_vector")
     xs, ys = [], []
     for a in arrows:
         xs += [a.base[0], a.base[0] + a.vector[0], None]
@@ -724,9 +757,11 @@ def _arrow_traces_2d(arrows: Sequence[Arrow], *, ink: str = "#E69F00",
 
 def _transport_traces_2d(drawing: TransportDrawing) -> tuple[list, list[dict]]:
     traces = _arrow_traces_2d(drawing.arrows)
-    traces += _arrow_traces_2d([drawing.first], ink=_FIRST_INK, name="first vector",
+    traces += _arrow_traces_2d([drawing.first], ink=_FIRST_INK,
+                               name=t("geometry.figure.first_vector"),
                                width=3.5)
-    traces += _arrow_traces_2d([drawing.last], ink=_LAST_INK, name="after one turn",
+    traces += _arrow_traces_2d([drawing.last], ink=_LAST_INK,
+                               name=t("geometry.figure.after_one_turn"),
                                width=3.5)
     base = drawing.first.base
     # The angle's label points outwards from the arc (along base → arc middle, in pixels with y
@@ -736,7 +771,7 @@ def _transport_traces_2d(drawing: TransportDrawing) -> tuple[list, list[dict]]:
     notes = []
     if len(drawing.arc):
         traces.append(dict(type="scatter", x=drawing.arc[:, 0], y=drawing.arc[:, 1],
-                           mode="lines", name="holonomy angle",
+                           mode="lines", name=t("geometry.figure.holonomy_angle"),
                            line=dict(color="#111111", width=2.5), hoverinfo="name"))
         mid = drawing.arc[len(drawing.arc) // 2]
         d = np.asarray(mid, float) - np.asarray(base, float)
@@ -744,7 +779,8 @@ def _transport_traces_2d(drawing: TransportDrawing) -> tuple[list, list[dict]]:
         notes.append(_label_2d(mid, f"{np.degrees(drawing.holonomy):.1f}°",
                                ax=int(round(50 * d[0])), ay=int(round(-50 * d[1]))))
         down = -1.0 if d[1] < -0.3 else 1.0
-    notes.insert(0, _label_2d(base, "loop starts here", ax=0, ay=int(60 * down)))
+    notes.insert(0, _label_2d(base, t("geometry.figure.loop_starts_here"), ax=0,
+                              ay=int(60 * down)))
     return traces, notes
 
 
@@ -795,7 +831,8 @@ def make_parameter_map(
         clickmode="event+select", dragmode="pan",
     )
     return figure([heat, _click_grid([surface.u_range, surface.v_range]), *traces], layout,
-                  base_layout(title or f"Parameter domain of the {surface.title.lower()}",
+                  base_layout(title or t("geometry.figure.parameter_map_title",
+                                         surface=surface_title(surface).lower()),
                               height=height, title_width=44),
                   dict(margin=dict(b=110)))
 
@@ -839,10 +876,14 @@ def make_metric_plane(
     arrows: Sequence[Arrow] = (),
     transport: TransportDrawing | None = None,
     title: str | None = None,
+    manifold: str | None = None,
     height: int = 600,
 ) -> go.Figure:
     """A two-dimensional metric drawn in its coordinate plane: the indicatrices (unit circles of
     g, which shrink where distances grow) with the curves on top. Clickable like the map.
+
+    ``manifold`` is the preset's name (:func:`geomcore.geometry.metrics.names`), for its title
+    in the page's language; without it the title is the metric's own name.
 
     The axes show exactly the finite domain (``y, σ > 0`` for the half-planes: the plot area
     shrinks to keep equal scales instead of widening a range past the domain's edge).
@@ -852,7 +893,7 @@ def make_metric_plane(
     circles = dict(
         type="scatter",
         x=ell[:, 0], y=ell[:, 1], mode="lines",
-        name="unit circles of g, one common scale (not true size)",
+        name=t("geometry.figure.unit_circles"),
         line=dict(color="#9aa4b1", width=1.2), hoverinfo="skip",
     )
     traces, notes = _parts_2d(curves, [0.0, 0.0], points, arrows, transport)
@@ -870,11 +911,14 @@ def make_metric_plane(
     probe = np.stack(np.meshgrid(*[np.linspace(lo, hi, 7)[1:-1] for lo, hi in domain]),
                      axis=-1).reshape(-1, 2)
     ks = metric.gaussian_curvature(probe)
-    where = "everywhere" if np.ptp(ks) < 1e-9 * (1 + np.abs(ks).max()) else "at the centre"
+    constant = np.ptp(ks) < 1e-9 * (1 + np.abs(ks).max())
     k = float(ks[len(ks) // 2])
     # two short lines rather than one that a narrow column cuts off ("K = -1 everyw")
+    where = t("geometry.figure.k_everywhere" if constant else "geometry.figure.k_at_centre",
+              k=k)
+    name = metric.name if manifold is None else manifold_title(manifold, metric.name)
     return figure([circles, _click_grid(domain), *traces], layout,
-                  base_layout(title or f"{metric.name}<br>K = {k:.3g} {where}",
+                  base_layout(title or f"{name}<br>{where}",
                               height=height),
                   dict(margin=dict(b=110)))
 
@@ -888,7 +932,7 @@ def plain_label(tex: str) -> str:
 
 
 def make_gaussian_path_figure(coords: np.ndarray, n_curves: int = 7,
-                              title: str = "Densities along the geodesic") -> go.Figure:
+                              title: str | None = None) -> go.Figure:
     """Normal densities N(μ, σ²) sampled along a path in the (μ, σ) plane, coloured start→end."""
     coords = np.asarray(coords, float)
     idx = np.linspace(0, len(coords) - 1, n_curves).round().astype(int)
@@ -900,20 +944,20 @@ def make_gaussian_path_figure(coords: np.ndarray, n_curves: int = 7,
     for k, (mu, s) in enumerate(zip(mus, sigmas, strict=True)):
         y = np.exp(-0.5 * ((x - mu) / s) ** 2) / (s * np.sqrt(2 * np.pi))
         frac = k / max(n_curves - 1, 1)
-        label = "start" if k == 0 else "end" if k == n_curves - 1 else f"{frac:.0%} along"
+        label = (t("geometry.figure.start") if k == 0 else t("geometry.figure.end")
+                 if k == n_curves - 1 else t("geometry.figure.along", frac=frac))
         traces.append(dict(
             type="scatter",
             x=x, y=y, mode="lines", name=f"{label}: μ={mu:.2f}, σ={s:.2f}",
             line=dict(color=_blend(frac), width=2.5),
         ))
     return figure(traces, dict(xaxis=dict(title=dict(text="x")),
-                               yaxis=dict(title=dict(text="density p(x | μ, σ)"))),
-                  base_layout(title, height=420))
+                               yaxis=dict(title=dict(text=t("geometry.figure.density")))),
+                  base_layout(title or t("geometry.figure.densities_title"), height=420))
 
 
 def make_categorical_path_figure(coords: np.ndarray, n_bars: int = 9,
-                                 title: str = "Distributions along the geodesic"
-                                 ) -> go.Figure:
+                                 title: str | None = None) -> go.Figure:
     """Stacked bars of the three outcome probabilities at ``n_bars`` points along a path of
     the categorical family (coordinates ``(θ, φ)`` of
     :func:`geomcore.geometry.metrics.categorical_fisher`), start on the left."""
@@ -921,16 +965,17 @@ def make_categorical_path_figure(coords: np.ndarray, n_bars: int = 9,
     idx = np.linspace(0, len(coords) - 1, n_bars).round().astype(int)
     probs = metrics.categorical_probabilities(coords[idx])
     where = [f"{k / max(n_bars - 1, 1):.0%}" for k in range(n_bars)]
-    where[0], where[-1] = "start", "end"
+    where[0], where[-1] = t("geometry.figure.start"), t("geometry.figure.end")
     bars = [dict(type="bar", x=where, y=probs[:, i], name=f"p{'₁₂₃'[i]}",
                  marker=dict(color=color), text=[f"{v:.2f}" for v in probs[:, i]],
                  textposition="inside", insidetextanchor="middle",
                  textfont=dict(color="white"))
             for i, color in enumerate(("#0072B2", "#E69F00", "#009E73"))]
     layout = dict(barmode="stack", legend=dict(orientation="h", y=-0.2, yanchor="top"),
-                  xaxis=dict(title=dict(text="position along the geodesic")),
-                  yaxis=dict(title=dict(text="probability"), range=[0, 1]))
-    return figure(bars, layout, base_layout(title, height=420))
+                  xaxis=dict(title=dict(text=t("geometry.figure.position"))),
+                  yaxis=dict(title=dict(text=t("geometry.figure.probability")), range=[0, 1]))
+    return figure(bars, layout, base_layout(title or t("geometry.figure.distributions_title"),
+                                            height=420))
 
 
 def _blend(frac: float) -> str:

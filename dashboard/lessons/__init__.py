@@ -192,7 +192,7 @@ def show_panel(lesson: Lesson, container: Any) -> list[Verdict]:
     st.session_state[CHECKS] = {v.claim.id: v.holds for v in verdicts}
     shown = {k: v for k, v in facts.items() if v is not None}
     with container.container(border=True):
-        st.markdown(f"**{t('common.lessons.lesson')}: {t(lesson.key('title'))}**")
+        st.markdown(f"**{t('common.lessons.heading', title=t(lesson.key('title')))}**")
         st.markdown(_fill_facts(t(lesson.key("body")), shown))
         for verdict in verdicts:
             text = _fill_facts(t(lesson.key(f"claims.{verdict.claim.id}")),

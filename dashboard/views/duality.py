@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 from dashboard import lessons, links
@@ -42,16 +41,6 @@ def _pair_sliders(name: str, key: str, default: tuple[float, float], *, lo: floa
     y = links.slider(t("duality.pair.p2", name=name), lo, hi, default[1], step=0.01,
                      key=f"{key}_2", container=b)
     return float(x), float(y)
-
-
-def _simplex_chart(fig: go.Figure, *, csv: str, key: str) -> None:
-    """A figure on the triangle, with a CSV of its named curves and points in probabilities
-    (``trace,p1,p2,p3``) instead of :func:`dashboard.widgets.chart`'s plane coordinates, which
-    would also hold the triangle's gridlines and labels."""
-    chart(fig, key=key)
-    st.download_button(t("common.download_csv"), data=lambda: figs.simplex_csv(fig),
-                       file_name=f"{csv}.csv", mime="text/csv", key=f"{key}__csv",
-                       type="tertiary", icon=":material/download:", on_click="ignore")
 
 
 # -- optimisers --------------------------------------------------------------------------------
@@ -99,7 +88,7 @@ def _optimisers_view() -> None:
             lambda: figs.make_simplex_loss_figure(
                 x, y, z, paths, loss_name=t(f"duality.loss_names.{kind}"),
                 show_contours=show_contours, target=loss_cfg.minimiser()))
-        _simplex_chart(simplex_fig, csv="duality-paths", key="dual_simplex")
+        chart(simplex_fig, csv="duality-paths", export=figs.simplex_csv, key="dual_simplex")
         if "mirror_descent" in paths and "ngd_natural" in paths:
             eg, ngd = paths["mirror_descent"], paths["ngd_natural"]
             n = min(eg.points.shape[0], ngd.points.shape[0])
@@ -137,7 +126,8 @@ def _geodesics_view() -> None:
             st.warning(message)
         fig = figs.make_simplex_geodesics_figure(geo.curves, np.array(p), np.array(q),
                                                  alpha=float(alpha))
-        _simplex_chart(fig, csv="duality-geodesics-simplex", key="dual_geo_simplex")
+        chart(fig, csv="duality-geodesics-simplex", export=figs.simplex_csv,
+              key="dual_geo_simplex")
         _distances(geo, "simplex")
     st.subheader(t("duality.geodesics.normals"))
     a, b, c, d = st.columns(4)
@@ -192,9 +182,10 @@ def _pythagoras_view() -> None:
         data = cached.pythagoras_for(p, float(w_r))
         if data.projection.status != "ok":
             st.warning(data.projection.message)
-        _simplex_chart(figs.make_pythagoras_figure(
+        chart(figs.make_pythagoras_figure(
             data.family_curve, data.p, data.q_star, data.r, data.m_geodesic, data.e_geodesic,
-            data.pr_geodesic), csv="duality-pythagoras", key="dual_pythagoras")
+            data.pr_geodesic), csv="duality-pythagoras", export=figs.simplex_csv,
+            key="dual_pythagoras")
         chk = data.check
         m1, m2, m3 = st.columns(3)
         m1.metric("KL(p‖r)", f"{chk.lhs:.10f}")

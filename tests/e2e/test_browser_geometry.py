@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from io import BytesIO
+
 import pytest
 
 from tests.e2e.helpers import error_texts, open_and_settle, screenshot, wait_idle
@@ -83,3 +85,61 @@ def test_invalid_formula_shows_a_message_not_a_traceback(page, app_url):
     assert any("Could not compute this surface" in e for e in errors)
     assert "Traceback" not in page.inner_text("body")
     screenshot(page, "geometry-invalid-formula")
+
+
+def _map_image(page):
+    """The parameter map (the second chart: 2-D, so the same link draws the same pixels)."""
+    import numpy as np
+    from PIL import Image
+
+    chart = page.locator(".js-plotly-plot").nth(1)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(1200)  # Plotly's last relayout
+    return np.asarray(Image.open(BytesIO(chart.screenshot())).convert("L"), dtype=float)
+
+
+def test_a_saved_geometry_link_reopens_the_same_loop(browser, app_url):
+    """Sphere, parallel transport: the address bar after these choices, opened in a fresh
+    browser, shows the same widgets and the same parameter map (up to anti-aliasing)."""
+    import numpy as np
+
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
+    pg = ctx.new_page()
+    try:
+        open_and_settle(pg, f"{app_url}/geometry?lang=en", min_charts=2)
+        pg.get_by_role("combobox", name="Surface").click()
+        pg.keyboard.type("Sphere")
+        pg.keyboard.press("Enter")
+        wait_idle(pg)
+        pg.get_by_role("radiogroup", name="Explore").get_by_text(
+            "Parallel transport & holonomy", exact=True).click()
+        wait_idle(pg)
+        link = pg.url
+        assert "geo_surface=sphere" in link and "geo_mode=transport" in link
+        before = _map_image(pg)
+        holonomy = pg.locator("[data-testid='stMetricValue']").first.inner_text()
+    finally:
+        ctx.close()
+    fresh = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
+    pg = fresh.new_page()
+    try:
+        open_and_settle(pg, link, min_charts=2)
+        assert pg.locator("[data-testid='stAlertContentInfo']").count() == 0  # nothing refused
+        assert pg.locator("[data-testid='stMetricValue']").first.inner_text() == holonomy
+        after = _map_image(pg)
+        assert error_texts(pg) == []
+        screenshot(pg, "geometry-link-reopened")
+    finally:
+        fresh.close()
+    assert before.shape == after.shape
+    differs = np.abs(before - after) > 40
+    assert differs.mean() < 0.002, f"{differs.mean():.2%} of the pixels differ"
+
+
+def test_holonomy_lesson_in_chinese(page, app_url):
+    open_and_settle(page, f"{app_url}/geometry?lang=zh&lesson=holonomy", min_charts=2)
+    body = page.inner_text("body")
+    assert "和乐等于所围的曲率" in body and "和乐角" in body
+    assert "⟦" not in body
+    assert error_texts(page) == []
+    screenshot(page, "geometry-lesson-holonomy-zh")
