@@ -310,7 +310,8 @@ def _short_circuit_view() -> None:
             st.info(t("embedding.short.no_truth", dataset=figs.dataset_title(name)))
             return
         chart(figs.make_error_curve(g.ks, g.errors, g.short_counts, current_k=int(k)),
-              csv="embedding-graph-distance-error", key="emb_error_curve")
+              csv="embedding-graph-distance-error", key="emb_error_curve",
+              export=lambda _: figs.error_curve_csv(g.ks, g.errors, g.short_counts))
         st.caption(figs.short_circuit_caption(g.ks, g.errors, g.short_counts, g.min_k))
         _publish_error_curve(g)
 

@@ -153,3 +153,11 @@ def test_figures_and_tables_speak_chinese(roll):
         assert "k = 12" in text and "k = 8" in text and "短路边" in text
     # English again outside the block
     assert figs.coloring_for(roll).title == "arc length"
+
+
+def test_error_curve_csv_keeps_the_short_circuit_counts():
+    text = figs.error_curve_csv(np.array([4, 8, 12]), np.array([0.2, 0.05, 0.3]),
+                                np.array([0, 0, 4]))
+    lines = text.splitlines()
+    assert lines[0] == "k,graph_distance_error,short_circuit_edges"
+    assert lines[1:] == ["4,0.2,0", "8,0.05,0", "12,0.3,4"]
