@@ -23,6 +23,7 @@ from scipy.sparse.csgraph import shortest_path
 from sklearn.neighbors import NearestNeighbors
 
 from dashboard.cached.common import in_worker
+from dashboard.i18n import t
 from geomcore.embedding import (
     Dataset,
     GeometricDeepEncoder,
@@ -148,8 +149,8 @@ def fresh_for(cfg: DataConfig) -> Dataset:
     n = min(N_FRESH, 1797 - cfg.n) if cfg.name == "digits" else N_FRESH
     if n < 10:
         # The digits set is finite: with n close to 1797 there are no unseen digits left.
-        raise ValueError(f"only {1797 - cfg.n} digits are left unused at n = {cfg.n}; lower n "
-                         "to test the maps on unseen digits")
+        # (not cached: st.cache_data keeps no exceptions, so the message follows the language)
+        raise ValueError(t("embedding.messages.digits_left", left=1797 - cfg.n, n=cfg.n))
     seed = (cfg.seed + 1) % 2**32
     if cfg.name != "digits":
         return make(cfg.name, n=n, noise=cfg.noise, seed=seed)

@@ -17,20 +17,33 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from dashboard.figures.theme import LABEL_BOX, SEQUENTIAL_SCALE, apply_layout, color
+from dashboard.i18n import has, t
 
-METHOD_TITLES = {"pca": "PCA", "isomap": "Isomap", "lle": "LLE", "ltsa": "LTSA",
-                 "hessian_lle": "Hessian LLE", "laplacian": "Laplacian eigenmaps",
-                 "mds": "MDS", "tsne": "t-SNE", "gde": "GDE"}
-METRIC_TITLES = {"trustworthiness": "trustworthiness", "continuity": "continuity",
-                 "knn_preservation": "k-NN preservation", "geodesic_spearman": "geodesic ρ",
-                 "residual_variance": "residual variance", "intrinsic_spearman": "intrinsic ρ"}
-LOWER_IS_BETTER = ("time (s)", "residual variance")
+METRICS = ("trustworthiness", "continuity", "knn_preservation", "geodesic_spearman",
+           "residual_variance", "intrinsic_spearman")
+"""The measures of :func:`geomcore.embedding.evaluate`, in the table's order."""
+LOWER_IS_BETTER = ("time", "residual_variance")
 # Ten distinct colours for the digit labels (Plotly's T10, Tableau's ten).
 DIGIT_COLORS = ("#4C78A8", "#F58518", "#E45756", "#72B7B2", "#54A24B", "#EECA3B", "#B279A2",
                 "#FF9DA6", "#9D755D", "#BAB0AC")
 EMBED_HEIGHT = 430
 COLORBAR_ROOM = 70
 """Pixels below a plot for its horizontal colour bar."""
+
+
+def method_title(method: str) -> str:
+    """A method's name as the reader sees it (``"laplacian"`` → "Laplacian eigenmaps")."""
+    return t(f"embedding.methods.{method}")
+
+
+def metric_title(metric: str) -> str:
+    """A measure's name as the table shows it (``"time"`` for the run time)."""
+    return t(f"embedding.metrics.{metric}")
+
+
+def dataset_title(name: str) -> str:
+    """A dataset's name as the reader sees it (``"helix"`` → "helix (1-D)")."""
+    return t(f"embedding.datasets.{name}")
 
 
 @dataclass(frozen=True)
@@ -63,17 +76,12 @@ class Coloring:
                     cmax=float(np.max(self.values)))
 
 
-COLOR_TITLES = {"swiss_roll": "arc length", "swiss_roll_hole": "arc length",
-                "s_curve": "arc length", "sphere_cap": "polar distance", "torus": "angle u",
-                "twin_peaks": "x", "severed_sphere": "longitude", "helix": "arc length",
-                "digits": "digit"}
-
-
 def coloring_for(data: Any) -> Coloring:
     """The colouring of a :class:`geomcore.embedding.Dataset`: its first intrinsic coordinate,
     or the digit label."""
+    key = f"embedding.colors.{data.name}"
     return Coloring(values=np.asarray(data.color, dtype=float),
-                    title=COLOR_TITLES.get(data.name, "colour"),
+                    title=t(key) if has(key) else t("embedding.fig.colour"),
                     categorical=data.name == "digits")
 
 
@@ -83,8 +91,8 @@ def spread(A: np.ndarray) -> float:
 
 
 def _scene(axis_titles: Sequence[str], aspect: str) -> dict[str, Any]:
-    axes = {f"{a}axis": dict(title=dict(text=t), backgroundcolor="#f6f7f9")
-            for a, t in zip("xyz", axis_titles, strict=True)}
+    axes = {f"{a}axis": dict(title=dict(text=text), backgroundcolor="#f6f7f9")
+            for a, text in zip("xyz", axis_titles, strict=True)}
     return dict(**axes, aspectmode=aspect, camera=dict(eye=dict(x=1.7, y=1.7, z=1.0)))
 
 
@@ -93,8 +101,9 @@ def make_data_figure(X3: np.ndarray, coloring: Coloring, *, title: str,
                      height: int = 480) -> go.Figure:
     """The data in 3-D (``X3`` shape=[n, 3]) coloured by ``coloring``."""
     fig = go.Figure(go.Scatter3d(
-        x=X3[:, 0], y=X3[:, 1], z=X3[:, 2], mode="markers", name="data",
-        marker=coloring.marker(size=2.5), hovertemplate="point %{pointNumber}<extra></extra>"))
+        x=X3[:, 0], y=X3[:, 1], z=X3[:, 2], mode="markers", name=t("embedding.fig.data"),
+        marker=coloring.marker(size=2.5),
+        hovertemplate=t("embedding.fig.point") + " %{pointNumber}<extra></extra>"))
     apply_layout(fig, title, height=height, title_width=60)
     fig.update_layout(scene=_scene(axis_titles, aspect), margin=dict(l=0, r=0, b=COLORBAR_ROOM))
     return fig
@@ -102,8 +111,8 @@ def make_data_figure(X3: np.ndarray, coloring: Coloring, *, title: str,
 
 def _equal_axes(fig: go.Figure, row: int | None = None, col: int | None = None) -> None:
     kw = {} if row is None else dict(row=row, col=col)
-    fig.update_xaxes(title_text="component 1", zeroline=False, **kw)
-    fig.update_yaxes(title_text="component 2", zeroline=False, **kw)
+    fig.update_xaxes(title_text=t("embedding.fig.component", i=1), zeroline=False, **kw)
+    fig.update_yaxes(title_text=t("embedding.fig.component", i=2), zeroline=False, **kw)
 
 
 def make_embedding_figure(Y: np.ndarray, coloring: Coloring, *, title: str,
@@ -126,13 +135,15 @@ def metrics_frame(rows: Mapping[str, Mapping[str, float]], seconds: Mapping[str,
                   ) -> pd.DataFrame:
     """One column per method, one row per measure (the run time first): a table that stays
     narrow enough for a projector however many measures there are. Measures that apply to
-    no method (intrinsic ρ without true coordinates) are left out."""
+    no method (intrinsic ρ without true coordinates) are left out. Rows and columns carry the
+    reader's names of measures and methods, in the current language."""
     columns: dict[str, list[float]] = {}
     for method, metrics in rows.items():
-        columns[METHOD_TITLES.get(method, method)] = [
-            float(seconds[method]), *(float(metrics.get(key, math.nan)) for key in METRIC_TITLES)]
-    frame = pd.DataFrame(columns, index=["time (s)", *METRIC_TITLES.values()])
-    frame.index.name = "measure"
+        name = method_title(method) if has(f"embedding.methods.{method}") else method
+        columns[name] = [float(seconds[method]),
+                         *(float(metrics.get(key, math.nan)) for key in METRICS)]
+    frame = pd.DataFrame(columns, index=[metric_title(m) for m in ("time", *METRICS)])
+    frame.index.name = metric_title("measure")
     return frame.dropna(axis=0, how="all")
 
 
@@ -145,7 +156,8 @@ def best_cells(frame: pd.DataFrame) -> dict[str, list[int]]:
         values = row.to_numpy(dtype=float)
         if np.all(np.isnan(values)):
             continue
-        target = np.nanmin(values) if measure in LOWER_IS_BETTER else np.nanmax(values)
+        lower = measure in {metric_title(m) for m in LOWER_IS_BETTER}
+        target = np.nanmin(values) if lower else np.nanmax(values)
         best[str(measure)] = [int(i) for i in np.flatnonzero(np.abs(values - target) <= 5e-4)]
     return best
 
@@ -163,21 +175,18 @@ def styled_metrics(frame: pd.DataFrame) -> Any:
         return "–" if math.isnan(value) else f"{value:.3f}"
 
     styler = frame.style.apply(paint, axis=1).format(number)
-    if "time (s)" in frame.index:
-        styler = styler.format("{:.2f}", subset=pd.IndexSlice[["time (s)"], :])
+    time = metric_title("time")
+    if time in frame.index:
+        styler = styler.format("{:.2f}", subset=pd.IndexSlice[[time], :])
     return styler
 
 
 def metrics_caption(isometric: bool, has_intrinsic: bool, k: int) -> str:
     """What the table's columns measure, for this dataset."""
-    truth = ("intrinsic ρ compares with the exact distances along the surface (isometric "
-             "coordinates)." if isometric else
-             "intrinsic ρ compares with the coordinates the data were drawn in, which are not "
-             "isometric here: a perfect embedding need not reach 1." if has_intrinsic else
-             "The digits have no true coordinates, so there is no intrinsic ρ.")
-    return (f"Local measures use the {k} nearest neighbours; geodesic ρ and residual "
-            f"variance use graph-geodesic distances of the {k}-NN graph on 20 000 random "
-            f"pairs. {truth} Best in each row on green.")
+    truth = t("embedding.metrics.truth_isometric" if isometric else
+              "embedding.metrics.truth_not_isometric" if has_intrinsic else
+              "embedding.metrics.truth_none")
+    return t("embedding.metrics.caption", k=k, truth=truth)
 
 
 def out_of_sample_frame(runs: Mapping[str, Any]) -> pd.DataFrame:
@@ -186,10 +195,11 @@ def out_of_sample_frame(runs: Mapping[str, Any]) -> pd.DataFrame:
     for method, r in runs.items():
         if r.fresh_Y is None:
             continue
-        records.append({"method": METHOD_TITLES.get(method, method),
-                        "intrinsic ρ (new points)": r.fresh_spearman,
-                        "offset from in-sample map": r.fresh_offset,
-                        "time per 1000 points (ms)": 1e6 * r.fresh_seconds / r.fresh_Y.shape[0]})
+        records.append({t("embedding.out_of_sample.method"): method_title(method),
+                        t("embedding.out_of_sample.spearman"): r.fresh_spearman,
+                        t("embedding.out_of_sample.offset"): r.fresh_offset,
+                        t("embedding.out_of_sample.time"):
+                            1e6 * r.fresh_seconds / r.fresh_Y.shape[0]})
     return pd.DataFrame.from_records(records).dropna(axis=1, how="all")
 
 
@@ -198,13 +208,9 @@ def short_circuit_caption(ks: np.ndarray, errors: np.ndarray, counts: np.ndarray
     """The error curve in words: where the graph connects, and where short circuits start."""
     first = next((int(kk) for kk, c in zip(ks, counts, strict=True) if c > 0), None)
     best = int(ks[int(np.argmin(errors))])
-    tail = (f"the first short circuit appears at k = {first}, and the error jumps with it: a "
-            "single edge across the fold makes every path through it far too short."
-            if first is not None else "no k in this range short-circuits the fold.")
-    return (f"The graph connects from k = {min_k}. Too few neighbours give zig-zag paths "
-            f"(error from the detours); the error is smallest at k = {best}; {tail} A short "
-            "circuit is an edge whose true geodesic length is more than twice its straight "
-            "length.")
+    tail = (t("embedding.short.first", k=first) if first is not None
+            else t("embedding.short.none"))
+    return t("embedding.short.caption", min_k=min_k, best=best, tail=tail)
 
 
 def make_training_figure(history: Any, *, collapsed: Any | None = None) -> go.Figure:
@@ -212,18 +218,19 @@ def make_training_figure(history: Any, *, collapsed: Any | None = None) -> go.Fi
     the collapsing (bare distance sum) run beside them when given."""
     fig = go.Figure()
     epochs = np.arange(1, len(history.stress) + 1)
-    fig.add_trace(go.Scatter(x=epochs, y=history.stress, name="stress (distance matching)",
+    fig.add_trace(go.Scatter(x=epochs, y=history.stress, name=t("embedding.fig.stress"),
                              line=dict(color=color(0), width=2.5)))
-    fig.add_trace(go.Scatter(x=epochs, y=history.reconstruction, name="reconstruction",
+    fig.add_trace(go.Scatter(x=epochs, y=history.reconstruction,
+                             name=t("embedding.fig.reconstruction"),
                              line=dict(color=color(1), width=2.5)))
     if collapsed is not None:
         ce = np.arange(1, len(collapsed.stress) + 1)
         fig.add_trace(go.Scatter(x=ce, y=collapsed.stress,
-                                 name="stress of the bare-sum run (not trained on)",
+                                 name=t("embedding.fig.collapsed_stress"),
                                  line=dict(color=color(3), width=2, dash="dash")))
-    apply_layout(fig, "GDE training: loss terms per epoch", height=400, title_width=60)
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text="loss (log scale)", type="log", exponentformat="power",
+    apply_layout(fig, t("embedding.fig.training_title"), height=400, title_width=60)
+    fig.update_xaxes(title_text=t("embedding.fig.epoch"))
+    fig.update_yaxes(title_text=t("embedding.fig.loss_log"), type="log", exponentformat="power",
                      dtick=1, minor=dict(showgrid=False))
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.28, yanchor="top"),
                       margin=dict(b=120))
@@ -236,12 +243,12 @@ def make_collapse_scatter(Y_stress: np.ndarray, Y_collapsed: np.ndarray,
     is a single dot."""
     fig = go.Figure()
     fig.add_trace(go.Scattergl(x=Y_stress[:, 0], y=Y_stress[:, 1], mode="markers",
-                               name="stress + reconstruction",
+                               name=t("embedding.fig.stress_recon"),
                                marker=coloring.marker(size=3, showscale=False)))
     fig.add_trace(go.Scattergl(x=Y_collapsed[:, 0], y=Y_collapsed[:, 1], mode="markers",
-                               name="bare distance sum: every point",
+                               name=t("embedding.fig.bare_sum"),
                                marker=dict(size=10, color="#D55E00", symbol="x")))
-    apply_layout(fig, "Both embeddings on the same axes", height=EMBED_HEIGHT, title_width=42)
+    apply_layout(fig, t("embedding.fig.collapse_title"), height=EMBED_HEIGHT, title_width=42)
     _equal_axes(fig)
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     fig.update_layout(legend=dict(orientation="h", x=0, y=1.0, yanchor="bottom"),
@@ -253,16 +260,17 @@ def make_collapse_curve(mean_distance: np.ndarray, data_spread: float) -> go.Fig
     """The bare-sum run's mean latent distance per epoch (log scale), with the data's spread
     for scale."""
     epochs = np.arange(1, mean_distance.size + 1)
-    fig = go.Figure(go.Scatter(x=epochs, y=mean_distance, name="mean latent distance",
+    fig = go.Figure(go.Scatter(x=epochs, y=mean_distance,
+                               name=t("embedding.fig.mean_distance"),
                                line=dict(color="#D55E00", width=2.5)))
     fig.add_hline(y=data_spread, line=dict(color="#4b5563", dash="dot", width=1.5))
     fig.add_annotation(x=0.98, xref="x domain", y=math.log10(data_spread), yref="y",
-                       text="spread of the data", showarrow=False, xanchor="right",
+                       text=t("embedding.fig.data_spread"), showarrow=False, xanchor="right",
                        yanchor="top", font=dict(size=12, color="#4b5563"))
-    apply_layout(fig, "Bare sum: mean latent distance per epoch", height=EMBED_HEIGHT,
+    apply_layout(fig, t("embedding.fig.collapse_curve_title"), height=EMBED_HEIGHT,
                  title_width=42)
-    fig.update_xaxes(title_text="epoch")
-    fig.update_yaxes(title_text="mean distance (log scale)", type="log", dtick=1,
+    fig.update_xaxes(title_text=t("embedding.fig.epoch"))
+    fig.update_yaxes(title_text=t("embedding.fig.mean_distance_log"), type="log", dtick=1,
                      exponentformat="power", minor=dict(showgrid=False))
     fig.update_layout(showlegend=False, margin=dict(l=70, r=20, t=60, b=50))
     return fig
@@ -275,9 +283,10 @@ def make_out_of_sample_figure(Y_train: np.ndarray, fresh_Y: np.ndarray,
     y_train = Y_train[:, 1] if Y_train.shape[1] > 1 else np.zeros(Y_train.shape[0])
     y_fresh = fresh_Y[:, 1] if fresh_Y.shape[1] > 1 else np.zeros(fresh_Y.shape[0])
     fig.add_trace(go.Scattergl(x=Y_train[:, 0], y=y_train, mode="markers",
-                               name="training points", marker=dict(size=3, color="#c3c8cf")))
+                               name=t("embedding.fig.training_points"),
+                               marker=dict(size=3, color="#c3c8cf")))
     fig.add_trace(go.Scattergl(x=fresh_Y[:, 0], y=y_fresh, mode="markers",
-                               name="fresh points (transform)",
+                               name=t("embedding.fig.fresh_points"),
                                marker=fresh_coloring.marker(size=6, showscale=True)
                                | dict(line=dict(width=0.6, color="#1B1F24"))))
     apply_layout(fig, title, height=EMBED_HEIGHT + 40, title_width=42)
@@ -292,10 +301,11 @@ def make_decoder_figure(X: np.ndarray, coloring: Coloring, decoded: np.ndarray) 
     """The data (small points) and the decoder's image of a latent grid (a mesh surface,
     ``decoded`` shape=[g, g, 3]), in the data's 3-D space."""
     fig = go.Figure()
-    fig.add_trace(go.Scatter3d(x=X[:, 0], y=X[:, 1], z=X[:, 2], mode="markers", name="data",
+    fig.add_trace(go.Scatter3d(x=X[:, 0], y=X[:, 1], z=X[:, 2], mode="markers",
+                               name=t("embedding.fig.data"),
                                marker=coloring.marker(size=2, showscale=True)))
     fig.add_trace(go.Surface(x=decoded[..., 0], y=decoded[..., 1], z=decoded[..., 2],
-                             name="decoder(latent grid)", showscale=False, opacity=0.55,
+                             name=t("embedding.fig.decoder_surface"), showscale=False, opacity=0.55,
                              colorscale=[[0, "#8c96a3"], [1, "#8c96a3"]], showlegend=True,
                              hoverinfo="skip"))
     # Grid lines along both latent directions, so that the parametrisation shows.
@@ -305,9 +315,9 @@ def make_decoder_figure(X: np.ndarray, coloring: Coloring, decoded: np.ndarray) 
             lines += [row, np.full((1, 3), np.nan)]
     L = np.vstack(lines)
     fig.add_trace(go.Scatter3d(x=L[:, 0], y=L[:, 1], z=L[:, 2], mode="lines",
-                               name="latent grid lines", line=dict(color="#1B1F24", width=2)))
-    apply_layout(fig, "GDE's decoder maps a latent grid back onto the data", height=560,
-                 title_width=60)
+                               name=t("embedding.fig.grid_lines"),
+                               line=dict(color="#1B1F24", width=2)))
+    apply_layout(fig, t("embedding.fig.decoder_title"), height=560, title_width=60)
     fig.update_layout(scene=_scene(("x", "y", "z"), "data"),
                       margin=dict(l=0, r=0, b=COLORBAR_ROOM),
                       legend=dict(x=0, y=1.0, yanchor="top"))
@@ -325,14 +335,16 @@ def make_digit_mosaic(decoded: np.ndarray, u: np.ndarray, v: np.ndarray) -> go.F
             r = (g_v - 1 - b) * 9
             mosaic[r:r + 8, a * 9:a * 9 + 8] = tiles[a, b]
     fig = go.Figure(go.Heatmap(z=mosaic[::-1], colorscale="Greys", zmin=0, zmax=16,
-                               colorbar=dict(title=dict(text="ink (0–16)", side="right")),
+                               colorbar=dict(title=dict(text=t("embedding.fig.ink"),
+                                                         side="right")),
                                hoverinfo="skip"))
-    apply_layout(fig, "GDE's decoder on a latent grid: the digits it draws", height=560,
+    apply_layout(fig, t("embedding.fig.mosaic_title"), height=560,
                  title_width=60)
     ticks = np.arange(g_u) * 9 + 3.5
-    fig.update_xaxes(title_text="latent component 1", tickvals=ticks,
+    fig.update_xaxes(title_text=t("embedding.fig.latent_component", i=1), tickvals=ticks,
                      ticktext=[f"{x:.2g}" for x in u], showgrid=False)
-    fig.update_yaxes(title_text="latent component 2", tickvals=np.arange(g_v) * 9 + 3.5,
+    fig.update_yaxes(title_text=t("embedding.fig.latent_component", i=2),
+                     tickvals=np.arange(g_v) * 9 + 3.5,
                      ticktext=[f"{y:.2g}" for y in v], showgrid=False, scaleanchor="x")
     return fig
 
@@ -342,24 +354,23 @@ def make_pair_figure(X3: np.ndarray, path: np.ndarray, i: int, j: int, *,
     """The data in grey, the graph geodesic from point i to point j, and the straight chord."""
     fig = go.Figure()
     fig.add_trace(go.Scatter3d(x=X3[:, 0], y=X3[:, 1], z=X3[:, 2], mode="markers",
-                               name="data", marker=dict(size=2, color="#b6bcc5"),
+                               name=t("embedding.fig.data"), marker=dict(size=2, color="#b6bcc5"),
                                hoverinfo="skip"))
     P = X3[path]
     fig.add_trace(go.Scatter3d(x=P[:, 0], y=P[:, 1], z=P[:, 2], mode="lines+markers",
-                               name=f"graph geodesic, length {graph_length:.3g}",
+                               name=t("embedding.fig.graph_geodesic", length=graph_length),
                                line=dict(color=color(0), width=7),
                                marker=dict(size=2.5, color=color(0))))
     ends = X3[[i, j]]
     fig.add_trace(go.Scatter3d(x=ends[:, 0], y=ends[:, 1], z=ends[:, 2], mode="lines+markers",
-                               name=f"straight chord, length {chord:.3g}",
+                               name=t("embedding.fig.straight_chord", length=chord),
                                line=dict(color=color(1), width=6, dash="dash"),
                                marker=dict(size=6, color=color(1))))
     fig.add_trace(go.Scatter3d(x=ends[:, 0], y=ends[:, 1], z=ends[:, 2], mode="text",
                                text=[f"A ({i})", f"B ({j})"], textposition="top center",
                                textfont=dict(size=14, color="#1B1F24"), showlegend=False,
                                hoverinfo="skip"))
-    apply_layout(fig, "Euclidean distance cuts through space; the geodesic stays on the data",
-                 height=520, title_width=60)
+    apply_layout(fig, t("embedding.fig.pair_title"), height=520, title_width=60)
     fig.update_layout(scene=_scene(("x", "y", "z"), "data"), margin=dict(l=0, r=0, b=0),
                       legend=dict(x=0, y=0, yanchor="bottom"))
     return fig
@@ -380,18 +391,18 @@ def make_graph_figure(X3: np.ndarray, edges: np.ndarray, short: np.ndarray, *,
     thick red."""
     fig = go.Figure()
     E = _segments(X3, edges)
-    sampled = "" if drawn_every == 1 else f" (1 in {drawn_every} drawn)"
+    sampled = "" if drawn_every == 1 else t("embedding.fig.drawn_every", every=drawn_every)
     fig.add_trace(go.Scatter3d(x=E[:, 0], y=E[:, 1], z=E[:, 2], mode="lines",
-                               name=f"neighbour edges{sampled}",
+                               name=t("embedding.fig.edges") + sampled,
                                line=dict(color="#a3abb5", width=1.5),
                                hoverinfo="skip"))
     S = _segments(X3, short)
     fig.add_trace(go.Scatter3d(x=S[:, 0] if S.size else [None], y=S[:, 1] if S.size else [None],
                                z=S[:, 2] if S.size else [None], mode="lines",
-                               name=f"short circuits: {short.shape[0]}",
+                               name=t("embedding.fig.short_circuits_count",
+                                      count=short.shape[0]),
                                line=dict(color="#D00000", width=6), hoverinfo="skip"))
-    apply_layout(fig, f"The {n_neighbors}-nearest-neighbour graph and its short circuits",
-                 height=520, title_width=60)
+    apply_layout(fig, t("embedding.fig.graph_title", k=n_neighbors), height=520, title_width=60)
     fig.update_layout(scene=_scene(("x", "y", "z"), "data"), margin=dict(l=0, r=0, b=0),
                       legend=dict(x=0, y=0, yanchor="bottom"))
     return fig
@@ -401,25 +412,34 @@ def make_error_curve(ks: np.ndarray, errors: np.ndarray, short_counts: np.ndarra
                      current_k: int) -> go.Figure:
     """Graph-distance error (left axis) and short-circuit count (right axis) against k."""
     fig = make_subplots(specs=[[{"secondary_y": True}]])
-    fig.add_trace(go.Scatter(x=ks, y=100 * errors, name="mean relative error of graph "
-                             "distances", mode="lines+markers",
+    fig.add_trace(go.Scatter(x=ks, y=100 * errors, name=t("embedding.fig.mean_error"),
+                             mode="lines+markers",
                              line=dict(color=color(0), width=2.5)), secondary_y=False)
-    fig.add_trace(go.Bar(x=ks, y=short_counts, name="short-circuit edges", opacity=0.45,
+    fig.add_trace(go.Bar(x=ks, y=short_counts, name=t("embedding.fig.short_edges"),
+                         opacity=0.45,
                          marker_color="#D00000"), secondary_y=True)
     fig.add_vline(x=current_k, line=dict(color="#4b5563", dash="dot", width=1.5))
     fig.add_annotation(x=current_k, y=1.0, yref="paper", text=f"k = {current_k}",
                        showarrow=False, yanchor="bottom", **LABEL_BOX)
-    apply_layout(fig, "Isomap's failure mode: graph distances as k grows", height=420,
-                 title_width=60)
-    fig.update_xaxes(title_text="n_neighbors k")
-    fig.update_yaxes(title_text="graph-distance error (%)", rangemode="tozero",
+    apply_layout(fig, t("embedding.fig.error_curve_title"), height=420, title_width=60)
+    fig.update_xaxes(title_text=t("embedding.fig.k_axis"))
+    fig.update_yaxes(title_text=t("embedding.fig.error_axis"), rangemode="tozero",
                      secondary_y=False)
     # Whole-number ticks for a count (the default would put them at 9.8, 19.7, …).
     top = max(float(np.max(short_counts)) if short_counts.size else 0.0, 1.0)
     step = float(max(1, 10 ** math.floor(math.log10(top / 4)) if top >= 4 else 1))
     step *= next(m for m in (1, 2, 5, 10) if top / (m * step) <= 5)
-    fig.update_yaxes(title_text="short circuits", rangemode="tozero", showgrid=False,
+    fig.update_yaxes(title_text=t("embedding.fig.short_axis"), rangemode="tozero", showgrid=False,
                      dtick=step, tickformat="d", secondary_y=True)
     fig.update_layout(legend=dict(orientation="h", x=0, y=-0.2, yanchor="top"),
                       margin=dict(b=100, r=70), bargap=0.5)
     return fig
+
+
+def error_curve_csv(ks: np.ndarray, errors: np.ndarray, short_counts: np.ndarray) -> str:
+    """The error curve's numbers as CSV, one row per k: the graph-distance error (a fraction)
+    and the short-circuit count, which the default curve export would leave out (bars)."""
+    rows = ["k,graph_distance_error,short_circuit_edges"]
+    rows += [f"{int(k)},{float(e)!r},{int(c)}"
+             for k, e, c in zip(ks, errors, short_counts, strict=True)]
+    return "\n".join(rows) + "\n"

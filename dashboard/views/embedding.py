@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import streamlit as st
 
+from dashboard import lessons, links
 from dashboard.cached import embedding as cached
 from dashboard.cached.common import ProgressBar
 from dashboard.figures import embedding as figs
-from dashboard.figures.theme import PLOT_CONFIG
-from dashboard.widgets import guarded
+from dashboard.i18n import t
+from dashboard.widgets import chart, guarded, projector_on
 from geomcore.embedding import DATASET_NAMES, METHOD_NAMES, OUT_OF_SAMPLE
 
-VIEWS = {
-    "embeddings": "Embeddings & metrics",
-    "training": "GDE training & collapse",
-    "out_of_sample": "New points",
-    "decoder": "Decoder's manifold",
-    "pair": "Geodesic vs chord",
-    "short_circuits": "Short circuits",
-}
-DATASET_TITLES = {"swiss_roll": "swiss roll", "swiss_roll_hole": "swiss roll with a hole",
-                  "s_curve": "S-curve", "sphere_cap": "sphere cap", "torus": "torus",
-                  "twin_peaks": "twin peaks", "severed_sphere": "severed sphere",
-                  "helix": "helix (1-D)", "digits": "8×8 digits (64-D)"}
+VIEWS = ("embeddings", "training", "out_of_sample", "decoder", "pair", "short_circuits")
 # Noise is in the data's units, so its useful range depends on the dataset's size.
 NOISE_MAX = {"swiss_roll": 2.0, "swiss_roll_hole": 2.0, "s_curve": 0.3, "sphere_cap": 0.15,
              "torus": 0.3, "twin_peaks": 0.3, "severed_sphere": 0.15, "helix": 0.2,
@@ -36,42 +27,43 @@ COLLAPSE_EPOCHS = 60
 # 1024 px, never squeezed below what a scatter plot needs to be read.
 PANEL_WIDTH = 440
 
-st.title("Isomap vs GDE")
-st.caption(
-    "Data often lie near a low-dimensional manifold folded into a high-dimensional space. A good "
-    "embedding unfolds it and keeps distances *along* the manifold. Isomap does this with "
-    "shortest paths on a neighbour graph; the Geometric Deep Encoder (GDE) trains an "
-    "encoder–decoder so that latent distances match those graph distances, which also gives a "
-    "map for new points and a way back to the data."
-)
+st.title(t("embedding.page.title"))
+st.caption(t("embedding.page.caption"))
 
 # -- controls --------------------------------------------------------------------------------------
 with st.sidebar:
-    st.header("Data")
-    name = st.selectbox("Dataset", DATASET_NAMES, format_func=DATASET_TITLES.__getitem__,
-                        key="emb_dataset")
+    st.header(t("embedding.sidebar.data"))
+    name = links.selectbox(t("embedding.sidebar.dataset"), DATASET_NAMES, "swiss_roll",
+                           key="emb_dataset", format_func=figs.dataset_title)
     n_max = 1700 if name == "digits" else cached.MAX_N
-    n = st.slider("Points n", 200, n_max, min(1500, n_max), step=100, key="emb_n")
+    if st.session_state.get("emb_n", 0) > n_max:  # from 2000 points to the digits' 1700
+        st.session_state["emb_n"] = n_max
+    n = links.slider(t("embedding.sidebar.points"), 200, n_max, min(1500, n_max), step=100,
+                     key="emb_n")
     noise_max = NOISE_MAX[name]
-    noise = st.slider("Noise (data units)", 0.0, noise_max, 0.0, step=noise_max / 40,
-                      key=f"emb_noise_{name}", format="%.3g",
-                      help="Standard deviation of Gaussian noise added to every coordinate.")
-    seed = int(st.number_input("Seed", 0, 9999, 0, step=1, key="emb_seed",
-                               help="Sampling, noise, GDE's weights and batches."))
-    st.header("Graph & methods")
-    k = st.slider("Neighbours k", 3, 50, 10, key="emb_k",
-                  help="Size of the neighbour graph of Isomap, GDE and the local methods.")
-    methods = st.multiselect("Methods", METHOD_NAMES, default=["isomap", "gde"],
-                             format_func=figs.METHOD_TITLES.__getitem__, key="emb_methods")
-    st.header("GDE")
-    epochs = st.select_slider("Epochs", GDE_EPOCHS, value=100, key="emb_epochs")
-    w_stress = st.select_slider("Stress weight", WEIGHTS, value=1.0, key="emb_w_stress",
-                                help="Weight of the distance-matching term. At 0 only the "
-                                     "reconstruction is trained.")
-    w_recon = st.select_slider("Reconstruction weight", WEIGHTS, value=1.0, key="emb_w_recon")
+    noise = links.slider(t("embedding.sidebar.noise"), 0.0, noise_max, 0.0,
+                         step=noise_max / 40, key=f"emb_noise_{name}", format="%.3g",
+                         help=t("embedding.sidebar.noise_help"))
+    seed = int(links.number_input(t("embedding.sidebar.seed"), 0, 9999, 0, step=1,
+                                  key="emb_seed", help=t("embedding.sidebar.seed_help")))
+    st.header(t("embedding.sidebar.graph"))
+    k = links.slider(t("embedding.sidebar.neighbours"), 3, 50, 10, key="emb_k",
+                     help=t("embedding.sidebar.neighbours_help"))
+    methods = links.multiselect(t("embedding.sidebar.methods"), METHOD_NAMES, ["isomap", "gde"],
+                                format_func=figs.method_title, key="emb_methods")
+    st.header(t("embedding.sidebar.gde"))
+    epochs = links.select_slider(t("embedding.sidebar.epochs"), GDE_EPOCHS, 100,
+                                 key="emb_epochs")
+    w_stress = links.select_slider(t("embedding.sidebar.stress_weight"), WEIGHTS, 1.0,
+                                   key="emb_w_stress",
+                                   help=t("embedding.sidebar.stress_weight_help"))
+    w_recon = links.select_slider(t("embedding.sidebar.reconstruction_weight"), WEIGHTS, 1.0,
+                                  key="emb_w_recon",
+                                  help=t("embedding.sidebar.reconstruction_weight_help"))
 
-view = st.radio("View", list(VIEWS), format_func=VIEWS.__getitem__, horizontal=True,
-                key="emb_view")
+view = links.radio(t("embedding.page.view"), VIEWS, "embeddings",
+                   format_func=lambda v: t(f"embedding.views.{v}"), horizontal=True,
+                   key="emb_view")
 
 data_cfg = cached.DataConfig(name, n=int(n), noise=float(noise), seed=seed)
 gde_cfg = cached.GDEConfig(epochs=int(epochs), stress_weight=float(w_stress),
@@ -79,52 +71,12 @@ gde_cfg = cached.GDEConfig(epochs=int(epochs), stress_weight=float(w_stress),
 
 
 def _explain() -> None:
-    with st.expander("Explain: the manifold hypothesis, Isomap, GDE, and the measures"):
-        st.markdown(
-            "**The manifold hypothesis.** Real data of many dimensions (images, sounds, "
-            "activations) fill only a thin, curved, low-dimensional set. Straight-line "
-            "distance in the ambient space then lies: two points on neighbouring turns of the "
-            "swiss roll are close through the air but far apart along the sheet (the *Geodesic "
-            "vs chord* view). What should be kept is the **geodesic** distance, measured along "
-            "the manifold.\n\n"
-            "**Isomap in three steps.** (1) Join each point to its k nearest neighbours, edges "
-            "weighted by length. (2) Approximate geodesic distances by shortest paths in that "
-            "graph (Dijkstra). (3) Find points in the plane whose distances match them "
-            "(classical MDS: the top eigenvectors of the double-centred squared-distance "
-            "matrix). It has no parameters to train, but one knob: too small a k disconnects "
-            "the graph, too large a k adds **short circuits**, edges that jump across a fold "
-            "and make every path through them far too short (the *Short circuits* view).\n\n"
-            "**GDE.** An encoder $f$ and a decoder $g$ (two small networks) are trained "
-            "together on"
-        )
+    with st.expander(t("embedding.explain.title")):
+        st.markdown(t("embedding.explain.before"))
         st.latex(r"\mathcal L = w_s\,\frac{\sum_{i<j}\big(\|f(x_i)-f(x_j)\| - d_G(x_i,x_j)"
                  r"\big)^2}{\sum_{i<j} d_G(x_i,x_j)^2} \;+\; w_r\,\frac1n\sum_i "
                  r"\|g(f(x_i)) - x_i\|^2,")
-        st.markdown(
-            "with $d_G$ the same graph-geodesic distances as Isomap's, and the sums over the "
-            "pairs of each mini-batch (so memory does not grow as n²). The first term "
-            "(*stress*) asks latent distances to equal geodesic distances; the second lets the "
-            "decoder draw the manifold back in data space (the *Decoder's manifold* view). "
-            "Unlike Isomap, the trained encoder maps **new points** directly.\n\n"
-            "**Why the bare sum collapses.** The loss often quoted for GDE, "
-            "$\\mathcal L = \\sum_{i,j} d_\\mathcal M(f(x_i), f(x_j))$, is a sum of "
-            "non-negative distances: its minimum, 0, is reached by sending every point to the "
-            "same spot, which keeps no geometry at all. The *GDE training & collapse* view "
-            "trains exactly that loss and shows the embedding shrink to a dot. A distance "
-            "term has to *match* target distances (stress), not shrink them.\n\n"
-            "**The measures** (1 is perfect, 0 for residual variance):\n"
-            "- *trustworthiness*: are the embedding's k nearest neighbours true neighbours? "
-            "(penalises points torn from far away; the same number as scikit-learn's);\n"
-            "- *continuity*: are the data's true neighbours kept together?\n"
-            "- *k-NN preservation*: mean overlap (Jaccard) of each point's k-NN sets;\n"
-            "- *geodesic ρ*: rank correlation of graph-geodesic distances with embedding "
-            "distances, on random pairs;\n"
-            "- *residual variance*: Isomap's 1 − R² of the same two lists;\n"
-            "- *intrinsic ρ*: rank correlation with distances between the true coordinates the "
-            "data were drawn in (isometric for the swiss rolls, S-curve and helix).\n\n"
-            "The best value of each measure is shaded green. Run times are those of the first "
-            "computation on this server (results are cached for everyone)."
-        )
+        st.markdown(t("embedding.explain.after"))
 
 
 # -- computations ----------------------------------------------------------------------------------
@@ -136,16 +88,17 @@ def _config(method: str, gde: cached.GDEConfig | None = None) -> cached.RunConfi
 
 def _run(method: str, gde: cached.GDEConfig | None = None) -> cached.MethodRun | None:
     """One method on the current data (cached); None, with the reason shown, if it fails."""
-    title = figs.METHOD_TITLES[method]
+    title = figs.method_title(method)
     run = _config(method, gde)
     with guarded(title):
         if method == "gde":
-            bar = ProgressBar(f"Training GDE ({run.gde.epochs if run.gde else ''} epochs)…")
+            bar = ProgressBar(t("embedding.progress.training",
+                                epochs=run.gde.epochs if run.gde else ""))
             try:
                 return cached.run_for(run, _progress=bar)
             finally:
                 bar.clear()
-        with st.spinner(f"Running {title}…"):
+        with st.spinner(t("embedding.progress.running", method=title)):
             return cached.run_for(run)
     return None
 
@@ -155,40 +108,67 @@ def _affordable(chosen: list[str]) -> list[str]:
     done = [m for m in chosen if cached.is_computed(_config(m))]
     run, refused, total = cached.within_budget(chosen, int(n), int(epochs), computed=done)
     if refused:
-        names = ", ".join(figs.METHOD_TITLES[m] for m in refused)
-        st.warning(f"Not run: {names}. The chosen methods not yet computed would take about "
-                   f"{total:.0f} s on {n} points; one change may start at most "
-                   f"{cached.MAX_REQUEST_SECONDS:.0f} s. Add them one or two at a time (each "
-                   "result is kept), or choose fewer points or GDE epochs.")
+        names = ", ".join(figs.method_title(m) for m in refused)
+        st.warning(t("embedding.messages.not_run", names=names, total=total, n=n,
+                     limit=cached.MAX_REQUEST_SECONDS))
     return run
 
 
+def _publish_measures(runs: dict[str, cached.MethodRun]) -> None:
+    """Each method's quality measures, for the lessons: ``isomap_intrinsic_spearman``…"""
+    for m, r in runs.items():
+        for measure, value in r.metrics.items():
+            lessons.fact(f"{m}_{measure}", value)
+
+
+def _row(key: str) -> Any:
+    """Side-by-side panels that wrap; on a projector, one under the other."""
+    return st.container(horizontal=not projector_on(), gap="small", key=key)
+
+
+def _panel(container: Any) -> Any:
+    """One side-by-side panel: a fixed width, so that panels wrap instead of shrinking, with
+    a chart and its CSV button stacked inside. On a projector every panel takes the whole
+    width: its enlarged labels need the room."""
+    return container.container(width="stretch" if projector_on() else PANEL_WIDTH, gap=None)
+
+
 loaded = None
-with guarded("the dataset"):
-    loaded = cached.dataset_for(data_cfg), cached.view_coords_for(data_cfg)
+with guarded(t("embedding.what.dataset")):
+    loaded = cached.dataset_for(data_cfg)
 if loaded is None:
-    st.info("Fix the data settings in the sidebar.")
+    st.info(t("embedding.messages.fix_data"))
     _explain()
     st.stop()
-data, (X3, axis_titles) = loaded
+data = loaded
+X3, _ = cached.view_coords_for(data_cfg)
+axis_titles = (("x", "y", "z") if data.X.shape[1] == 3 else
+               tuple(t("embedding.fig.pc", i=i) for i in (1, 2, 3)))
 coloring = figs.coloring_for(data)
+lessons.fact("n", data.n)
+lessons.fact("k", int(k))
 
 
 # -- views -----------------------------------------------------------------------------------------
 def _embeddings_view() -> None:
     if not methods:
-        st.info("Choose at least one method in the sidebar.")
+        st.info(t("embedding.messages.choose_method"))
         return
     runs = {m: r for m in _affordable(methods) if (r := _run(m)) is not None}
-    with st.container(horizontal=True, gap="small", key="emb_panels"):
-        st.plotly_chart(figs.make_data_figure(
-            X3, coloring, title=f"The data: {DATASET_TITLES[name]}, n = {data.n}",
-            axis_titles=axis_titles, height=figs.EMBED_HEIGHT), key="emb_data",
-            config=PLOT_CONFIG, width=PANEL_WIDTH)
-        for m, r in runs.items():
-            st.plotly_chart(figs.make_embedding_figure(
-                r.Y, coloring, title=f"{figs.METHOD_TITLES[m]} ({r.seconds:.2g} s)"),
-                key=f"emb_plot_{m}", config=PLOT_CONFIG, width=PANEL_WIDTH)
+    _publish_measures(runs)
+    panels = _row("emb_panels")
+    with _panel(panels):
+        chart(figs.make_data_figure(
+            X3, coloring, title=t("embedding.fig.data_title",
+                                  dataset=figs.dataset_title(name), n=data.n),
+            axis_titles=axis_titles, height=figs.EMBED_HEIGHT),
+            csv=f"embedding-{name}", key="emb_data")
+    for m, r in runs.items():
+        with _panel(panels):
+            chart(figs.make_embedding_figure(
+                r.Y, coloring, title=t("embedding.fig.embedding_title",
+                                       method=figs.method_title(m), seconds=r.seconds)),
+                csv=f"embedding-{m}", key=f"emb_plot_{m}")
     if not runs:
         return
     frame = figs.metrics_frame({m: r.metrics for m, r in runs.items()},
@@ -203,58 +183,59 @@ def _training_view() -> None:
                                     reconstruction_weight=0.0, loss="distance_sum")
     collapsed = _run("gde", collapse_cfg)
     if run is not None and run.history is not None:
-        st.plotly_chart(figs.make_training_figure(
+        _publish_measures({"gde": run})
+        lessons.fact("gde_stress", float(run.history.stress[-1]))
+        lessons.fact("gde_reconstruction", float(run.history.reconstruction[-1]))
+        chart(figs.make_training_figure(
             run.history, collapsed=collapsed.history if collapsed else None),
-            key="emb_training", config=PLOT_CONFIG)
-        st.caption(f"{gde_cfg.epochs} epochs in {run.history.seconds:.1f} s. Stress is "
-                   "normalised (0 = latent distances equal the graph-geodesic ones; 1 = all "
-                   "latent distances zero). Reconstruction is the mean squared error of "
-                   "decoder(encoder(x)) in standardised units.")
+            csv="embedding-gde-training", key="emb_training")
+        st.caption(t("embedding.training.caption", epochs=gde_cfg.epochs,
+                     seconds=run.history.seconds))
     if run is not None and collapsed is not None and collapsed.history is not None:
-        with st.container(horizontal=True, gap="small", key="emb_collapse_panels"):
-            st.plotly_chart(figs.make_collapse_scatter(run.Y, collapsed.Y, coloring),
-                            key="emb_collapse", config=PLOT_CONFIG, width=PANEL_WIDTH)
-            st.plotly_chart(figs.make_collapse_curve(collapsed.history.distance_sum,
-                                                     figs.spread(data.X)),
-                            key="emb_collapse_curve", config=PLOT_CONFIG, width=PANEL_WIDTH)
+        panels = _row("emb_collapse_panels")
+        with _panel(panels):
+            chart(figs.make_collapse_scatter(run.Y, collapsed.Y, coloring),
+                  csv="embedding-collapse", key="emb_collapse")
+        with _panel(panels):
+            chart(figs.make_collapse_curve(collapsed.history.distance_sum,
+                                           figs.spread(data.X)),
+                  csv="embedding-collapse-distance", key="emb_collapse_curve")
         ratio = figs.spread(collapsed.Y) / figs.spread(data.X)
-        st.markdown(
-            f"Trained on the bare sum Σ‖f(xᵢ) − f(xⱼ)‖ alone ({COLLAPSE_EPOCHS} epochs, no "
-            f"reconstruction), the embedding's spread is **{ratio:.1e}** of the data's: every "
-            "point lands on (almost) the same spot. Its stress ends at "
-            f"{collapsed.history.stress[-1]:.3f}, the value of a total collapse (1).")
+        lessons.fact("collapse_spread_ratio", ratio)
+        lessons.fact("collapse_stress", float(collapsed.history.stress[-1]))
+        lessons.fact("collapse_epochs", COLLAPSE_EPOCHS)
+        st.markdown(t("embedding.training.collapse", epochs=COLLAPSE_EPOCHS, ratio=ratio,
+                      stress=collapsed.history.stress[-1]))
 
 
 def _out_of_sample_view() -> None:
     mappable = [m for m in methods if m in OUT_OF_SAMPLE]
-    without = [figs.METHOD_TITLES[m] for m in methods if m not in OUT_OF_SAMPLE]
+    without = [figs.method_title(m) for m in methods if m not in OUT_OF_SAMPLE]
     if without:
-        st.caption(f"{', '.join(without)}: no map for new points (the embedding is computed "
-                   "for the training points only).")
+        st.caption(t("embedding.out_of_sample.no_map", names=", ".join(without)))
     if not mappable:
-        st.info("Choose Isomap, GDE, PCA or one of the LLE variants in the sidebar to embed "
-                "new points.")
+        st.info(t("embedding.out_of_sample.choose"))
         return
-    with guarded("the fresh points"):
+    with guarded(t("embedding.what.fresh")):
         fresh = cached.fresh_for(data_cfg)
         fresh_coloring = figs.coloring_for(fresh)
         runs = {m: r for m in _affordable(mappable) if (r := _run(m)) is not None}
-        with st.container(horizontal=True, gap="small", key="emb_oos"):
-            for m, r in runs.items():
-                if r.fresh_Y is None:
-                    continue
-                st.plotly_chart(figs.make_out_of_sample_figure(
+        _publish_measures(runs)
+        panels = _row("emb_oos")
+        for m, r in runs.items():
+            if r.fresh_Y is None:
+                continue
+            lessons.fact(f"{m}_fresh_spearman", r.fresh_spearman)
+            lessons.fact(f"{m}_fresh_offset", r.fresh_offset)
+            with _panel(panels):
+                chart(figs.make_out_of_sample_figure(
                     r.Y, r.fresh_Y, fresh_coloring,
-                    title=f"{figs.METHOD_TITLES[m]}: {fresh.n} new points"),
-                    key=f"emb_oos_{m}", config=PLOT_CONFIG, width=PANEL_WIDTH)
+                    title=t("embedding.fig.oos_title", method=figs.method_title(m),
+                            n=fresh.n)),
+                    csv=f"embedding-new-points-{m}", key=f"emb_oos_{m}")
+        lessons.fact("fresh_n", fresh.n)
         st.dataframe(figs.out_of_sample_frame(runs), hide_index=True, key="emb_oos_table")
-        st.caption(
-            f"{fresh.n} points drawn afresh from the same manifold (another seed), never seen "
-            "in training, are embedded by each fitted map: GDE runs its encoder; Isomap links "
-            "each point to its training neighbours and applies the fitted MDS to the "
-            "resulting geodesic distances. *Offset*: median distance from a new point's "
-            "embedding to where its nearest training point was embedded, as a fraction of the "
-            "embedding's spread (≈ 0 when the map agrees with the in-sample embedding).")
+        st.caption(t("embedding.out_of_sample.caption", n=fresh.n))
 
 
 def _decoder_view() -> None:
@@ -262,75 +243,94 @@ def _decoder_view() -> None:
     if run is None or run.decoded is None:
         return
     if data.X.shape[1] == 3:
-        st.plotly_chart(figs.make_decoder_figure(data.X, coloring, run.decoded),
-                        key="emb_decoder", config=PLOT_CONFIG)
-        st.caption(
-            f"A {cached.GRID}×{cached.GRID} grid over the latent box the data occupy "
-            "(1st–99th percentile), mapped through the decoder into 3-D. Where the grey sheet "
-            "follows the coloured points, the decoder has learned the manifold; the black "
-            "lines are latent grid lines, so their spacing shows how the latent plane is "
-            "stretched onto the data. Corners of the box that no data point reaches are "
-            "extrapolation.")
+        chart(figs.make_decoder_figure(data.X, coloring, run.decoded),
+              csv="embedding-decoder", key="emb_decoder")
+        st.caption(t("embedding.decoder.caption_3d", grid=cached.GRID))
     else:
-        st.plotly_chart(figs.make_digit_mosaic(run.decoded, run.grid_u, run.grid_v),
-                        key="emb_decoder", config=PLOT_CONFIG)
-        st.caption("Each tile is the decoder's image of one latent grid point: walking across "
-                   "the latent plane morphs one digit into another.")
+        chart(figs.make_digit_mosaic(run.decoded, run.grid_u, run.grid_v), key="emb_decoder")
+        st.caption(t("embedding.decoder.caption_digits"))
 
 
 def _pair_view() -> None:
     if data.X.shape[1] != 3:
-        st.info("This view draws paths on 3-D data; pick a surface dataset.")
+        st.info(t("embedding.messages.needs_3d_paths"))
         return
-    choice = st.radio("Pair", ["worst", "index"], horizontal=True, key="emb_pair_mode",
-                      format_func={"worst": "the pair Euclidean distance misjudges most",
-                                   "index": "choose by index"}.__getitem__)
-    with guarded("the geodesic"):
+    choice = links.radio(t("embedding.pair.label"), ["worst", "index"], "worst",
+                         horizontal=True, key="emb_pair_mode",
+                         format_func=lambda c: t(f"embedding.pair.{c}"))
+    with guarded(t("embedding.what.geodesic")):
         i, j = cached.misleading_pair_for(data_cfg, int(k))
         if choice == "index":
             a, b = st.columns(2)
-            i = int(a.number_input("Point A", 0, data.n - 1, i, key="emb_pair_a"))
-            j = int(b.number_input("Point B", 0, data.n - 1, j, key="emb_pair_b"))
+            for key in ("emb_pair_a", "emb_pair_b"):
+                # fewer points than when the index was chosen: back to the default pair
+                if st.session_state.get(key, 0) > data.n - 1:
+                    del st.session_state[key]
+            i = int(links.number_input(t("embedding.pair.point_a"), 0, data.n - 1, i,
+                                       key="emb_pair_a", container=a))
+            j = int(links.number_input(t("embedding.pair.point_b"), 0, data.n - 1, j,
+                                       key="emb_pair_b", container=b))
         if i == j:
-            raise ValueError("choose two different points")
+            raise ValueError(t("embedding.pair.same"))
         pair = cached.pair_for(data_cfg, int(k), i, j)
-        st.plotly_chart(figs.make_pair_figure(data.X, pair.path, i, j,
-                                              graph_length=pair.graph_length, chord=pair.chord),
-                        key="emb_pair", config=PLOT_CONFIG)
+        chart(figs.make_pair_figure(data.X, pair.path, i, j,
+                                    graph_length=pair.graph_length, chord=pair.chord),
+              csv="embedding-geodesic-and-chord", key="emb_pair")
+        ratio = pair.graph_length / pair.chord
+        lessons.fact("pair_chord", pair.chord)
+        lessons.fact("pair_graph_length", pair.graph_length)
+        lessons.fact("pair_ratio", ratio)
+        lessons.fact("pair_edges", pair.path.size - 1)
         cols = st.columns(4 if math.isfinite(pair.true_length) else 3)
-        cols[0].metric("Straight chord", f"{pair.chord:.3g}")
-        cols[1].metric("Graph geodesic", f"{pair.graph_length:.3g}",
-                       help=f"{pair.path.size - 1} edges of the {k}-NN graph")
-        cols[2].metric("Geodesic / chord", f"{pair.graph_length / pair.chord:.2f}×")
+        cols[0].metric(t("embedding.pair.chord"), f"{pair.chord:.3g}")
+        cols[1].metric(t("embedding.pair.graph"), f"{pair.graph_length:.3g}",
+                       help=t("embedding.pair.graph_help", edges=pair.path.size - 1, k=k))
+        cols[2].metric(t("embedding.pair.ratio"), f"{ratio:.2f}×")
         if math.isfinite(pair.true_length):
-            cols[3].metric("True geodesic", f"{pair.true_length:.3g}",
-                           delta=f"graph error {pair.graph_length / pair.true_length - 1:+.1%}",
-                           delta_color="off",
-                           help="Distance between the points' isometric intrinsic "
-                                "coordinates: the exact length along the surface.")
-        st.caption("The dashed chord is what PCA and MDS on raw coordinates see; the blue path "
-                   "hops from neighbour to neighbour along the data, as Isomap's and GDE's "
-                   "target distances do.")
+            error = pair.graph_length / pair.true_length - 1
+            lessons.fact("pair_true_length", pair.true_length)
+            lessons.fact("pair_graph_error", error)
+            cols[3].metric(t("embedding.pair.true"), f"{pair.true_length:.3g}",
+                           delta=t("embedding.pair.true_delta", error=error),
+                           delta_color="off", help=t("embedding.pair.true_help"))
+        st.caption(t("embedding.pair.caption"))
 
 
 def _short_circuit_view() -> None:
     if data.X.shape[1] != 3:
-        st.info("This view draws the graph on 3-D data; pick a surface dataset.")
+        st.info(t("embedding.messages.needs_3d_graph"))
         return
-    with guarded("the neighbour graph"):
+    with guarded(t("embedding.what.graph")):
         g = cached.graph_for(data_cfg, int(k))
-        st.plotly_chart(figs.make_graph_figure(data.X, g.edges, g.short, n_neighbors=int(k),
-                                               drawn_every=g.drawn_every),
-                        key="emb_graph", config=PLOT_CONFIG)
+        lessons.fact("short_count", int(g.short.shape[0]))
+        chart(figs.make_graph_figure(data.X, g.edges, g.short, n_neighbors=int(k),
+                                     drawn_every=g.drawn_every),
+              csv="embedding-neighbour-graph", key="emb_graph")
         if g.ks.size == 0:
-            st.info(f"The {DATASET_TITLES[name]} has no isometric coordinates, so true "
-                    "geodesic distances, and with them short circuits and the error curve, "
-                    "are not known exactly. Pick the swiss roll, the S-curve or the helix.")
+            st.info(t("embedding.short.no_truth", dataset=figs.dataset_title(name)))
             return
-        st.plotly_chart(figs.make_error_curve(g.ks, g.errors, g.short_counts,
-                                              current_k=int(k)),
-                        key="emb_error_curve", config=PLOT_CONFIG)
+        chart(figs.make_error_curve(g.ks, g.errors, g.short_counts, current_k=int(k)),
+              csv="embedding-graph-distance-error", key="emb_error_curve",
+              export=lambda _: figs.error_curve_csv(g.ks, g.errors, g.short_counts))
         st.caption(figs.short_circuit_caption(g.ks, g.errors, g.short_counts, g.min_k))
+        _publish_error_curve(g)
+
+
+def _publish_error_curve(g: cached.GraphView) -> None:
+    """The error curve's numbers, for the lessons: the error at this k, the best k and its
+    error, and the first k with a short circuit."""
+    best = int(g.errors.argmin())
+    lessons.fact("best_k", int(g.ks[best]))
+    lessons.fact("best_error", float(g.errors[best]))
+    lessons.fact("min_k", g.min_k)
+    here = g.ks == int(k)
+    if here.any():
+        error = float(g.errors[here][0])
+        lessons.fact("graph_error", error)
+        lessons.fact("error_ratio", error / float(g.errors[best]))
+    shorted = g.ks[g.short_counts > 0]
+    if shorted.size:
+        lessons.fact("first_short_k", int(shorted[0]))
 
 
 {

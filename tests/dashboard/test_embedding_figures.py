@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from dashboard.figures import embedding as figs
+from dashboard.i18n import use_language
 from geomcore.embedding import make
 
 
@@ -130,3 +131,33 @@ def test_collapse_figures(roll):
     assert curve.layout.shapes[0].y0 == 10.0
     assert figs.spread(np.array([[0.0, 0.0], [2.0, 0.0]])) == pytest.approx(1.0)
     assert math.isfinite(figs.spread(roll.X))
+
+
+def test_figures_and_tables_speak_chinese(roll):
+    with use_language("zh"):
+        curve = figs.make_error_curve(np.array([4, 8, 12]), np.array([0.2, 0.05, 0.3]),
+                                      np.array([0, 0, 4]), current_k=8)
+        assert curve.layout.title.text.startswith("Isomap 的失效方式")
+        assert curve.layout.yaxis2.title.text == "短路边数"
+        assert figs.coloring_for(roll).title == "弧长"
+        frame = figs.metrics_frame(
+            {"isomap": {"trustworthiness": 0.99, "residual_variance": 0.01},
+             "laplacian": {"trustworthiness": 0.97, "residual_variance": 0.002}},
+            {"isomap": 0.5, "laplacian": 3.0})
+        assert list(frame.columns) == ["Isomap", "拉普拉斯特征映射"]
+        assert list(frame.index) == ["用时（秒）", "可信度", "残差方差"]
+        # lower is better for the time and the residual variance, whatever their names
+        assert figs.best_cells(frame) == {"用时（秒）": [0], "可信度": [0], "残差方差": [1]}
+        text = figs.short_circuit_caption(np.array([4, 8, 12]), np.array([0.2, 0.05, 0.3]),
+                                          np.array([0, 0, 4]), 4)
+        assert "k = 12" in text and "k = 8" in text and "短路边" in text
+    # English again outside the block
+    assert figs.coloring_for(roll).title == "arc length"
+
+
+def test_error_curve_csv_keeps_the_short_circuit_counts():
+    text = figs.error_curve_csv(np.array([4, 8, 12]), np.array([0.2, 0.05, 0.3]),
+                                np.array([0, 0, 4]))
+    lines = text.splitlines()
+    assert lines[0] == "k,graph_distance_error,short_circuit_edges"
+    assert lines[1:] == ["4,0.2,0", "8,0.05,0", "12,0.3,4"]

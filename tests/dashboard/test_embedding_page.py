@@ -4,10 +4,16 @@ view-only change that never retrains."""
 
 from __future__ import annotations
 
-import pytest
+import json
+import logging
 
-from geomcore.embedding import DATASET_NAMES, METHOD_NAMES, gde
-from tests.dashboard.conftest import errors, problems, run_page
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from dashboard import lessons
+from geomcore.embedding import DATASET_NAMES, METHOD_NAMES, gde, make
+from tests.dashboard.conftest import APP, errors, problems, run_page
 
 VIEWS = ["embeddings", "training", "out_of_sample", "decoder", "pair", "short_circuits"]
 
@@ -158,3 +164,117 @@ def test_widget_maxima():
     at.radio(key="emb_view").set_value("out_of_sample")
     at.run()
     assert not problems(at) and not errors(at), errors(at)
+
+
+# -- languages, links and lessons (issue 13) -------------------------------------------------------
+def _open(params: dict[str, str], timeout: float = 300):
+    """The page opened from a link with these query parameters."""
+    params = dict(params)
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    if "lang" in params:
+        at.query_params["lang"] = params.pop("lang")
+    at.run()  # Home: it drops the parameters none of its widgets claims, so they come after
+    at.query_params.update(params)
+    at.switch_page("views/embedding.py")
+    at.run()
+    return at
+
+
+def _figures(at) -> list[dict]:
+    return [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def test_chinese_page_reads_in_chinese():
+    at = _open({"lang": "zh", "emb_n": "200", "emb_epochs": "20"})
+    assert not problems(at) and not errors(at), errors(at)
+    assert at.title[0].value == "Isomap 与 GDE"
+    assert at.slider(key="emb_k").label == "近邻数 k"
+    assert at.radio(key="emb_view").label == "视图"
+    titles = [f["layout"]["title"]["text"].replace("\xa0", " ") for f in _figures(at)]
+    assert titles[0].startswith("数据：瑞士卷，n = 200"), titles
+    assert titles[1].startswith("Isomap（"), titles
+    table = at.dataframe[0].value
+    assert "内蕴 ρ" in table.index and "可信度" in table.index
+    shown = " ".join([*(m.value for m in at.markdown), *(c.value for c in at.caption),
+                      *(e.label for e in at.expander)])
+    assert "⟦" not in shown and "最近邻" in shown
+
+
+def test_a_link_reopens_a_chosen_pair_with_its_lengths():
+    # The helix, 300 points, k = 12, the pair view with two points chosen by index: the link
+    # alone must give these widgets and the chord between exactly these two points.
+    params = {"emb_dataset": "helix", "emb_n": "300", "emb_k": "12", "emb_view": "pair",
+              "emb_pair_mode": "index", "emb_pair_a": "5", "emb_pair_b": "250"}
+    at = _open(params)
+    assert not problems(at) and not errors(at), errors(at)
+    assert at.selectbox(key="emb_dataset").value == "helix"
+    assert at.slider(key="emb_n").value == 300 and at.slider(key="emb_k").value == 12
+    assert at.number_input(key="emb_pair_a").value == 5
+    assert at.number_input(key="emb_pair_b").value == 250
+    X = make("helix", n=300, seed=0).X
+    chord = float(np.linalg.norm(X[5] - X[250]))
+    (fig,) = _figures(at)
+    names = [trace.get("name") for trace in fig["data"]]
+    assert f"straight chord, length {chord:.3g}" in names, names
+    labels = next(trace for trace in fig["data"] if trace.get("mode") == "text")["text"]
+    assert labels == ["A (5)", "B (250)"]
+    assert at.metric[0].value == f"{chord:.3g}"
+    # and the page keeps the view in its address
+    assert {k: at.query_params[k] for k in params} == params
+
+
+def test_short_circuit_lesson_from_a_link_holds_in_both_languages():
+    for lang in ("en", "zh"):
+        at = _open({"lang": lang, "lesson": "short_circuits"})
+        assert not problems(at) and not errors(at), errors(at)
+        assert at.slider(key="emb_k").value == 20
+        checks = at.session_state[lessons.CHECKS]
+        assert checks and all(checks.values()), checks
+        facts = at.session_state[lessons.FACTS]
+        assert facts["short_count"] > 0 and facts["first_short_k"] > facts["best_k"]
+
+
+SMALL = {"emb_n": "200", "emb_epochs": "20"}
+
+
+@pytest.mark.parametrize("params", [
+    *({"emb_view": view, "emb_methods": "isomap,gde,tsne"} for view in VIEWS),
+    {"emb_view": "pair", "emb_pair_mode": "index", "emb_pair_a": "3", "emb_pair_b": "150"},
+    {"emb_view": "short_circuits", "emb_dataset": "sphere_cap"},  # no true geodesics
+    {"emb_view": "decoder", "emb_dataset": "digits"},  # the mosaic of decoded digits
+    {"emb_view": "pair", "emb_dataset": "digits"},  # not 3-D: a hint
+], ids=lambda p: "-".join(p.values()).replace(",", "+"))
+def test_every_view_is_complete_in_chinese(params, caplog):
+    from tests.dashboard.teaching import open_page, untranslated
+
+    caplog.set_level(logging.WARNING, logger="diffgeo.i18n")
+    at = open_page("embedding", {"lang": "zh", **SMALL, **params})
+    assert not problems(at) and not errors(at), errors(at)
+    assert _run_state_rejected(at) == []
+    assert [r.getMessage() for r in caplog.records if r.name == "diffgeo.i18n"] == []
+    assert untranslated(at) == []
+
+
+def _run_state_rejected(at) -> list[str]:
+    return list(at.session_state["_links"].rejected)
+
+
+@pytest.mark.parametrize("view", ["pair", "out_of_sample", "training"])
+def test_a_link_reopens_every_widget_of_a_view(view):
+    """The view's own widgets and the sidebar's, all away from their defaults, from one link."""
+    from tests.dashboard.teaching import open_page
+
+    params = {"emb_view": view, "emb_dataset": "s_curve", "emb_n": "300",
+              "emb_noise_s_curve": "0.015", "emb_seed": "7", "emb_k": "12",
+              "emb_methods": "pca,isomap,gde", "emb_epochs": "20", "emb_w_stress": "3.0",
+              "emb_w_recon": "0.3"}
+    if view == "pair":
+        params |= {"emb_pair_mode": "index", "emb_pair_a": "17", "emb_pair_b": "222"}
+    at = open_page("embedding", params)
+    assert not problems(at) and not errors(at), errors(at)
+    assert _run_state_rejected(at) == []
+    url = dict(at.query_params)
+    assert {k: url.get(k) for k in params} == params
+    run = at.session_state["_links"]
+    for key, raw in params.items():
+        assert run.codecs[key].encode(at.session_state[key]) == raw, key
