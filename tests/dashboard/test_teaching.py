@@ -89,6 +89,13 @@ def test_page_in_english_has_every_text(slug, caplog):
 
 # -- lessons --------------------------------------------------------------------------------------
 
+def test_every_lab_follows_the_convention():
+    """Every lab has 3–6 lessons, so every lab is walked by the tests below."""
+    assert TAUGHT == SLUGS
+    assert all(3 <= len(lessons_of(slug)) <= 6 for slug in SLUGS), {
+        slug: len(lessons_of(slug)) for slug in SLUGS}
+
+
 @pytest.mark.parametrize("slug", SLUGS)
 def test_lessons_are_well_formed(slug):
     for lesson in lessons_of(slug):
