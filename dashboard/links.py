@@ -357,6 +357,14 @@ def toggle(label: str, value: bool = False, *, key: str, container: Any = None,
                         (label,), kwargs))
 
 
+def _text_widget(kind: str, label: str, value: str, key: str, max_chars: int,
+                 validate: Callable[[str], object] | None, counter: bool, container: Any,
+                 param: str | None, kwargs: Mapping[str, Any]) -> str:
+    limit = {"max_chars": max_chars} if counter else {}
+    return str(_widget(kind, key, value, text_codec(max_chars, validate), container, param,
+                       False, (label,), {**limit, **kwargs}))
+
+
 def text_input(label: str, value: str, *, key: str, max_chars: int,
                validate: Callable[[str], object] | None = None, counter: bool = True,
                container: Any = None, param: str | None = None, **kwargs: Any) -> str:
@@ -365,18 +373,16 @@ def text_input(label: str, value: str, *, key: str, max_chars: int,
     the end of a short field: a formula field turns it off and checks the length itself).
     ``validate`` raises ``ValueError`` for text the page would refuse, so that a link with such
     text opens the default instead."""
-    limit = {"max_chars": max_chars} if counter else {}
-    return str(_widget("text_input", key, value, text_codec(max_chars, validate), container,
-                       param, False, (label,), {**limit, **kwargs}))
+    return _text_widget("text_input", label, value, key, max_chars, validate, counter,
+                        container, param, kwargs)
 
 
 def text_area(label: str, value: str, *, key: str, max_chars: int,
               validate: Callable[[str], object] | None = None, counter: bool = True,
               container: Any = None, param: str | None = None, **kwargs: Any) -> str:
     """``st.text_area``, kept in the URL (see :func:`text_input`)."""
-    limit = {"max_chars": max_chars} if counter else {}
-    return str(_widget("text_area", key, value, text_codec(max_chars, validate), container,
-                       param, False, (label,), {**limit, **kwargs}))
+    return _text_widget("text_area", label, value, key, max_chars, validate, counter,
+                        container, param, kwargs)
 
 
 # -- the end of a run -----------------------------------------------------------------------------

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from io import BytesIO
 from pathlib import Path
 from urllib.parse import urlparse
+
+import numpy as np
+from PIL import Image
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 # The two screens every page must read on: a laptop and a 1024×768 projector.
@@ -134,3 +138,17 @@ def check_readable(page, name: str, outside: list[str], *, min_width: float | No
         assert min(widths) >= min_width, f"charts too narrow: {widths} (see {path})"
     assert outside == [], f"fetched from outside: {outside}"
     return path
+
+
+def chart_pixels(page, index: int = 0) -> np.ndarray:
+    """The ``index``-th Plotly chart of the page as a grey-level image (after its relayout)."""
+    chart = page.locator(".js-plotly-plot").nth(index)
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(1200)  # Plotly's last relayout
+    return np.asarray(Image.open(BytesIO(chart.screenshot())).convert("L"), dtype=float)
+
+
+def differing_fraction(before: np.ndarray, after: np.ndarray) -> float:
+    """The share of pixels of two same-sized images that differ by more than anti-aliasing."""
+    assert before.shape == after.shape, (before.shape, after.shape)
+    return float((np.abs(before - after) > 40).mean())

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from io import BytesIO
-
 import pytest
 
-from tests.e2e.helpers import error_texts, open_and_settle, screenshot, wait_idle
+from tests.e2e.helpers import (
+    chart_pixels,
+    differing_fraction,
+    error_texts,
+    open_and_settle,
+    screenshot,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -87,21 +92,9 @@ def test_invalid_formula_shows_a_message_not_a_traceback(page, app_url):
     screenshot(page, "geometry-invalid-formula")
 
 
-def _map_image(page):
-    """The parameter map (the second chart: 2-D, so the same link draws the same pixels)."""
-    import numpy as np
-    from PIL import Image
-
-    chart = page.locator(".js-plotly-plot").nth(1)
-    chart.scroll_into_view_if_needed()
-    page.wait_for_timeout(1200)  # Plotly's last relayout
-    return np.asarray(Image.open(BytesIO(chart.screenshot())).convert("L"), dtype=float)
-
-
 def test_a_saved_geometry_link_reopens_the_same_loop(browser, app_url):
     """Sphere, parallel transport: the address bar after these choices, opened in a fresh
     browser, shows the same widgets and the same parameter map (up to anti-aliasing)."""
-    import numpy as np
 
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
     pg = ctx.new_page()
@@ -116,7 +109,7 @@ def test_a_saved_geometry_link_reopens_the_same_loop(browser, app_url):
         wait_idle(pg)
         link = pg.url
         assert "geo_surface=sphere" in link and "geo_mode=transport" in link
-        before = _map_image(pg)
+        before = chart_pixels(pg, 1)  # the parameter map: 2-D
         holonomy = pg.locator("[data-testid='stMetricValue']").first.inner_text()
     finally:
         ctx.close()
@@ -126,14 +119,12 @@ def test_a_saved_geometry_link_reopens_the_same_loop(browser, app_url):
         open_and_settle(pg, link, min_charts=2)
         assert pg.locator("[data-testid='stAlertContentInfo']").count() == 0  # nothing refused
         assert pg.locator("[data-testid='stMetricValue']").first.inner_text() == holonomy
-        after = _map_image(pg)
+        after = chart_pixels(pg, 1)  # the parameter map: 2-D
         assert error_texts(pg) == []
         screenshot(pg, "geometry-link-reopened")
     finally:
         fresh.close()
-    assert before.shape == after.shape
-    differs = np.abs(before - after) > 40
-    assert differs.mean() < 0.002, f"{differs.mean():.2%} of the pixels differ"
+    assert differing_fraction(before, after) < 0.002
 
 
 def test_holonomy_lesson_in_chinese(page, app_url):

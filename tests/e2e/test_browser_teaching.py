@@ -4,7 +4,6 @@ mode on a 1024×768 projector without overlapping text. Screenshots go to ``test
 
 from __future__ import annotations
 
-from io import BytesIO
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
@@ -14,7 +13,9 @@ from PIL import Image
 from dashboard.labs import LABS
 from tests.e2e.helpers import (
     ARTIFACTS,
+    chart_pixels,
     check_readable,
+    differing_fraction,
     error_texts,
     open_and_settle,
     track_outside,
@@ -60,13 +61,6 @@ def test_chinese_is_drawn_with_a_cjk_font(browser, app_url, size):
         ctx.close()
 
 
-def _chart_image(pg) -> np.ndarray:
-    chart = pg.locator(".js-plotly-plot").first
-    chart.scroll_into_view_if_needed()
-    pg.wait_for_timeout(1200)  # Plotly's last relayout
-    return np.asarray(Image.open(BytesIO(chart.screenshot())).convert("L"), dtype=float)
-
-
 def test_a_saved_link_reopens_the_same_view(browser, app_url):
     """Change a setting by hand, copy the address with the page's button, open it in a fresh
     browser: the widget and the first figure are the same, pixel for pixel (up to
@@ -86,7 +80,7 @@ def test_a_saved_link_reopens_the_same_view(browser, app_url):
             "() => document.getElementById('diffgeo-copy-link').innerText.includes('✓')")
         link = pg.evaluate("() => navigator.clipboard.readText()")
         assert link == pg.url
-        before = _chart_image(pg)
+        before = chart_pixels(pg, 1)  # the parameter map: 2-D
         Image.fromarray(before.astype(np.uint8)).save(ARTIFACTS / "teaching-link-original.png")
     finally:
         ctx.close()
@@ -97,15 +91,13 @@ def test_a_saved_link_reopens_the_same_view(browser, app_url):
         outside = track_outside(pg)
         open_and_settle(pg, link, min_charts=1)
         assert parse_qs(urlparse(pg.url).query) == parse_qs(urlparse(link).query)
-        after = _chart_image(pg)
+        after = chart_pixels(pg, 1)
         Image.fromarray(after.astype(np.uint8)).save(ARTIFACTS / "teaching-link-reopened.png")
         assert error_texts(pg) == [] and outside == []
         assert pg.locator("[data-testid='stAlertContentInfo']").count() == 0  # no notice
     finally:
         fresh.close()
-    assert before.shape == after.shape
-    differs = np.abs(before - after) > 40
-    assert differs.mean() < 0.002, f"{differs.mean():.2%} of the pixels differ"
+    assert differing_fraction(before, after) < 0.002
 
 
 def test_a_hostile_link_opens_the_defaults_with_a_notice(browser, app_url):
