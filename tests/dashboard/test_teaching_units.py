@@ -153,6 +153,13 @@ def test_enlarge_scales_text_marks_and_lines():
     assert fig.layout.font.size == 14 and fig.data[0].line.width is None
 
 
+def test_enlarge_thins_the_ticks_of_a_3d_scene():
+    fig = go.Figure([go.Scatter3d(x=[0, 1], y=[0, 1], z=[0, 1])],
+                    layout=dict(scene=dict(xaxis=dict(nticks=9), yaxis=dict(nticks=3))))
+    scene = enlarge(fig).layout.scene
+    assert (scene.xaxis.nticks, scene.yaxis.nticks, scene.zaxis.nticks) == (5, 3, 5)
+
+
 def test_curves_csv_lists_every_point_of_every_curve():
     rows = list(csv.reader(io.StringIO(curves_csv(_sample()))))
     assert rows[0] == ["trace", "x", "y"]
