@@ -20,9 +20,11 @@ TARGET_MS = 300.0
 COLD_TARGET_MS = {"optim": 5000.0, "embedding": 20_000.0}
 
 
-def _page(name: str) -> AppTest:
+def _page(name: str, params: dict[str, str] | None = None) -> AppTest:
+    """The page as opened from a link (``params`` in its URL)."""
     at = AppTest.from_file(APP, default_timeout=300)
-    at.run()
+    for key, value in (params or {}).items():
+        at.query_params[key] = value
     at.switch_page(f"views/{name}.py")
     at.run()
     return at
@@ -95,6 +97,11 @@ def main(repeats: int = 9) -> None:
 
     rows.append(("geometry: move spray centre (48 geodesics)",
                  _time_reruns(at, spray_move, repeats)))
+    # the same sliders in Chinese and in projector mode (catalog lookups, enlarged figures)
+    turn = geometry_scenarios()["geometry: change direction"]
+    for label, params in (("in Chinese", {"lang": "zh"}), ("projector mode", {"projector": "1"})):
+        rows.append((f"geometry: change direction ({label})",
+                     _time_reruns(_page("geometry", params), turn, repeats)))
     t0 = time.perf_counter()
     at = _page("optim")
     cold = (time.perf_counter() - t0) * 1e3
