@@ -157,7 +157,8 @@ def test_enlarge_thins_the_ticks_of_a_3d_scene():
     fig = go.Figure([go.Scatter3d(x=[0, 1], y=[0, 1], z=[0, 1])],
                     layout=dict(scene=dict(xaxis=dict(nticks=9), yaxis=dict(nticks=3))))
     scene = enlarge(fig).layout.scene
-    assert (scene.xaxis.nticks, scene.yaxis.nticks, scene.zaxis.nticks) == (5, 3, 5)
+    assert (scene.xaxis.nticks, scene.yaxis.nticks, scene.zaxis.nticks) == (4, 3, 4)
+    assert scene.xaxis.tickfont.size == pytest.approx(14 * 1.15)
 
 
 def test_curves_csv_lists_every_point_of_every_curve():
