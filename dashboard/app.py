@@ -42,11 +42,12 @@ from dashboard.widgets import PROJECTOR_KEY, projector_on  # noqa: E402
 
 links.begin()
 # The language first: every title below is drawn in it. A link's ?lang= wins, then the choice
-# made in this session, then the browser's language.
+# made in this session, then the browser's language. Like every widget, the URL holds it only
+# when it differs from that default: a link nobody chose a language for opens in the reader's.
 with st.sidebar:
     lang = links.selectbox(
         t("common.language"), list(i18n.LANGUAGES),
-        i18n.language_from_locale(st.context.locale), key="lang", always=True,
+        i18n.language_from_locale(st.context.locale), key="lang",
         format_func=i18n.LANGUAGES.__getitem__)
     i18n.set_session_language(st.session_state, lang)
     # before the page config, which folds the sidebar away in projector mode

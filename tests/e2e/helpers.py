@@ -142,10 +142,17 @@ def check_readable(page, name: str, outside: list[str], *, min_width: float | No
 
 def chart_pixels(page, index: int = 0) -> np.ndarray:
     """The ``index``-th Plotly chart of the page as a grey-level image (after its relayout)."""
-    chart = page.locator(".js-plotly-plot").nth(index)
-    chart.scroll_into_view_if_needed()
-    page.wait_for_timeout(1200)  # Plotly's last relayout
-    return np.asarray(Image.open(BytesIO(chart.screenshot())).convert("L"), dtype=float)
+    for attempt in range(3):
+        chart = page.locator(".js-plotly-plot").nth(index)
+        try:
+            chart.scroll_into_view_if_needed()
+            page.wait_for_timeout(1200)  # Plotly's last relayout
+            return np.asarray(Image.open(BytesIO(chart.screenshot())).convert("L"), dtype=float)
+        except Exception:  # noqa: BLE001 - a late rerun replaced the chart: wait, find it again
+            if attempt == 2:
+                raise
+            wait_idle(page)
+    raise AssertionError("unreachable")
 
 
 def differing_fraction(before: np.ndarray, after: np.ndarray) -> float:
