@@ -224,16 +224,13 @@ def _read_url(key: str, param: str, codec: Codec) -> tuple[bool, Any]:
         return False, None
 
 
-def _register(key: str, default: Any, codec: Codec, param: str | None,
-              always: bool) -> None:
+def _register(key: str, default: Any, codec: Codec, param: str | None) -> None:
     """Record the widget and give it its first value (from the URL, else ``default``)."""
     run = _run()
     name = param or key
     run.codecs[key] = codec
     run.defaults[key] = default
     run.params[key] = name
-    if always:
-        run.always.add(key)
     state = st.session_state
     if key not in state:
         # Only the first run of a page reads the URL: later, a missing key is a widget shown
@@ -269,9 +266,8 @@ def _target(container: Any) -> Any:
 
 
 def _widget(kind: str, key: str, default: Any, codec: Codec, container: Any,
-            param: str | None, always: bool, args: tuple[Any, ...],
-            kwargs: Mapping[str, Any]) -> Any:
-    _register(key, default, codec, param, always)
+            param: str | None, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+    _register(key, default, codec, param)
     result = getattr(_target(container), kind)(*args, key=key, **kwargs)
     _publish(key)
     return result
@@ -279,59 +275,60 @@ def _widget(kind: str, key: str, default: Any, codec: Codec, container: Any,
 
 # -- the widgets ----------------------------------------------------------------------------------
 
-def slider(label: str, min_value: float, max_value: float, value: float, *, key: str,
-           container: Any = None, param: str | None = None, **kwargs: Any) -> Any:
-    """``st.slider`` of one number, kept in the URL."""
+def _number(kind: str, label: str, min_value: float, max_value: float, value: float, key: str,
+            container: Any, param: str | None, kwargs: Mapping[str, Any]) -> Any:
     integer = all(isinstance(v, int) and not isinstance(v, bool)
                   for v in (min_value, max_value, value))
     codec = number_codec(min_value, max_value, integer=integer)
-    return _widget("slider", key, value, codec, container, param, False,
-                   (label, min_value, max_value), kwargs)
+    return _widget(kind, key, value, codec, container, param, (label, min_value, max_value),
+                   kwargs)
+
+
+def slider(label: str, min_value: float, max_value: float, value: float, *, key: str,
+           container: Any = None, param: str | None = None, **kwargs: Any) -> Any:
+    """``st.slider`` of one number, kept in the URL."""
+    return _number("slider", label, min_value, max_value, value, key, container, param, kwargs)
 
 
 def number_input(label: str, min_value: float, max_value: float, value: float, *, key: str,
                  container: Any = None, param: str | None = None, **kwargs: Any) -> Any:
     """``st.number_input`` with both bounds, kept in the URL."""
-    integer = all(isinstance(v, int) and not isinstance(v, bool)
-                  for v in (min_value, max_value, value))
-    codec = number_codec(min_value, max_value, integer=integer)
-    return _widget("number_input", key, value, codec, container, param, False,
-                   (label, min_value, max_value), kwargs)
+    return _number("number_input", label, min_value, max_value, value, key, container, param,
+                   kwargs)
 
 
 def select_slider(label: str, options: Sequence[Any], value: Any, *, key: str,
                   container: Any = None, param: str | None = None, **kwargs: Any) -> Any:
     """``st.select_slider`` of one option, kept in the URL."""
-    return _widget("select_slider", key, value, choice_codec(options), container, param, False,
+    return _widget("select_slider", key, value, choice_codec(options), container, param,
                    (label,), {"options": list(options), **kwargs})
 
 
+def _single_choice(kind: str, label: str, options: Sequence[Any], value: Any, key: str,
+                   container: Any, param: str | None, kwargs: Mapping[str, Any]) -> Any:
+    choices = list(options)
+    default = choices[0] if value is None else value
+    return _widget(kind, key, default, choice_codec(choices), container, param,
+                   (label, choices), kwargs)
+
+
 def selectbox(label: str, options: Sequence[Any], value: Any = None, *, key: str,
-              container: Any = None, param: str | None = None, always: bool = False,
-              **kwargs: Any) -> Any:
+              container: Any = None, param: str | None = None, **kwargs: Any) -> Any:
     """``st.selectbox``, kept in the URL; ``value`` defaults to the first option."""
-    options = list(options)
-    default = options[0] if value is None else value
-    return _widget("selectbox", key, default, choice_codec(options), container, param, always,
-                   (label, options), kwargs)
+    return _single_choice("selectbox", label, options, value, key, container, param, kwargs)
 
 
 def radio(label: str, options: Sequence[Any], value: Any = None, *, key: str,
           container: Any = None, param: str | None = None, **kwargs: Any) -> Any:
     """``st.radio``, kept in the URL; ``value`` defaults to the first option."""
-    options = list(options)
-    default = options[0] if value is None else value
-    return _widget("radio", key, default, choice_codec(options), container, param, False,
-                   (label, options), kwargs)
+    return _single_choice("radio", label, options, value, key, container, param, kwargs)
 
 
 def segmented_control(label: str, options: Sequence[Any], value: Any = None, *, key: str,
                       container: Any = None, param: str | None = None, **kwargs: Any) -> Any:
     """``st.segmented_control`` (one selection), kept in the URL."""
-    options = list(options)
-    default = options[0] if value is None else value
-    return _widget("segmented_control", key, default, choice_codec(options), container, param,
-                   False, (label, options), kwargs)
+    return _single_choice("segmented_control", label, options, value, key, container, param,
+                          kwargs)
 
 
 def multiselect(label: str, options: Sequence[Any], value: Sequence[Any], *, key: str,
@@ -339,21 +336,21 @@ def multiselect(label: str, options: Sequence[Any], value: Sequence[Any], *, key
     """``st.multiselect``, kept in the URL (options written comma-separated)."""
     options = list(options)
     codec = choices_codec(options, kwargs.get("max_selections"))
-    return _widget("multiselect", key, list(value), codec, container, param, False,
+    return _widget("multiselect", key, list(value), codec, container, param,
                    (label, options), kwargs)
 
 
 def checkbox(label: str, value: bool = False, *, key: str, container: Any = None,
              param: str | None = None, **kwargs: Any) -> bool:
     """``st.checkbox``, kept in the URL."""
-    return bool(_widget("checkbox", key, bool(value), flag_codec(), container, param, False,
+    return bool(_widget("checkbox", key, bool(value), flag_codec(), container, param,
                         (label,), kwargs))
 
 
 def toggle(label: str, value: bool = False, *, key: str, container: Any = None,
            param: str | None = None, **kwargs: Any) -> bool:
     """``st.toggle``, kept in the URL."""
-    return bool(_widget("toggle", key, bool(value), flag_codec(), container, param, False,
+    return bool(_widget("toggle", key, bool(value), flag_codec(), container, param,
                         (label,), kwargs))
 
 
@@ -362,7 +359,7 @@ def _text_widget(kind: str, label: str, value: str, key: str, max_chars: int,
                  param: str | None, kwargs: Mapping[str, Any]) -> str:
     limit = {"max_chars": max_chars} if counter else {}
     return str(_widget(kind, key, value, text_codec(max_chars, validate), container, param,
-                       False, (label,), {**limit, **kwargs}))
+                       (label,), {**limit, **kwargs}))
 
 
 def text_input(label: str, value: str, *, key: str, max_chars: int,
