@@ -26,6 +26,8 @@ _FONT_KEYS = frozenset({"font", "tickfont", "textfont", "titlefont", "insidetext
                         "outsidetextfont", "hoverlabel"})
 _LINE_TRACES = frozenset({"scatter", "scattergl", "scatter3d", "scatterpolar",
                           "scatterternary"})
+_CARTESIAN = frozenset({"scatter", "scattergl", "bar", "heatmap", "contour", "histogram",
+                        "box", "violin", "image"})
 _PLOTLY_LINE_WIDTH = 2.0
 _PLOTLY_MARKER_SIZE = 6.0
 
@@ -69,6 +71,33 @@ def _scale_trace(trace: dict[str, Any], marks: float) -> None:
         trace["line"]["width"] = _scale(trace["line"]["width"], marks)
 
 
+def _set_axis_fonts(axis: dict[str, Any], size: float) -> None:
+    axis.setdefault("tickfont", {}).setdefault("size", size * 0.9)
+    title = axis.get("title")
+    if isinstance(title, dict):
+        title.setdefault("font", {}).setdefault("size", size)
+    elif isinstance(title, str):
+        axis["title"] = {"text": title, "font": {"size": size}}
+
+
+def _lower_bottom_legend(layout: dict[str, Any], font: float) -> None:
+    """A horizontal legend placed below the plot (paper ``y < 0``) moves down with the larger
+    tick labels and axis title, and the bottom margin grows to hold it."""
+    legend = layout.get("legend")
+    if not isinstance(legend, dict) or legend.get("orientation") != "h":
+        return
+    y = legend.get("y")
+    if legend.get("yref", "paper") != "paper" or not isinstance(y, (int, float)) or y >= 0:
+        return
+    margin = layout.setdefault("margin", {})
+    height = float(layout.get("height") or 450)
+    bottom = float(margin.get("b", 80))
+    plot = max(height - float(margin.get("t", 100)) - bottom, 100.0)
+    drop = 0.12 * (font - 1) / 0.45  # as far as one more row of large tick labels
+    legend["y"] = y - drop
+    margin["b"] = bottom + drop * plot
+
+
 def enlarge(fig: go.Figure, *, font: float = PROJECTOR_FONT,
             marks: float = PROJECTOR_MARKS) -> go.Figure:
     """A copy of ``fig`` for a projector: fonts ×``font`` (titles, ticks, legends, colour bars,
@@ -86,6 +115,18 @@ def enlarge(fig: go.Figure, *, font: float = PROJECTOR_FONT,
                 margin[side] = margin[side] * (1 + (font - 1) * 0.6)
     if isinstance(layout.get("height"), (int, float)):
         layout["height"] = layout["height"] * 1.1
+    # Streamlit's chart theme sets its own small sizes for ticks and axis titles wherever the
+    # figure leaves them unset: set them, or projector mode would not reach them. (A legend
+    # keeps the theme's size unless the figure set one: below a plot, a taller legend would
+    # climb onto the x-axis title.)
+    size = float(base["size"])
+    if any(trace.get("type", "scatter") in _CARTESIAN for trace in spec.get("data", [])):
+        layout.setdefault("xaxis", {})
+        layout.setdefault("yaxis", {})
+    for name, axis in layout.items():
+        if name.startswith(("xaxis", "yaxis")) and isinstance(axis, dict):
+            _set_axis_fonts(axis, size)
+    _lower_bottom_legend(layout, font)
     # tick labels of a 3-D box sit close together in perspective: fewer of them, and a size
     # between the screen's and the projector's, or they crowd each other
     tick_size = float(FONT["size"]) * PROJECTOR_SCENE_TICK_FONT  # type: ignore[arg-type]
@@ -99,6 +140,9 @@ def enlarge(fig: go.Figure, *, font: float = PROJECTOR_FONT,
     for trace in spec.get("data", []):
         _scale_fonts(trace, font)
         _scale_trace(trace, marks)
+        for holder in (trace, trace.get("marker")):
+            if isinstance(holder, dict) and isinstance(holder.get("colorbar"), dict):
+                _set_axis_fonts(holder["colorbar"], size)
     for frame in spec.get("frames", []) or []:
         for trace in frame.get("data", []):
             _scale_fonts(trace, font)

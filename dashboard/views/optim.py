@@ -233,8 +233,9 @@ def _training_options(curves_slot: Any) -> None:
     with curves_slot, guarded(t("optim.what.curves")):
         panels = figs.make_training_panels(histories, log_y=log_y, target_loss=target)
         # A wrapping row: three side by side on a wide page, fewer per row on a narrow one
-        # (each chart keeps Streamlit's minimum width instead of squeezing its titles).
-        with st.container(horizontal=True, gap="small", key="optim_curves"):
+        # (each chart keeps Streamlit's minimum width instead of squeezing its titles); one
+        # below the other in projector mode, where the enlarged titles need the whole width.
+        with st.container(horizontal=not projector_on(), gap="small", key="optim_curves"):
             for i, (fig, what) in enumerate(zip(panels, ("loss-per-step", "loss-per-second",
                                                          "test-accuracy"), strict=True)):
                 with st.container():

@@ -149,6 +149,10 @@ def test_enlarge_scales_text_marks_and_lines():
     assert big.data[0].line.width == pytest.approx(2 * PROJECTOR_MARKS)
     assert list(big.data[1].marker.size) == pytest.approx([8 * PROJECTOR_MARKS])
     assert big.layout.height > fig.layout.height and big.layout.margin.t > fig.layout.margin.t
+    # sizes Streamlit's theme would otherwise choose are set
+    assert big.layout.yaxis.tickfont.size == pytest.approx(14 * PROJECTOR_FONT * 0.9)
+    assert big.layout.xaxis.title.font.size == pytest.approx(14 * PROJECTOR_FONT)
+    assert big.data[2].colorbar.tickfont.size == pytest.approx(14 * PROJECTOR_FONT * 0.9)
     # the figure on screen is untouched
     assert fig.layout.font.size == 14 and fig.data[0].line.width is None
 
