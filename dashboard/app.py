@@ -25,15 +25,17 @@ _PAGES = Path(__file__).parent / "views"
 FAVICON = _ROOT / "assets" / "favicon.png"
 # Projector mode: larger page text (the figures are enlarged by widgets.chart).
 PROJECTOR_CSS = """<style>
-section[data-testid="stMain"] { font-size: 1.2rem; }
-section[data-testid="stMain"] h1 { font-size: 2.6rem; }
-section[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
-section[data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; }
-section[data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.05rem; }
-section[data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.15rem; }
-section[data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 2.6rem; }
-section[data-testid="stMain"] [data-testid="stWidgetLabel"] p,
-section[data-testid="stMain"] [role="radiogroup"] p { font-size: 1.1rem; }
+[data-testid="stMain"] { font-size: 1.2rem; }
+[data-testid="stMain"] h1 { font-size: 2.6rem; }
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
+[data-testid="stMain"] [data-testid="stMarkdownContainer"] li { font-size: 1.2rem; }
+[data-testid="stMain"] [data-testid="stCaptionContainer"] p { font-size: 1.05rem; }
+[data-testid="stMain"] [data-testid="stMetricLabel"] p { font-size: 1.15rem; }
+[data-testid="stMain"] [data-testid="stMetricValue"],
+[data-testid="stMain"] [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] p {
+  font-size: 2.6rem; }
+[data-testid="stMain"] [data-testid="stWidgetLabel"] p,
+[data-testid="stMain"] [role="radiogroup"] p { font-size: 1.1rem; }
 </style>"""
 
 from dashboard import i18n, lessons, links  # noqa: E402
