@@ -56,6 +56,10 @@ class Codec:
     other: Callable[[Any], Any] = lambda value: value
     """A valid value different from the one given where the widget has one (the tests' round
     trip: a link that changes every widget at once)."""
+    fit: Callable[[Any, Any], Any] = lambda value, default: value
+    """``fit(value, default)``: a value kept from an earlier run made valid for the widget as
+    drawn now (its range or options follow another setting): numbers are clamped into the
+    range, a lost option becomes the default, lost options leave a multiple choice."""
 
 
 @dataclass
@@ -117,7 +121,12 @@ def number_codec(lo: float, hi: float, *, integer: bool) -> Codec:
         whole = int(math.floor(target)) if value > lo else int(math.ceil(target))
         return whole if whole != value else value + (1 if value < hi else -1)
 
-    return Codec(encode, decode, "number", other)
+    def fit(value: Any, default: Any) -> Any:
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            return default
+        return min(max(value, type(value)(lo)), type(value)(hi))
+
+    return Codec(encode, decode, "number", other, fit)
 
 
 def choice_codec(options: Sequence[Any]) -> Codec:
@@ -137,7 +146,10 @@ def choice_codec(options: Sequence[Any]) -> Codec:
         i = values.index(value) if value in values else -1
         return values[(i + 1) % len(values)]
 
-    return Codec(str, decode, "choice", other)
+    def fit(value: Any, default: Any) -> Any:
+        return value if str(value) in by_text else default
+
+    return Codec(str, decode, "choice", other, fit)
 
 
 def choices_codec(options: Sequence[Any], max_selections: int | None = None) -> Codec:
@@ -164,7 +176,11 @@ def choices_codec(options: Sequence[Any], max_selections: int | None = None) -> 
             return rest[:1] or chosen
         return chosen + rest[:1]
 
-    return Codec(lambda values: ",".join(str(v) for v in values), decode, "choices", other)
+    def fit(values: Any, default: Any) -> list[Any]:
+        return [v for v in (values or []) if str(v) in by_text]
+
+    return Codec(lambda values: ",".join(str(v) for v in values), decode, "choices", other,
+                 fit)
 
 
 def flag_codec() -> Codec:
@@ -232,7 +248,11 @@ def _register(key: str, default: Any, codec: Codec, param: str | None) -> None:
     run.defaults[key] = default
     run.params[key] = name
     state = st.session_state
-    if key not in state:
+    if key in state:
+        fitted = codec.fit(state[key], default)
+        if fitted != state[key]:
+            state[key] = fitted
+    else:
         # Only the first run of a page reads the URL: later, a missing key is a widget shown
         # again or reset by a lesson, and the URL may still hold the value it replaced.
         found, value = (_read_url(key, name, codec) if run.first_run or name in GLOBAL_PARAMS

@@ -4,7 +4,6 @@ layers, checked against surfaces whose Gaussian curvature is known."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -47,13 +46,6 @@ def _hidden_layers(text: str) -> tuple[int, ...]:
     if not hidden:
         raise ValueError(t("curvature.errors.no_hidden"))
     return hidden
-
-
-def _keep_if_option(key: str, options: Sequence[Any]) -> None:
-    """Forget a widget's value that is no longer one of its options (the training steps or the
-    layers changed), so that it takes its default instead of failing."""
-    if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
 
 
 st.title(t("curvature.page.title"))
@@ -235,7 +227,6 @@ def _embedding_page() -> None:
         data_name = t(f"curvature.datasets.{dataset}")
         if view == "graph":
             options = list(res.curvature)
-            _keep_if_option("curv_representation", options)
             shown = links.radio(t("curvature.sidebar.representation"), options,
                                 key="curv_representation", horizontal=True,
                                 format_func=_named("representations"))
@@ -293,8 +284,6 @@ def _network_page() -> None:
         if view == "graph":
             names = [lc.name for lc in res.runs[0]]
             layer_options = list(range(len(names)))
-            _keep_if_option("curv_step", steps_list)
-            _keep_if_option("curv_layer", layer_options)
             c1, c2 = st.columns(2)
             step = links.select_slider(t("curvature.sidebar.step"), steps_list, steps_list[-1],
                                        key="curv_step", container=c1)
@@ -316,7 +305,6 @@ def _network_page() -> None:
             st.caption(t("curvature.captions.layer_graph", mean=lc.mean_curvature,
                          same=lc.same_class_edges, silhouette=lc.silhouette))
             return
-        _keep_if_option("curv_hist_step", steps_list)
         step = links.select_slider(t("curvature.sidebar.step"), steps_list, steps_list[-1],
                                    key="curv_hist_step")
         layers = res.runs[steps_list.index(step)]

@@ -217,12 +217,8 @@ def _em_view() -> None:
         x, res = cached.em_for(em_cfg)
         if res.status != "ok":
             st.warning(t("duality.em.stopped", steps=res.steps, message=res.message))
+        # the slider's range follows the run: links clamps a step kept from a longer run
         last = max(res.steps, 1)
-        # the slider's range follows the run: a step kept from a longer run (or a link) that
-        # this run does not reach shows the last step instead of failing the widget
-        shown = st.session_state.get("dual_em_step")
-        if isinstance(shown, int) and shown > last:
-            st.session_state["dual_em_step"] = last
         step = links.slider(t("duality.em.step"), 0, last, min(res.steps, EM_STEP_DEFAULT),
                             key="dual_em_step")
         chart(figs.make_em_fit_figure(x, res, int(step)), csv="duality-em-fit",

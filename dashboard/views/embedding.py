@@ -36,8 +36,6 @@ with st.sidebar:
     name = links.selectbox(t("embedding.sidebar.dataset"), DATASET_NAMES, "swiss_roll",
                            key="emb_dataset", format_func=figs.dataset_title)
     n_max = 1700 if name == "digits" else cached.MAX_N
-    if st.session_state.get("emb_n", 0) > n_max:  # from 2000 points to the digits' 1700
-        st.session_state["emb_n"] = n_max
     n = links.slider(t("embedding.sidebar.points"), 200, n_max, min(1500, n_max), step=100,
                      key="emb_n")
     noise_max = NOISE_MAX[name]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -36,22 +35,6 @@ KL_BUDGETS = [0.0, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0]
 would not be kept there)."""
 CURVATURE_KINDS = ("ngd", "kfac")
 HIDDEN_MAX_CHARS = 40
-
-
-def _keep_valid(key: str, choices: Sequence[Any], *, many: bool = False) -> None:
-    """Drop a widget's remembered value that its current options no longer hold (the runs of
-    the last experiment, the snapshot steps of the last training), so that it falls back to
-    its default instead of raising."""
-    if key not in st.session_state:
-        return
-    value = st.session_state[key]
-    allowed = set(map(str, choices))
-    if many:
-        kept = [v for v in (value or []) if str(v) in allowed]
-        if kept != list(value or []):
-            st.session_state[key] = kept
-    elif str(value) not in allowed:
-        del st.session_state[key]
 
 
 def _kind_facts(histories: dict[str, TrainingHistory]) -> dict[str, str]:
@@ -254,7 +237,6 @@ def _training_options(curves_slot: Any) -> None:
 
 @st.fragment  # its controls change only this view: they rerun only it
 def _trajectory_view() -> None:
-    _keep_valid("optim_traj_runs", list(histories), many=True)
     shown = links.multiselect(t("optim.trajectories.runs"), list(histories), list(histories),
                               key="optim_traj_runs", help=t("optim.trajectories.runs_help"))
     with guarded(t("optim.what.trajectories")):
@@ -389,7 +371,6 @@ def _curvature_view() -> None:
     if not finished:
         st.info(t("optim.curvature.none_finished"))
         return
-    _keep_valid("optim_curv_run", finished)
     name = links.selectbox(t("optim.curvature.run"), finished, key="optim_curv_run",
                            help=t("optim.curvature.run_help"))
     with guarded(t("optim.what.curvature"), warning=True):
@@ -414,14 +395,12 @@ def _adam_view() -> None:
     if len(adams) == 1:
         name = adams[0]
     else:
-        _keep_valid("optim_adam_run", adams)
         name = links.selectbox(t("optim.adam.run"), adams, key="optim_adam_run")
     damping = float(specs.get("NGD", DEFAULT_OPTIMIZERS["NGD"])["damping"])
     with guarded(t("optim.what.adam"), warning=True):
         with st.spinner(t("optim.progress.adam")):
             view_data = cached.adam_fisher_for(cfg, name, damping)
         steps_list = [int(k) for k in view_data.steps]
-        _keep_valid("optim_adam_step", steps_list)
         k = links.select_slider(t("optim.adam.state"), steps_list, steps_list[-1],
                                 key="optim_adam_step")
         index = steps_list.index(k)

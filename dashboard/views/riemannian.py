@@ -43,14 +43,6 @@ def _min_finite(values: np.ndarray) -> float:
     return float(finite.min()) if finite.size else math.nan
 
 
-def _keep_within(key: str, hi: int) -> None:
-    """A slider whose upper bound follows another setting: bring its value back within the
-    new bound before the slider is drawn (Streamlit refuses a value beyond ``max_value``)."""
-    value = st.session_state.get(key)
-    if isinstance(value, int) and value > hi:
-        st.session_state[key] = hi
-
-
 st.title(t("riemannian.title"))
 st.caption(t("riemannian.caption"))
 view_names = options("riemannian.views")
@@ -101,7 +93,6 @@ def _sphere_view() -> None:
         arrows_run = METHOD_LABELS["projection"]
         n_its = demo.runs[arrows_run].iterates.shape[0]
         last = max(n_its - 2, 0)
-        _keep_within("riem_sphere_k", last)
         k = links.slider(t("riemannian.sphere.arrows"), 0, last, 0, key="riem_sphere_k",
                          disabled=n_its < 2)
         # Figures are built once per setting and shared (Plotly's validation of a figure
@@ -268,7 +259,6 @@ def _federated_view() -> None:
                          message=sphere.message))
         if sphere.rounds < 1:
             raise ValueError(t("riemannian.federated.no_round"))
-        _keep_within("riem_fed_round", sphere.rounds)
         r = int(links.slider(t("riemannian.federated.round"), 1, sphere.rounds, 1,
                              key="riem_fed_round"))
         chart(cached.figure_for(("riem_fed_sphere", cfg, r),

@@ -172,3 +172,14 @@ def test_curves_csv_lists_every_point_of_every_curve():
                         ["start", "0.5", "0.2"]]
     three = go.Figure([go.Scatter3d(x=[1.0], y=[2.0], z=[3.0], name="path")])
     assert curves_csv(three).splitlines() == ["trace,x,y,z", "path,1.0,2.0,3.0"]
+
+
+def test_codecs_fit_a_kept_value_to_the_widget_as_drawn_now():
+    steps = links.number_codec(0, 12, integer=True)
+    assert steps.fit(40, 3) == 12 and steps.fit(-2, 3) == 0 and steps.fit(7, 3) == 7
+    assert links.number_codec(0.0, 1.0, integer=False).fit(2.5, 0.5) == 1.0
+    layer = links.choice_codec(["input", "hidden 1"])
+    assert layer.fit("hidden 2", "input") == "input"
+    assert layer.fit("hidden 1", "input") == "hidden 1"
+    runs = links.choices_codec(["sgd", "adam"])
+    assert runs.fit(["sgd", "ngd", "adam"], []) == ["sgd", "adam"]
